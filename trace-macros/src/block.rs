@@ -1,0 +1,105 @@
+//! `trace!(NAME, key = value, ..., { block })` and its `async` form.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{Block, Expr, ExprAsync, Token};
+
+use crate::expand::{SpanStart, recorder_traits};
+use crate::fields::{Field, attr_expr};
+
+pub(crate) struct TraceBlock {
+    name: Expr,
+    fields: Vec<Field>,
+    body: Body,
+}
+
+enum Body {
+    Block(Block),
+    Async(ExprAsync),
+}
+
+impl Parse for TraceBlock {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(
+                "trace! needs a name and a block: `trace!(\"turn\", session.id = id, { ... })`",
+            ));
+        }
+        let name: Expr = input.parse()?;
+        let mut fields = Vec::new();
+        loop {
+            if input.is_empty() {
+                return Err(input.error(
+                    "trace! ends with the traced code: a `{ ... }` block or an `async { ... }` block",
+                ));
+            }
+            input.parse::<Token![,]>()?;
+            if input.peek(syn::token::Brace) {
+                let body = Body::Block(input.parse()?);
+                input.parse::<Option<Token![,]>>()?;
+                return end(input, TraceBlock { name, fields, body });
+            }
+            if input.peek(Token![async]) {
+                let body = Body::Async(input.parse()?);
+                input.parse::<Option<Token![,]>>()?;
+                return end(input, TraceBlock { name, fields, body });
+            }
+            fields.push(input.parse()?);
+        }
+    }
+}
+
+fn end(input: ParseStream, block: TraceBlock) -> syn::Result<TraceBlock> {
+    if input.is_empty() {
+        Ok(block)
+    } else {
+        Err(input.error("the traced block must be the last argument of trace!"))
+    }
+}
+
+pub(crate) fn expand(block: TraceBlock) -> TokenStream {
+    let (name, dynamic_name) = match &block.name {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => (quote!(#s), None),
+        other => (quote!(""), Some(other.clone())),
+    };
+    let constructor = match block.body {
+        Body::Block(_) => quote!(new),
+        Body::Async(_) => quote!(new_deferred),
+    };
+    let start = SpanStart {
+        name,
+        kind: quote!(Internal),
+        naming: quote!(Static),
+        function: String::new(),
+        attrs: block.fields.iter().map(|f| attr_expr(&f.key, &f.value)).collect(),
+        dynamic_name,
+        constructor,
+    }
+    .tokens();
+    let recorders = recorder_traits();
+    match block.body {
+        Body::Block(body) => {
+            let stmts = &body.stmts;
+            quote! {{
+                #start
+                let mut __trace_guard = ::core::pin::pin!(__trace_span);
+                __trace_guard.as_mut().enter();
+                let __trace_ret = { #(#stmts)* };
+                #recorders
+                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                __trace_ret
+            }}
+        }
+        Body::Async(fut) => quote! {{
+            #start
+            let __trace_future = #fut;
+            ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+                let __trace_ret = __trace_future.await;
+                #recorders
+                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                __trace_ret
+            })
+        }},
+    }
+}

@@ -1,0 +1,201 @@
+//! Code generation for traced functions.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::visit::Visit;
+use syn::{Expr, ItemFn, LitStr, ReturnType, Type};
+
+use crate::args::{Args, Flavor};
+use crate::fields::{FieldKey, attr_expr};
+
+/// The static metadata and the started span, shared by functions and `trace!` blocks.
+pub(crate) struct SpanStart {
+    pub(crate) name: TokenStream,
+    pub(crate) kind: TokenStream,
+    pub(crate) naming: TokenStream,
+    pub(crate) function: String,
+    pub(crate) attrs: Vec<TokenStream>,
+    pub(crate) dynamic_name: Option<Expr>,
+    /// `new_deferred` for `trace!` futures, `new` otherwise.
+    pub(crate) constructor: TokenStream,
+}
+
+impl SpanStart {
+    /// `static __TRACE_META` and `let mut __trace_span`, attributes set only when recording.
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let SpanStart { name, kind, naming, function, attrs, dynamic_name, constructor } = self;
+        let set_name = dynamic_name.as_ref().map(|n| quote!(__trace_span.set_name(#n);));
+        quote! {
+            static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
+                name: #name,
+                kind: ::trace_runtime::__private::Kind::#kind,
+                naming: ::trace_runtime::__private::Naming::#naming,
+                function: #function,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+            };
+            let mut __trace_span = ::trace_runtime::__private::Span::#constructor(&__TRACE_META);
+            if __trace_span.is_recording() {
+                #set_name
+                #( __trace_span.attr(#attrs); )*
+            }
+        }
+    }
+}
+
+/// Brings the outcome and usage recorders into scope (autoref specialisation needs the traits).
+pub(crate) fn recorder_traits() -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use ::trace_runtime::__private::{
+            RecordDebugErr as _, RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
+        };
+    }
+}
+
+pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
+    let fn_name = item.sig.ident.to_string();
+    let start = span_start(&args, &fn_name);
+    let start = start.tokens();
+    let recorders = recorder_traits();
+    let usage = args.usage.as_ref().map(|path| {
+        quote_spanned!(path_span(path)=> (&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_usage(#path);)
+    });
+    let stmts = &item.block.stmts;
+    let output = match &item.sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(ty.as_ref().clone()),
+    };
+    let opaque = output.as_ref().is_some_and(contains_impl_trait);
+    let body = if item.sig.asyncness.is_some() {
+        // A fake return edge types the inner block as the fn's return type, so `?` infers and
+        // type errors in the body stay at the user's line.
+        let fake_return = match (&output, opaque) {
+            (Some(ty), false) => quote_spanned! {ty_span(ty)=>
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+                if false {
+                    let __trace_fake_return: #ty = loop {};
+                    return __trace_fake_return;
+                }
+            },
+            _ => quote!(),
+        };
+        quote! {
+            #start
+            ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+                let __trace_ret = async move {
+                    #fake_return
+                    #(#stmts)*
+                }
+                .await;
+                #recorders
+                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                #usage
+                __trace_ret
+            })
+            .await
+        }
+    } else {
+        let ret = match (&output, opaque) {
+            (Some(ty), false) => quote!(-> #ty),
+            _ => quote!(),
+        };
+        quote! {
+            #start
+            let mut __trace_guard = ::core::pin::pin!(__trace_span);
+            __trace_guard.as_mut().enter();
+            #[allow(clippy::redundant_closure_call)]
+            let __trace_ret = ::trace_runtime::__private::call_once(move || #ret { #(#stmts)* });
+            #recorders
+            (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+            #usage
+            __trace_ret
+        }
+    };
+    item.block = Box::new(syn::parse_quote!({ #body }));
+    quote!(#item)
+}
+
+fn span_start(args: &Args, fn_name: &str) -> SpanStart {
+    let mut attrs = Vec::new();
+    let builtin = |attrs: &mut Vec<TokenStream>, dotted: &str, arg: &str| {
+        if let Some((ident, value)) = args.get(arg) {
+            attrs.push(attr_expr(&FieldKey::builtin(dotted, ident.span()), value));
+        }
+    };
+    let (kind, naming, name) = match args.flavor {
+        Flavor::Llm => {
+            let operation = args.get("operation").map(|(_, e)| e.clone());
+            match &operation {
+                Some(_) => builtin(&mut attrs, "gen_ai.operation.name", "operation"),
+                None => attrs.push(quote!(::trace_runtime::__private::static_attr(
+                    ::trace_runtime::keys::gen_ai::operation::name,
+                    "chat"
+                ))),
+            }
+            builtin(&mut attrs, "gen_ai.provider.name", "provider");
+            builtin(&mut attrs, "gen_ai.request.model", "model");
+            let literal = |e: Option<&Expr>| match e {
+                Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) => Some(s.value()),
+                _ => None,
+            };
+            let op = match &operation {
+                None => Some("chat".to_string()),
+                Some(e) => literal(Some(e)),
+            };
+            match (op, literal(args.get("model").map(|(_, e)| e))) {
+                (Some(op), Some(model)) => (quote!(Client), quote!(Static), format!("{op} {model}")),
+                _ => (quote!(Client), quote!(GenAi), fn_name.to_string()),
+            }
+        }
+        Flavor::Pipeline => {
+            builtin(&mut attrs, "pipeline.name", "name");
+            builtin(&mut attrs, "pipeline.element", "element");
+            (quote!(Internal), quote!(Static), fn_name.to_string())
+        }
+        Flavor::Connection => {
+            builtin(&mut attrs, "connection.id", "id");
+            builtin(&mut attrs, "connection.type", "kind");
+            builtin(&mut attrs, "connection.state", "state");
+            (quote!(Internal), quote!(Static), fn_name.to_string())
+        }
+    };
+    attrs.extend(args.fields.iter().map(|f| attr_expr(&f.key, &f.value)));
+    let (naming, name) = match &args.span_name {
+        Some(lit) => (quote!(Static), lit.value()),
+        None => (naming, name),
+    };
+    SpanStart {
+        name: {
+            let name = LitStr::new(&name, Span::call_site());
+            quote!(#name)
+        },
+        kind,
+        naming,
+        function: fn_name.to_string(),
+        attrs,
+        dynamic_name: None,
+        constructor: quote!(new),
+    }
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl Visit<'_> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
+fn ty_span(ty: &Type) -> Span {
+    syn::spanned::Spanned::span(ty)
+}
+
+fn path_span(path: &syn::Path) -> Span {
+    syn::spanned::Spanned::span(path)
+}

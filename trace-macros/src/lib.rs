@@ -1,0 +1,93 @@
+//! The macros of [`trace-runtime`](https://docs.rs/trace-runtime): `#[trace_llm]`,
+//! `#[trace_pipeline]`, `#[trace_connection]`, `trace!` and `define_keys!`.
+//!
+//! Depend on `trace-runtime`, which re-exports them; their documentation, with examples and
+//! expansions, lives there. This crate only parses, validates and expands: generated code calls
+//! `::trace_runtime::__private`.
+
+mod args;
+mod block;
+mod expand;
+mod fields;
+mod keys;
+mod suggest;
+
+use proc_macro::TokenStream;
+use quote::quote;
+
+use args::{Args, Flavor};
+
+/// An LLM call as an OpenTelemetry GenAI client span. See `trace_runtime::trace_llm`.
+#[proc_macro_attribute]
+pub fn trace_llm(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced(Flavor::Llm, args, item)
+}
+
+/// A step of a realtime pipeline. See `trace_runtime::trace_pipeline`.
+#[proc_macro_attribute]
+pub fn trace_pipeline(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced(Flavor::Pipeline, args, item)
+}
+
+/// Work on a network connection. See `trace_runtime::trace_connection`.
+#[proc_macro_attribute]
+pub fn trace_connection(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced(Flavor::Connection, args, item)
+}
+
+/// A traced block. See `trace_runtime::trace!`.
+#[proc_macro]
+pub fn trace(input: TokenStream) -> TokenStream {
+    match syn::parse::<block::TraceBlock>(input) {
+        Ok(block) => block::expand(block).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// Typed attribute keys. See `trace_runtime::define_keys!`.
+#[proc_macro]
+pub fn define_keys(input: TokenStream) -> TokenStream {
+    match syn::parse::<keys::Keys>(input) {
+        Ok(keys) => keys::expand(keys).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn traced(flavor: Flavor, args: TokenStream, item: TokenStream) -> TokenStream {
+    let item2: proc_macro2::TokenStream = item.clone().into();
+    let function = match syn::parse::<syn::ItemFn>(item) {
+        Ok(function) => function,
+        Err(_) => {
+            // Not a function with a body: say so at the item, and hand the item back untouched so
+            // one mistake does not cascade into "cannot find function" errors.
+            let message = match syn::parse2::<syn::Item>(item2.clone()) {
+                Ok(syn::Item::Verbatim(_)) | Err(_) => {
+                    format!("#[{}] can only be applied to functions with a body", flavor.name())
+                }
+                Ok(_) => format!("#[{}] can only be applied to functions", flavor.name()),
+            };
+            let error = syn::Error::new_spanned(first_tokens(&item2), message).to_compile_error();
+            return quote!(#error #item2).into();
+        }
+    };
+    match Args::parse(flavor, args.into()) {
+        Ok(args) => expand::traced_fn(args, function).into(),
+        Err(e) => {
+            let error = e.to_compile_error();
+            quote!(#error #function).into()
+        }
+    }
+}
+
+/// The item's tokens up to its name, so the error underlines `struct Foo`, not the whole body.
+fn first_tokens(item: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let mut out = proc_macro2::TokenStream::new();
+    for (i, token) in item.clone().into_iter().enumerate() {
+        let is_group = matches!(token, proc_macro2::TokenTree::Group(_));
+        if is_group && i > 0 {
+            break;
+        }
+        out.extend([token]);
+    }
+    out
+}

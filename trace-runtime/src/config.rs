@@ -1,0 +1,412 @@
+//! Configuration: a builder and environment variables, the builder winning.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `none` | `stdout` |
+//! | `OTEL_SERVICE_NAME` | resource `service.name` | the binary's name |
+//! | `ENVIRONMENT` | resource `deployment.environment.name` | `development` |
+//! | `TRACE_SAMPLING_RATE` | share of traces recorded, `0.0`-`1.0`, decided once per trace | `1.0` |
+//! | `TRACE_QUEUE_SIZE` | spans waiting for the export worker before new ones are dropped (and counted) | `32768` |
+//! | `TRACE_BATCH_SIZE` | spans per exporter call | `512` |
+//! | `TRACE_EXPORT_TIMEOUT_MS` | how long shutdown waits for the exporters | `5000` |
+//! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
+//! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
+//!
+//! Invalid values are errors from [`init`](crate::init) that name the variable and the value.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SpanExporter;
+
+use crate::pipeline::exporter::{DynExporter, Sdk};
+use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
+
+/// A built-in exporter, as named in `TRACE_EXPORTER`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exporter {
+    /// A readable span tree per trace on standard output.
+    Stdout,
+    /// Nothing (only exporters added with [`ConfigBuilder::with_span_exporter`]).
+    None,
+}
+
+impl Exporter {
+    /// Names accepted in `TRACE_EXPORTER`.
+    pub const NAMES: &'static [&'static str] = &["stdout", "none"];
+    /// Names pinned for exporters this build does not include yet.
+    const PLANNED: &'static [&'static str] = &["otlp", "zipkin", "file", "sqlite"];
+
+    fn parse(name: &str) -> Result<Self, ConfigError> {
+        match name {
+            "stdout" | "console" => Ok(Exporter::Stdout),
+            "none" => Ok(Exporter::None),
+            other if Self::PLANNED.contains(&other) => {
+                Err(ConfigError::UnavailableExporter { name: other.to_string() })
+            }
+            other => Err(ConfigError::UnknownExporter { name: other.to_string() }),
+        }
+    }
+}
+
+/// A setting that could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An environment variable holds a value that does not parse or is out of range.
+    #[error("environment variable `{variable}` is `{value}`: expected {expected}; fix or unset it")]
+    InvalidEnv { variable: &'static str, value: String, expected: &'static str },
+    /// A builder setting is out of range.
+    #[error("`Config::builder().{setting}({value})`: expected {expected}")]
+    InvalidSetting { setting: &'static str, value: String, expected: &'static str },
+    /// `TRACE_EXPORTER` names an exporter that does not exist.
+    #[error(
+        "unknown exporter `{name}` in `TRACE_EXPORTER`: expected a comma list of {}",
+        Exporter::NAMES.join(", ")
+    )]
+    UnknownExporter { name: String },
+    /// `TRACE_EXPORTER` names an exporter this version does not include.
+    #[error(
+        "exporter `{name}` in `TRACE_EXPORTER` is not available in trace-runtime {}: use {}, or add it with `Config::builder().with_span_exporter(..)`",
+        env!("CARGO_PKG_VERSION"),
+        Exporter::NAMES.join(", ")
+    )]
+    UnavailableExporter { name: String },
+}
+
+/// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
+///
+/// ```
+/// use trace_runtime::{Config, config::Exporter};
+///
+/// let config = Config::builder()
+///     .service_name("voice-agent")
+///     .exporter(Exporter::None)
+///     .sampling_rate(0.25)
+///     .build();
+/// let guard = trace_runtime::init_with(config).expect("valid settings");
+/// drop(guard); // flushes and shuts down
+/// ```
+#[derive(Default)]
+pub struct Config {
+    exporters: Option<Vec<Exporter>>,
+    span_exporters: Vec<Box<dyn DynExporter>>,
+    service_name: Option<String>,
+    environment: Option<String>,
+    sampling_rate: Option<f64>,
+    queue_size: Option<usize>,
+    batch_size: Option<usize>,
+    export_timeout: Option<Duration>,
+    capture_io: Option<bool>,
+    disabled: Option<bool>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("exporters", &self.exporters)
+            .field("span_exporters", &self.span_exporters.iter().map(|e| e.name()).collect::<Vec<_>>())
+            .field("service_name", &self.service_name)
+            .field("environment", &self.environment)
+            .field("sampling_rate", &self.sampling_rate)
+            .field("queue_size", &self.queue_size)
+            .field("batch_size", &self.batch_size)
+            .field("export_timeout", &self.export_timeout)
+            .field("capture_io", &self.capture_io)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+impl Config {
+    /// A builder; every setting left unset is read from the environment by `init_with`.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder(Config::default())
+    }
+
+    /// Resolves the settings against the process environment.
+    pub(crate) fn resolve(self) -> Result<Settings, ConfigError> {
+        self.resolve_with(|name| std::env::var(name).ok())
+    }
+
+    /// Resolves the settings against `env` (tests pass a map instead of mutating the process).
+    pub(crate) fn resolve_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let env = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let disabled = match self.disabled {
+            Some(d) => d,
+            None => parse_bool(&env, "TRACE_DISABLE_ALL")?.unwrap_or(false)
+                || parse_bool(&env, "OTEL_SDK_DISABLED")?.unwrap_or(false),
+        };
+        let exporters = match self.exporters {
+            Some(list) => list,
+            None => match env("TRACE_EXPORTER") {
+                Some(list) => list
+                    .split(',')
+                    .map(|name| Exporter::parse(&name.trim().to_ascii_lowercase()))
+                    .collect::<Result<_, _>>()?,
+                None => vec![Exporter::Stdout],
+            },
+        };
+        let sampling_rate = match self.sampling_rate {
+            Some(rate) if !(0.0..=1.0).contains(&rate) => {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "sampling_rate",
+                    value: rate.to_string(),
+                    expected: "a number from 0.0 to 1.0",
+                });
+            }
+            Some(rate) => rate,
+            None => match env("TRACE_SAMPLING_RATE") {
+                Some(v) => match v.parse::<f64>() {
+                    Ok(rate) if (0.0..=1.0).contains(&rate) => rate,
+                    _ => {
+                        return Err(ConfigError::InvalidEnv {
+                            variable: "TRACE_SAMPLING_RATE",
+                            value: v,
+                            expected: "a number from 0.0 to 1.0",
+                        });
+                    }
+                },
+                None => 1.0,
+            },
+        };
+        let queue_size = positive(self.queue_size, "queue_size", &env, "TRACE_QUEUE_SIZE", DEFAULT_QUEUE_SPANS)?;
+        let batch_size = positive(self.batch_size, "batch_size", &env, "TRACE_BATCH_SIZE", DEFAULT_BATCH_SIZE)?;
+        let export_timeout = match self.export_timeout {
+            Some(t) => t,
+            None => Duration::from_millis(
+                positive(None, "export_timeout", &env, "TRACE_EXPORT_TIMEOUT_MS", 5000)? as u64,
+            ),
+        };
+        let capture_io = match self.capture_io {
+            Some(c) => c,
+            None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
+        };
+        let service_name = self.service_name.or_else(|| env("OTEL_SERVICE_NAME")).unwrap_or_else(binary_name);
+        let environment = self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
+        Ok(Settings {
+            disabled,
+            exporters,
+            span_exporters: self.span_exporters,
+            sampling_rate,
+            queue_size,
+            batch_size,
+            export_timeout,
+            capture_io,
+            service_name,
+            environment,
+        })
+    }
+}
+
+fn parse_bool(env: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<bool>, ConfigError> {
+    let Some(value) = env(variable) else { return Ok(None) };
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(ConfigError::InvalidEnv { variable, value, expected: "true or false" }),
+    }
+}
+
+fn positive(
+    set: Option<usize>,
+    setting: &'static str,
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    const EXPECTED: &str = "a whole number greater than 0";
+    match set {
+        Some(0) => Err(ConfigError::InvalidSetting { setting, value: "0".into(), expected: EXPECTED }),
+        Some(n) => Ok(n),
+        None => match env(variable) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError::InvalidEnv { variable, value: v, expected: EXPECTED }),
+            },
+        },
+    }
+}
+
+fn binary_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".into())
+}
+
+/// Builds a [`Config`]; see the [module docs](self) for the matching environment variables.
+#[derive(Debug)]
+pub struct ConfigBuilder(Config);
+
+impl ConfigBuilder {
+    /// Built-in exporter (replaces `TRACE_EXPORTER`; call again to add more).
+    pub fn exporter(mut self, exporter: Exporter) -> Self {
+        self.0.exporters.get_or_insert_with(Vec::new).push(exporter);
+        self
+    }
+
+    /// Adds any OpenTelemetry SDK exporter beside the built-in ones.
+    ///
+    /// ```
+    /// use trace_runtime::{Config, config::Exporter};
+    /// use trace_runtime::opentelemetry_sdk::trace::InMemorySpanExporter;
+    ///
+    /// let memory = InMemorySpanExporter::default();
+    /// let guard = trace_runtime::init_with(
+    ///     Config::builder().exporter(Exporter::None).with_span_exporter(memory.clone()).build(),
+    /// )
+    /// .unwrap();
+    /// trace_runtime::trace!("job", {});
+    /// assert!(guard.flush());
+    /// assert_eq!(memory.get_finished_spans().unwrap()[0].name, "job");
+    /// ```
+    pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        let name = format!("custom-{}", self.0.span_exporters.len() + 1);
+        self.0.span_exporters.push(Sdk::boxed(name, exporter));
+        self
+    }
+
+    /// Resource `service.name` (replaces `OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.0.service_name = Some(name.into());
+        self
+    }
+
+    /// Resource `deployment.environment.name` (replaces `ENVIRONMENT`).
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.0.environment = Some(environment.into());
+        self
+    }
+
+    /// Share of traces recorded, `0.0`-`1.0` (replaces `TRACE_SAMPLING_RATE`).
+    pub fn sampling_rate(mut self, rate: f64) -> Self {
+        self.0.sampling_rate = Some(rate);
+        self
+    }
+
+    /// Spans waiting for the export worker before new ones are dropped (replaces `TRACE_QUEUE_SIZE`).
+    pub fn queue_size(mut self, spans: usize) -> Self {
+        self.0.queue_size = Some(spans);
+        self
+    }
+
+    /// Spans per exporter call (replaces `TRACE_BATCH_SIZE`).
+    pub fn batch_size(mut self, spans: usize) -> Self {
+        self.0.batch_size = Some(spans);
+        self
+    }
+
+    /// How long shutdown waits for the exporters (replaces `TRACE_EXPORT_TIMEOUT_MS`).
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.0.export_timeout = Some(timeout);
+        self
+    }
+
+    /// Record LLM prompts and completions (replaces `TRACE_CAPTURE_IO`).
+    pub fn capture_io(mut self, on: bool) -> Self {
+        self.0.capture_io = Some(on);
+        self
+    }
+
+    /// The kill switch (replaces `TRACE_DISABLE_ALL` and `OTEL_SDK_DISABLED`).
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.0.disabled = Some(disabled);
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> Config {
+        self.0
+    }
+}
+
+/// Every setting, resolved.
+pub(crate) struct Settings {
+    pub(crate) disabled: bool,
+    pub(crate) exporters: Vec<Exporter>,
+    pub(crate) span_exporters: Vec<Box<dyn DynExporter>>,
+    pub(crate) sampling_rate: f64,
+    pub(crate) queue_size: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) export_timeout: Duration,
+    pub(crate) capture_io: bool,
+    pub(crate) service_name: String,
+    pub(crate) environment: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn resolve(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::default().resolve_with(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_when_the_environment_is_empty() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.exporters, vec![Exporter::Stdout]);
+        assert_eq!(s.sampling_rate, 1.0);
+        assert_eq!(s.queue_size, DEFAULT_QUEUE_SPANS);
+        assert_eq!(s.batch_size, DEFAULT_BATCH_SIZE);
+        assert_eq!(s.export_timeout, Duration::from_secs(5));
+        assert!(!s.capture_io && !s.disabled);
+        assert_eq!(s.environment, "development");
+    }
+
+    #[test]
+    fn environment_values_are_read() {
+        let s = resolve(&[
+            ("TRACE_EXPORTER", "none, stdout"),
+            ("TRACE_SAMPLING_RATE", "0.5"),
+            ("TRACE_QUEUE_SIZE", "100"),
+            ("OTEL_SERVICE_NAME", "agent"),
+            ("ENVIRONMENT", "prod"),
+            ("TRACE_CAPTURE_IO", "TRUE"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.exporters, vec![Exporter::None, Exporter::Stdout]);
+        assert_eq!((s.sampling_rate, s.queue_size), (0.5, 100));
+        assert_eq!((s.service_name.as_str(), s.environment.as_str()), ("agent", "prod"));
+        assert!(s.capture_io && s.disabled);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_and_the_value() {
+        let err = resolve(&[("TRACE_SAMPLING_RATE", "1.5")]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "environment variable `TRACE_SAMPLING_RATE` is `1.5`: expected a number from 0.0 to 1.0; fix or unset it"
+        );
+        let err = resolve(&[("TRACE_QUEUE_SIZE", "lots")]).err().unwrap();
+        assert!(err.to_string().contains("`TRACE_QUEUE_SIZE` is `lots`"));
+        let err = resolve(&[("TRACE_DISABLE_ALL", "maybe")]).err().unwrap();
+        assert!(err.to_string().contains("`TRACE_DISABLE_ALL` is `maybe`: expected true or false"));
+        let err = resolve(&[("TRACE_EXPORTER", "stdout,jaeger")]).err().unwrap();
+        assert_eq!(err, ConfigError::UnknownExporter { name: "jaeger".into() });
+        assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, none"));
+        let err = resolve(&[("TRACE_EXPORTER", "otlp")]).err().unwrap();
+        assert!(err.to_string().contains("`otlp`") && err.to_string().contains("with_span_exporter"));
+    }
+
+    #[test]
+    fn the_builder_wins_over_the_environment() {
+        let vars: HashMap<&str, &str> = [("TRACE_SAMPLING_RATE", "0.1"), ("TRACE_EXPORTER", "jaeger")].into();
+        let s = Config::builder()
+            .sampling_rate(0.9)
+            .exporter(Exporter::None)
+            .build()
+            .resolve_with(|n| vars.get(n).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(s.sampling_rate, 0.9);
+        assert_eq!(s.exporters, vec![Exporter::None]);
+        let err = Config::builder().sampling_rate(2.0).build().resolve_with(|_| None).err().unwrap();
+        assert!(err.to_string().contains("sampling_rate(2)"));
+    }
+}

@@ -1,0 +1,187 @@
+//! Per-thread state: the current span context, the id generator and the batch of finished records.
+//!
+//! One `const`-initialised thread-local without `Drop`, so every access compiles to a plain
+//! thread-pointer offset with no lazy-initialisation check. Finished records are written into a
+//! thread-local batch and handed to the export queue whole: when the batch is full, or when the
+//! thread's outermost span ends (so a finished trace never waits in an idle thread's buffer).
+
+use std::cell::Cell;
+use std::ptr;
+
+use crate::ids::IdGen;
+use crate::pipeline;
+use crate::record::Record;
+
+/// Records per thread-local batch.
+pub(crate) const LOCAL_BATCH: usize = 64;
+
+pub(crate) mod ctx_flags {
+    pub(crate) const SAMPLED: u8 = 1;
+    pub(crate) const REMOTE: u8 = 2;
+}
+
+/// The current span as children see it.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx {
+    /// `0`: no current trace.
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    /// The innermost span recording on this thread, for attributes set from the body; null when
+    /// the current span lives elsewhere (another thread, another process) or is not sampled.
+    pub(crate) record: *mut Record,
+    /// Where the trace's records go: `0` the export pipeline, otherwise a `testing::capture`.
+    pub(crate) sink: u32,
+    pub(crate) flags: u8,
+}
+
+impl Ctx {
+    pub(crate) const EMPTY: Ctx = Ctx { trace_id: 0, span_id: 0, record: ptr::null_mut(), sink: 0, flags: 0 };
+
+    #[inline(always)]
+    pub(crate) fn sampled(&self) -> bool {
+        self.flags & ctx_flags::SAMPLED != 0
+    }
+}
+
+pub(crate) struct Local {
+    pub(crate) ctx: Cell<Ctx>,
+    pub(crate) ids: IdGen,
+    buf: Cell<*mut Record>,
+    len: Cell<usize>,
+    cap: Cell<usize>,
+}
+
+thread_local! {
+    pub(crate) static LOCAL: Local = const {
+        Local {
+            ctx: Cell::new(Ctx::EMPTY),
+            ids: IdGen::new(),
+            buf: Cell::new(ptr::null_mut()),
+            len: Cell::new(0),
+            cap: Cell::new(0),
+        }
+    };
+}
+
+#[inline(always)]
+pub(crate) fn with<R>(f: impl FnOnce(&Local) -> R) -> R {
+    LOCAL.with(f)
+}
+
+/// The current context, as a value.
+#[inline]
+pub(crate) fn current() -> Ctx {
+    with(|l| l.ctx.get())
+}
+
+/// Replaces the current context, returning the previous one.
+#[inline(always)]
+pub(crate) fn swap(ctx: Ctx) -> Ctx {
+    with(|l| l.ctx.replace(ctx))
+}
+
+/// Runs `f` on the record of the innermost recording span of this thread, if any.
+#[inline]
+pub(crate) fn with_current_record(f: impl FnOnce(&mut Record)) {
+    let record = with(|l| l.ctx.get().record);
+    if !record.is_null() {
+        // SAFETY: a non-null `record` points into a span that is entered on this thread (a pinned
+        // sync guard, or an async span being polled); the span resets the context before its
+        // record moves or ends, and nothing else touches the record while its body runs.
+        f(unsafe { &mut *record });
+    }
+}
+
+/// Moves a finished record into this thread's batch; `local_root` hands the batch off.
+///
+/// # Safety
+/// `record` points to an initialised record that the caller gives up: it must not be used or
+/// dropped again.
+#[inline(always)]
+pub(crate) unsafe fn push(record: *const Record, local_root: bool) {
+    with(|l| {
+        let len = l.len.get();
+        if len < l.cap.get() {
+            // SAFETY: `len < cap` slots of the batch's allocation; the caller gives up `record`.
+            unsafe { l.buf.get().add(len).copy_from_nonoverlapping(record, 1) };
+            l.len.set(len + 1);
+            if local_root || len + 1 == l.cap.get() {
+                hand_off(l);
+            }
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { push_slow(l, record) };
+        }
+    })
+}
+
+#[cold]
+unsafe fn push_slow(l: &Local, record: *const Record) {
+    // SAFETY: forwarded from `push`.
+    let record = unsafe { record.read() };
+    if l.buf.get().is_null() && EXIT.try_with(|_| ()).is_ok() {
+        install(l, pipeline::take_buffer());
+    }
+    if l.len.get() < l.cap.get() {
+        // SAFETY: a slot within capacity.
+        unsafe { l.buf.get().add(l.len.get()).write(record) };
+        l.len.set(l.len.get() + 1);
+        hand_off(l);
+    } else {
+        // The thread is exiting and its batch is gone: send this record on its own.
+        pipeline::submit(vec![record]);
+    }
+}
+
+fn install(l: &Local, mut buf: Vec<Record>) {
+    buf.clear();
+    let cap = buf.capacity();
+    let ptr = buf.as_mut_ptr();
+    std::mem::forget(buf);
+    l.buf.set(ptr);
+    l.len.set(0);
+    l.cap.set(cap);
+}
+
+/// Sends the thread's batch to the export queue and installs a recycled one.
+#[cold]
+#[inline(never)]
+pub(crate) fn hand_off(l: &Local) {
+    let len = l.len.get();
+    if len == 0 {
+        return;
+    }
+    let next = pipeline::take_buffer();
+    // SAFETY: `buf`, `len` and `cap` are the raw parts of a `Vec` forgotten by `install`, with the
+    // first `len` slots initialised.
+    let batch = unsafe { Vec::from_raw_parts(l.buf.get(), len, l.cap.get()) };
+    install(l, next);
+    pipeline::submit(batch);
+}
+
+/// Hands off whatever this thread has buffered (tests, shutdown from this thread).
+pub(crate) fn flush_thread() {
+    with(hand_off);
+}
+
+/// Returns the thread's batch when the thread exits.
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        with(|l| {
+            hand_off(l);
+            let buf = l.buf.replace(ptr::null_mut());
+            if !buf.is_null() {
+                // SAFETY: raw parts of an empty `Vec` (just handed off); dropped once, here.
+                drop(unsafe { Vec::from_raw_parts(buf, 0, l.cap.get()) });
+            }
+            l.cap.set(0);
+            l.len.set(0);
+        });
+    }
+}
+
+thread_local! {
+    static EXIT: ExitGuard = const { ExitGuard };
+}

@@ -1,0 +1,146 @@
+//! Records to `opentelemetry_sdk::trace::SpanData`: the costly half of recording, done here on the
+//! export worker instead of on the application's threads.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::{
+    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+use crate::clock::{self, Anchor};
+use crate::record::{Kind, Naming, Record, flags, status};
+use crate::value::Attr;
+
+pub(crate) struct Converter {
+    anchor: &'static Anchor,
+    scope: InstrumentationScope,
+}
+
+impl Converter {
+    pub(crate) fn new() -> Self {
+        Converter { anchor: clock::anchor(), scope: scope() }
+    }
+
+    /// The current tick rate, measured once per drained queue.
+    pub(crate) fn refresh(&self) -> f64 {
+        self.anchor.rate()
+    }
+
+    pub(crate) fn span_data(&self, r: &Record, rate: f64) -> SpanData {
+        let extra = r.extra.as_deref();
+        let attributes = attributes(r);
+        let name = name(r, &attributes);
+        let events = extra.map_or_else(SpanEvents::default, |e| {
+            let mut events = SpanEvents::default();
+            events.events = e
+                .events
+                .iter()
+                .map(|ev| Event::new(ev.name.clone(), self.anchor.to_system_time(ev.time, rate), ev.attrs.clone(), 0))
+                .collect();
+            events.dropped_count = e.dropped_events;
+            events
+        });
+        let status = match r.status {
+            status::OK => Status::Ok,
+            status::ERROR => Status::error(
+                extra.and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("error")),
+            ),
+            _ => Status::Unset,
+        };
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(r.trace_id),
+                SpanId::from(r.span_id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(r.parent_id),
+            parent_span_is_remote: r.flags & flags::REMOTE_PARENT != 0,
+            span_kind: kind(r.meta.kind),
+            name,
+            start_time: self.anchor.to_system_time(r.start, rate),
+            end_time: self.anchor.to_system_time(r.end.max(r.start), rate),
+            attributes,
+            dropped_attributes_count: extra.map_or(0, |e| e.dropped_attrs),
+            events,
+            links: SpanLinks::default(),
+            status,
+            instrumentation_scope: self.scope.clone(),
+        }
+    }
+}
+
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("trace-runtime")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url("https://opentelemetry.io/schemas/1.37.0")
+        .build()
+}
+
+fn kind(kind: Kind) -> SpanKind {
+    match kind {
+        Kind::Internal => SpanKind::Internal,
+        Kind::Client => SpanKind::Client,
+        Kind::Server => SpanKind::Server,
+        Kind::Producer => SpanKind::Producer,
+        Kind::Consumer => SpanKind::Consumer,
+    }
+}
+
+/// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then usage,
+/// the cancelled marker and the code location.
+fn attributes(r: &Record) -> Vec<KeyValue> {
+    let mut attrs: Vec<&Attr> = Vec::with_capacity(8);
+    for attr in r.attrs() {
+        match attrs.iter_mut().find(|a| a.key == attr.key) {
+            Some(slot) => *slot = attr,
+            None => attrs.push(attr),
+        }
+    }
+    let mut out: Vec<KeyValue> = attrs.iter().map(|a| a.to_key_value()).collect();
+    if r.flags & flags::HAS_USAGE != 0 {
+        let u = &r.usage;
+        let mut count = |key: &'static str, n: u64, always: bool| {
+            if always || n > 0 {
+                out.retain(|kv| kv.key.as_str() != key);
+                out.push(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));
+            }
+        };
+        count("gen_ai.usage.input_tokens", u.input_tokens, true);
+        count("gen_ai.usage.output_tokens", u.output_tokens, true);
+        count("gen_ai.usage.cache_read.input_tokens", u.cache_read_tokens, false);
+        count("gen_ai.usage.cache_write.input_tokens", u.cache_write_tokens, false);
+        count("gen_ai.usage.reasoning.output_tokens", u.reasoning_tokens, false);
+    }
+    if r.flags & flags::CANCELLED != 0 {
+        out.push(KeyValue::new("span.cancelled", true));
+    }
+    let meta = r.meta;
+    if !meta.function.is_empty() {
+        out.push(KeyValue::new("code.function.name", format!("{}::{}", meta.module_path, meta.function)));
+    }
+    out.push(KeyValue::new("code.file.path", meta.file));
+    out.push(KeyValue::new("code.line.number", i64::from(meta.line)));
+    out
+}
+
+fn name(r: &Record, attrs: &[KeyValue]) -> Cow<'static, str> {
+    if let Some(name) = r.extra.as_ref().and_then(|e| e.name.clone()) {
+        return name;
+    }
+    match r.meta.naming {
+        Naming::Static => Cow::Borrowed(r.meta.name),
+        Naming::GenAi => {
+            let get = |key: &str| attrs.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str());
+            match (get("gen_ai.operation.name"), get("gen_ai.request.model")) {
+                (Some(op), Some(model)) => Cow::Owned(format!("{op} {model}")),
+                (Some(op), None) => Cow::Owned(op.into_owned()),
+                _ => Cow::Borrowed(r.meta.name),
+            }
+        }
+    }
+}
+

@@ -1,0 +1,155 @@
+//! What macro expansions call. Not a public API: it changes with the macros.
+
+use std::fmt::{Debug, Display};
+
+pub use crate::active::Span;
+pub use crate::active::future::Instrumented;
+pub use crate::record::{Kind, Naming, SpanMeta};
+pub use crate::value::{AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
+
+use crate::keys::Key;
+use crate::usage::Usage;
+
+/// A string literal given to a typed key: stored without a copy. The key's own trait has already
+/// checked (in dead code) that it takes strings.
+#[inline(always)]
+pub const fn static_attr<T>(key: Key<T>, value: &'static str) -> Attr {
+    Attr::new(key.name(), AttrValue::Static(value))
+}
+
+/// A value under a string-literal key: the unchecked escape hatch.
+#[inline(always)]
+pub fn unchecked_attr(key: &'static str, value: impl AnyValue) -> Attr {
+    Attr::new(key, value.into_value())
+}
+
+/// A string-literal value under a string-literal key.
+#[inline(always)]
+pub const fn unchecked_static_attr(key: &'static str, value: &'static str) -> Attr {
+    Attr::new(key, AttrValue::Static(value))
+}
+
+/// Calls `f` once; an `FnOnce` bound lets the body move out of and return borrows of captures,
+/// exactly as the function body could.
+#[inline(always)]
+pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// The return value of a traced body, for the autoref-specialised recorders below.
+pub struct Outcome<'a, T>(pub &'a T);
+
+impl<T> Clone for Outcome<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Outcome<'_, T> {}
+
+/// `Err(e)` with `e: Display`: status Error with `e`'s text.
+pub trait RecordDisplayErr {
+    fn __trace_outcome(&self);
+}
+impl<T, E: Display> RecordDisplayErr for &Outcome<'_, Result<T, E>> {
+    #[inline(always)]
+    fn __trace_outcome(&self) {
+        if let Err(e) = self.0 {
+            record_error_text(e);
+        }
+    }
+}
+
+/// `Err(e)` with `e: Debug` only: status Error with `e`'s debug text.
+pub trait RecordDebugErr {
+    fn __trace_outcome(&self);
+}
+impl<T, E: Debug> RecordDebugErr for Outcome<'_, Result<T, E>> {
+    #[inline(always)]
+    fn __trace_outcome(&self) {
+        if let Err(e) = self.0 {
+            record_error_debug(e);
+        }
+    }
+}
+
+/// Any other return value: nothing to record.
+pub trait RecordNothing {
+    fn __trace_outcome(self);
+}
+impl<T> RecordNothing for Outcome<'_, T> {
+    #[inline(always)]
+    fn __trace_outcome(self) {}
+}
+
+#[cold]
+fn record_error_text(e: &dyn Display) {
+    crate::span::set_error(e.to_string());
+}
+
+#[cold]
+fn record_error_debug(e: &dyn Debug) {
+    crate::span::set_error(format!("{e:?}"));
+}
+
+/// `usage = f` on a fn returning `Result<T, E>`: `f(&T)` on `Ok`.
+pub trait UsageOfOk<T> {
+    fn __trace_usage(&self, f: impl FnOnce(&T) -> Usage);
+}
+impl<T, E> UsageOfOk<T> for Outcome<'_, Result<T, E>> {
+    #[inline(always)]
+    fn __trace_usage(&self, f: impl FnOnce(&T) -> Usage) {
+        if let Ok(v) = self.0 {
+            crate::record_usage(f(v));
+        }
+    }
+}
+
+/// `usage = f` on any other fn: `f(&return_value)`.
+pub trait UsageOfValue<T> {
+    fn __trace_usage(&self, f: impl FnOnce(&T) -> Usage);
+}
+impl<T> UsageOfValue<T> for &Outcome<'_, T> {
+    #[inline(always)]
+    fn __trace_usage(&self, f: impl FnOnce(&T) -> Usage) {
+        crate::record_usage(f(self.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    static META: SpanMeta = SpanMeta {
+        name: "outcome",
+        kind: Kind::Internal,
+        naming: Naming::Static,
+        function: "",
+        module_path: module_path!(),
+        file: file!(),
+        line: line!(),
+    };
+
+    fn traced<T>(value: T, record: impl FnOnce(&T)) -> opentelemetry::trace::Status {
+        let (_, spans) = testing::capture(|| {
+            let mut span = std::pin::pin!(Span::new(&META));
+            span.as_mut().enter();
+            record(&value);
+        });
+        spans[0].status.clone()
+    }
+
+    #[test]
+    fn errors_are_recorded_by_display_then_debug_then_not_at_all() {
+        #[derive(Debug)]
+        struct DebugOnly;
+        use opentelemetry::trace::Status;
+        let display: Result<(), std::fmt::Error> = Err(std::fmt::Error);
+        assert_eq!(traced(display, |r| (&&Outcome(r)).__trace_outcome()), Status::error("an error occurred when formatting an argument"));
+        let debug: Result<(), DebugOnly> = Err(DebugOnly);
+        assert_eq!(traced(debug, |r| (&&Outcome(r)).__trace_outcome()), Status::error("DebugOnly"));
+        assert_eq!(traced(5, |r| (&&Outcome(r)).__trace_outcome()), Status::Unset);
+        let ok: Result<u8, String> = Ok(1);
+        assert_eq!(traced(ok, |r| (&&Outcome(r)).__trace_outcome()), Status::Unset);
+    }
+}

@@ -1,0 +1,176 @@
+//! The span record: what the hot path writes, once, and the export worker reads.
+//!
+//! Laid out for the hot path: ids, ticks and a static metadata pointer in the first cache line,
+//! then usage counters and [`INLINE_ATTRS`] attribute slots written in place. Anything rarer —
+//! more attributes, events, a status message, a dynamic name — goes to a boxed [`Extra`], so the
+//! common span never allocates.
+
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
+use opentelemetry::KeyValue;
+
+use crate::clock::Tick;
+use crate::limits::{MAX_ATTRIBUTES, MAX_EVENTS};
+use crate::usage::Usage;
+use crate::value::Attr;
+
+/// Attributes stored in the record itself; the rest spill to [`Extra`].
+pub(crate) const INLINE_ATTRS: usize = 6;
+
+/// Span kinds, as in OpenTelemetry.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Internal,
+    Client,
+    Server,
+    Producer,
+    Consumer,
+}
+
+/// How the exported span name is made.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Naming {
+    /// `SpanMeta::name` as written.
+    Static,
+    /// GenAI convention, `"{gen_ai.operation.name} {gen_ai.request.model}"`, from the span's
+    /// attributes: built on the export worker so a dynamic model name costs nothing on the hot path.
+    GenAi,
+}
+
+/// Per-call-site static metadata, emitted by the macros as a `static`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SpanMeta {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub naming: Naming,
+    pub function: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+pub(crate) mod flags {
+    pub(crate) const REMOTE_PARENT: u8 = 1;
+    pub(crate) const CANCELLED: u8 = 2;
+    pub(crate) const HAS_USAGE: u8 = 4;
+    pub(crate) const PANICKED: u8 = 8;
+}
+
+pub(crate) mod status {
+    pub(crate) const UNSET: u8 = 0;
+    pub(crate) const OK: u8 = 1;
+    pub(crate) const ERROR: u8 = 2;
+}
+
+pub(crate) struct Record {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    pub(crate) parent_id: u64,
+    pub(crate) start: Tick,
+    pub(crate) end: Tick,
+    pub(crate) meta: &'static SpanMeta,
+    pub(crate) sink: u32,
+    pub(crate) status: u8,
+    pub(crate) flags: u8,
+    n_attrs: u8,
+    pub(crate) usage: Usage,
+    attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// The rare parts of a span.
+#[derive(Default)]
+pub(crate) struct Extra {
+    pub(crate) attrs: Vec<Attr>,
+    pub(crate) dropped_attrs: u32,
+    pub(crate) events: Vec<EventRecord>,
+    pub(crate) dropped_events: u32,
+    pub(crate) status_message: Option<Cow<'static, str>>,
+    pub(crate) name: Option<Cow<'static, str>>,
+}
+
+pub(crate) struct EventRecord {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) time: Tick,
+    pub(crate) attrs: Vec<KeyValue>,
+}
+
+impl Record {
+    #[inline(always)]
+    pub(crate) fn new(meta: &'static SpanMeta, trace_id: u128, span_id: u64, parent_id: u64, sink: u32, flags: u8) -> Self {
+        Record {
+            trace_id,
+            span_id,
+            parent_id,
+            start: 0,
+            end: 0,
+            meta,
+            sink,
+            status: status::UNSET,
+            flags,
+            n_attrs: 0,
+            usage: Usage::ZERO,
+            attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
+            extra: None,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn push_attr(&mut self, attr: Attr) {
+        let n = self.n_attrs as usize;
+        if n < INLINE_ATTRS {
+            self.attrs[n].write(attr);
+            self.n_attrs += 1;
+        } else {
+            self.spill_attr(attr);
+        }
+    }
+
+    #[cold]
+    fn spill_attr(&mut self, attr: Attr) {
+        let extra = self.extra();
+        if INLINE_ATTRS + extra.attrs.len() < MAX_ATTRIBUTES {
+            extra.attrs.push(attr);
+        } else {
+            extra.dropped_attrs += 1;
+        }
+    }
+
+    /// Inline attributes first, then spilled ones, in the order they were set.
+    pub(crate) fn attrs(&self) -> impl Iterator<Item = &Attr> {
+        // SAFETY: the first `n_attrs` slots were written by `push_attr` and never moved out.
+        let inline = self.attrs[..self.n_attrs as usize].iter().map(|a| unsafe { a.assume_init_ref() });
+        inline.chain(self.extra.iter().flat_map(|e| e.attrs.iter()))
+    }
+
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn push_event(&mut self, event: EventRecord) {
+        let extra = self.extra();
+        if extra.events.len() < MAX_EVENTS {
+            extra.events.push(event);
+        } else {
+            extra.dropped_events += 1;
+        }
+    }
+
+    pub(crate) fn set_error(&mut self, message: Cow<'static, str>) {
+        self.status = status::ERROR;
+        self.extra().status_message = Some(message);
+    }
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        for slot in &mut self.attrs[..self.n_attrs as usize] {
+            // SAFETY: initialised by `push_attr`; dropped exactly once, here.
+            unsafe { slot.assume_init_drop() };
+        }
+    }
+}

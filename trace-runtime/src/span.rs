@@ -1,0 +1,143 @@
+//! Utilities on the current span: attributes, events, errors, ids.
+//!
+//! Each works on the innermost span recording on this thread and does nothing outside one, so
+//! instrumented code never has to check whether tracing is on.
+//!
+//! ```
+//! use trace_runtime::{keys, span, testing, trace};
+//!
+//! let (_, spans) = testing::capture(|| {
+//!     trace!("decode", {
+//!         span::set(keys::audio::codec, "opus");
+//!         span::add_event("frame.dropped", [opentelemetry::KeyValue::new("frame.index", 7)]);
+//!     })
+//! });
+//! assert!(spans[0].attributes.iter().any(|kv| kv.key.as_str() == "audio.codec"));
+//! assert_eq!(spans[0].events.events[0].name, "frame.dropped");
+//! # use trace_runtime::opentelemetry;
+//! ```
+
+use std::borrow::Cow;
+use std::error::Error;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanId, TraceId};
+
+use crate::keys::{IntoValue, Key};
+use crate::local;
+use crate::record::{EventRecord, status};
+use crate::value::{AnyValue, Attr};
+
+/// Sets a typed attribute on the current span; the compiler checks the value's type.
+pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
+    local::with_current_record(|r| r.push_attr(Attr::new(key.name(), value.into_value())));
+}
+
+/// Sets an attribute under a key the kit does not know (the unchecked escape hatch).
+///
+/// ```
+/// trace_runtime::span::set_unchecked("app.tenant", "acme");
+/// ```
+pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
+    local::with_current_record(|r| r.push_attr(Attr::new(key, value.into_value())));
+}
+
+/// Adds a timestamped event to the current span.
+pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterator<Item = KeyValue>) {
+    local::with_current_record(|r| {
+        let attrs = attributes.into_iter().collect();
+        r.push_event(EventRecord { name: name.into(), time: crate::clock::now(), attrs });
+    });
+}
+
+/// Records an error on the current span: status Error with the error's text, an `exception` event
+/// with its type, message and chain of causes, and `error.type`.
+///
+/// ```
+/// use trace_runtime::{span, testing, trace};
+///
+/// let (_, spans) = testing::capture(|| {
+///     trace!("load", {
+///         let err = std::fs::read("/no/such/file").unwrap_err();
+///         span::record_error(&err);
+///     })
+/// });
+/// assert!(matches!(spans[0].status, opentelemetry::trace::Status::Error { .. }));
+/// # use trace_runtime::opentelemetry;
+/// ```
+pub fn record_error<E: Error + ?Sized>(error: &E) {
+    local::with_current_record(|r| {
+        let message = error.to_string();
+        let type_name = std::any::type_name::<E>();
+        let mut attrs = vec![
+            KeyValue::new("exception.type", type_name),
+            KeyValue::new("exception.message", crate::value::truncate(&message).to_string()),
+        ];
+        let mut chain = String::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            chain.push_str("caused by: ");
+            chain.push_str(&cause.to_string());
+            chain.push('\n');
+            source = cause.source();
+        }
+        if !chain.is_empty() {
+            attrs.push(KeyValue::new("exception.stacktrace", crate::value::truncate(&chain).to_string()));
+        }
+        r.push_event(EventRecord { name: "exception".into(), time: crate::clock::now(), attrs });
+        r.push_attr(Attr::new("error.type", crate::value::AttrValue::Static(type_name)));
+        r.set_error(message.into());
+    });
+}
+
+/// Sets the current span's status to Error with `description`.
+pub fn set_error(description: impl Into<Cow<'static, str>>) {
+    local::with_current_record(|r| r.set_error(description.into()));
+}
+
+/// Sets the current span's status to Ok (final: a later error does not override it in most
+/// backends, so call it only when the operation is known to have succeeded).
+pub fn set_ok() {
+    local::with_current_record(|r| r.status = status::OK);
+}
+
+/// Whether a span is recording on this thread right now.
+pub fn is_recording() -> bool {
+    !local::current().record.is_null()
+}
+
+/// The current trace's id, if any (sampled or not).
+///
+/// ```
+/// use trace_runtime::{span, testing, trace};
+///
+/// assert_eq!(span::trace_id(), None);
+/// testing::capture(|| trace!("t", { assert!(span::trace_id().is_some()) }));
+/// ```
+pub fn trace_id() -> Option<TraceId> {
+    crate::context::current_context().trace_id()
+}
+
+/// The current span's id, if any.
+pub fn span_id() -> Option<SpanId> {
+    crate::context::current_context().span_id()
+}
+
+/// Prefixes `message` with the current ids, for correlating plain logs with traces:
+/// `[trace_id=4bf9… span_id=00f0…] message`, or the message alone outside a trace.
+///
+/// ```
+/// use trace_runtime::{log_with_trace, testing, trace};
+///
+/// assert_eq!(log_with_trace("idle"), "idle");
+/// testing::capture(|| trace!("t", {
+///     let line = log_with_trace("processing");
+///     assert!(line.starts_with("[trace_id=") && line.ends_with("] processing"));
+/// }));
+/// ```
+pub fn log_with_trace(message: &str) -> String {
+    match (trace_id(), span_id()) {
+        (Some(t), Some(s)) => format!("[trace_id={t} span_id={s}] {message}"),
+        _ => message.to_string(),
+    }
+}

@@ -1,0 +1,270 @@
+//! Attribute values as the hot path stores them: a static key and a compact value, no conversion.
+//!
+//! Static strings (literals in macro arguments) are kept as `&'static str`; other strings are
+//! copied once, truncated to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES). The
+//! conversion to `opentelemetry::KeyValue` happens on the export worker.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+
+use crate::limits::MAX_VALUE_BYTES;
+
+/// A recorded attribute value.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    Bool(bool),
+    I64(i64),
+    F64(f64),
+    Static(&'static str),
+    String(Box<str>),
+    Strings(Box<[Box<str>]>),
+}
+
+/// A recorded attribute: a static key and its value.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attr {
+    pub(crate) key: &'static str,
+    pub(crate) value: AttrValue,
+}
+
+impl Attr {
+    #[inline(always)]
+    pub const fn new(key: &'static str, value: AttrValue) -> Self {
+        Attr { key, value }
+    }
+
+    pub(crate) fn to_key_value(&self) -> KeyValue {
+        KeyValue::new(self.key, self.value.to_otel())
+    }
+}
+
+impl AttrValue {
+    pub(crate) fn to_otel(&self) -> Value {
+        match self {
+            AttrValue::Bool(b) => Value::Bool(*b),
+            AttrValue::I64(i) => Value::I64(*i),
+            AttrValue::F64(f) => Value::F64(*f),
+            AttrValue::Static(s) => Value::String(StringValue::from(*s)),
+            AttrValue::String(s) => Value::String(StringValue::from(s.to_string())),
+            AttrValue::Strings(list) => Value::Array(Array::String(
+                list.iter().map(|s| StringValue::from(s.to_string())).collect(),
+            )),
+        }
+    }
+
+    /// Copies a borrowed string, cutting it at [`MAX_VALUE_BYTES`] on a char boundary.
+    #[inline]
+    pub(crate) fn copy_str(s: &str) -> Self {
+        AttrValue::String(truncate(s).into())
+    }
+}
+
+pub(crate) fn truncate(s: &str) -> &str {
+    if s.len() <= MAX_VALUE_BYTES {
+        return s;
+    }
+    let mut end = MAX_VALUE_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn owned_str(s: String) -> AttrValue {
+    if s.len() <= MAX_VALUE_BYTES { AttrValue::String(s.into_boxed_str()) } else { AttrValue::copy_str(&s) }
+}
+
+/// Values accepted by string keys: `&str`, `String`, `&String`, `Box<str>`, `Arc<str>`, `Cow<str>`.
+#[doc(hidden)]
+pub trait StrValue {
+    fn into_value(self) -> AttrValue;
+}
+
+impl StrValue for &str {
+    #[inline]
+    fn into_value(self) -> AttrValue {
+        AttrValue::copy_str(self)
+    }
+}
+impl StrValue for String {
+    #[inline]
+    fn into_value(self) -> AttrValue {
+        owned_str(self)
+    }
+}
+impl StrValue for &String {
+    #[inline]
+    fn into_value(self) -> AttrValue {
+        AttrValue::copy_str(self)
+    }
+}
+impl StrValue for Box<str> {
+    #[inline]
+    fn into_value(self) -> AttrValue {
+        owned_str(self.into_string())
+    }
+}
+impl StrValue for Arc<str> {
+    #[inline]
+    fn into_value(self) -> AttrValue {
+        AttrValue::copy_str(&self)
+    }
+}
+impl StrValue for Cow<'_, str> {
+    #[inline]
+    fn into_value(self) -> AttrValue {
+        match self {
+            Cow::Borrowed(s) => AttrValue::copy_str(s),
+            Cow::Owned(s) => owned_str(s),
+        }
+    }
+}
+
+/// Values accepted by integer keys: every primitive integer (saturating at `i64::MAX`), by value
+/// or by reference.
+#[doc(hidden)]
+pub trait IntValue {
+    fn into_value(self) -> AttrValue;
+}
+
+macro_rules! int_values {
+    ($($t:ty),*) => {$(
+        impl IntValue for $t {
+            #[inline(always)]
+            fn into_value(self) -> AttrValue {
+                AttrValue::I64(i64::try_from(self).unwrap_or(i64::MAX))
+            }
+        }
+        impl IntValue for &$t {
+            #[inline(always)]
+            fn into_value(self) -> AttrValue {
+                IntValue::into_value(*self)
+            }
+        }
+    )*};
+}
+int_values!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+/// Values accepted by float keys: `f32`, `f64`, and the integers that convert to `f64` exactly.
+#[doc(hidden)]
+pub trait FloatValue {
+    fn into_value(self) -> AttrValue;
+}
+
+macro_rules! float_values {
+    ($($t:ty),*) => {$(
+        impl FloatValue for $t {
+            #[inline(always)]
+            fn into_value(self) -> AttrValue {
+                AttrValue::F64(f64::from(self))
+            }
+        }
+        impl FloatValue for &$t {
+            #[inline(always)]
+            fn into_value(self) -> AttrValue {
+                FloatValue::into_value(*self)
+            }
+        }
+    )*};
+}
+float_values!(f32, f64, i8, i16, i32, u8, u16, u32);
+
+/// Values accepted by boolean keys.
+#[doc(hidden)]
+pub trait BoolValue {
+    fn into_value(self) -> AttrValue;
+}
+impl BoolValue for bool {
+    #[inline(always)]
+    fn into_value(self) -> AttrValue {
+        AttrValue::Bool(self)
+    }
+}
+impl BoolValue for &bool {
+    #[inline(always)]
+    fn into_value(self) -> AttrValue {
+        AttrValue::Bool(*self)
+    }
+}
+
+/// Values accepted by string-list keys: slices, arrays and vectors of strings.
+#[doc(hidden)]
+pub trait StrListValue {
+    fn into_value(self) -> AttrValue;
+}
+
+fn str_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> AttrValue {
+    AttrValue::Strings(items.into_iter().map(|s| Box::from(truncate(s.as_ref()))).collect())
+}
+
+impl<S: AsRef<str>> StrListValue for &[S] {
+    fn into_value(self) -> AttrValue {
+        str_list(self)
+    }
+}
+impl<S: AsRef<str>, const N: usize> StrListValue for [S; N] {
+    fn into_value(self) -> AttrValue {
+        str_list(self)
+    }
+}
+impl<S: AsRef<str>, const N: usize> StrListValue for &[S; N] {
+    fn into_value(self) -> AttrValue {
+        str_list(self)
+    }
+}
+impl<S: AsRef<str>> StrListValue for Vec<S> {
+    fn into_value(self) -> AttrValue {
+        str_list(self)
+    }
+}
+impl<S: AsRef<str>> StrListValue for &Vec<S> {
+    fn into_value(self) -> AttrValue {
+        str_list(self)
+    }
+}
+
+/// Values accepted by an unchecked string-literal key (`"app.tenant" = v`): anything a typed key
+/// of any kind accepts.
+#[doc(hidden)]
+pub trait AnyValue {
+    fn into_value(self) -> AttrValue;
+}
+
+macro_rules! any_values {
+    ($trait:ident: $($t:ty),*) => {$(
+        impl AnyValue for $t {
+            #[inline(always)]
+            fn into_value(self) -> AttrValue {
+                $trait::into_value(self)
+            }
+        }
+    )*};
+}
+any_values!(StrValue: &str, String, &String, Box<str>, Arc<str>, Cow<'_, str>);
+any_values!(IntValue: i8, i16, i32, i64, isize, u8, u16, u32, u64, usize,
+    &i8, &i16, &i32, &i64, &isize, &u8, &u16, &u32, &u64, &usize);
+any_values!(FloatValue: f32, f64, &f32, &f64);
+any_values!(BoolValue: bool, &bool);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_are_cut_on_a_char_boundary() {
+        let long = "é".repeat(MAX_VALUE_BYTES);
+        let AttrValue::String(cut) = StrValue::into_value(long.as_str()) else { panic!() };
+        assert!(cut.len() <= MAX_VALUE_BYTES && cut.len() >= MAX_VALUE_BYTES - 1);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn integers_saturate() {
+        assert_eq!(IntValue::into_value(u64::MAX), AttrValue::I64(i64::MAX));
+        assert_eq!(IntValue::into_value(&7u8), AttrValue::I64(7));
+    }
+}

@@ -1,0 +1,1 @@
+//! trybuild cases for the kit's macros: see `tests/ui.rs`.
