@@ -123,9 +123,10 @@ impl Args {
                     name.span(),
                     "`fields` takes a parenthesised list: `fields(session.id = id, audio.channels = 1)`",
                 )),
-                (_, Raw::Bare(_)) => {
-                    push(syn::Error::new(name.span(), format!("argument `{key}` needs a value: `{key} = ...`")))
-                }
+                (_, Raw::Bare(_)) => push(syn::Error::new(
+                    name.span(),
+                    format!("argument `{key}` needs a value: `{key} = ...`"),
+                )),
                 (_, Raw::Fields(..)) => push(syn::Error::new(
                     name.span(),
                     format!("argument `{key}` takes a value, `{key} = ...`, not a list"),

@@ -5,7 +5,7 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{Block, Expr, ExprAsync, Token};
 
-use crate::expand::{SpanStart, recorder_traits};
+use crate::expand::SpanStart;
 use crate::fields::{Field, attr_expr};
 
 pub(crate) struct TraceBlock {
@@ -22,9 +22,9 @@ enum Body {
 impl Parse for TraceBlock {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
-                "trace! needs a name and a block: `trace!(\"turn\", session.id = id, { ... })`",
-            ));
+            return Err(
+                input.error("trace! needs a name and a block: `trace!(\"turn\", session.id = id, { ... })`")
+            );
         }
         let name: Expr = input.parse()?;
         let mut fields = Vec::new();
@@ -77,29 +77,22 @@ pub(crate) fn expand(block: TraceBlock) -> TokenStream {
         constructor,
     }
     .tokens();
-    let recorders = recorder_traits();
     match block.body {
+        // The statements are the tail of the expansion: the block's type is inferred from its
+        // context exactly as without the macro (`let v: Vec<_> = trace!(.., { it.collect() })`),
+        // and a diverging block stays diverging without "unreachable" warnings.
         Body::Block(body) => {
             let stmts = &body.stmts;
             quote! {{
                 #start
                 let mut __trace_guard = ::core::pin::pin!(__trace_span);
                 __trace_guard.as_mut().enter();
-                let __trace_ret = { #(#stmts)* };
-                #recorders
-                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                __trace_ret
+                #(#stmts)*
             }}
         }
         Body::Async(fut) => quote! {{
             #start
-            let __trace_future = #fut;
-            ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-                let __trace_ret = __trace_future.await;
-                #recorders
-                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                __trace_ret
-            })
+            ::trace_runtime::__private::Instrumented::new(__trace_span, #fut)
         }},
     }
 }

@@ -97,7 +97,9 @@ pub(crate) fn attr_expr(key: &FieldKey, value: &Expr) -> TokenStream {
     match key {
         FieldKey::Literal(key) => match literal {
             Some(lit) => quote!(::trace_runtime::__private::unchecked_static_attr(#key, #lit)),
-            None => quote_spanned!(value_span(value)=> ::trace_runtime::__private::unchecked_attr(#key, #value)),
+            None => {
+                quote_spanned!(value_span(value)=> ::trace_runtime::__private::unchecked_attr(#key, #value))
+            }
         },
         FieldKey::Path(path) => typed(quote!(#path), quote!(), value, literal),
         FieldKey::Dotted(segments) => {

@@ -114,8 +114,7 @@ pub(crate) fn expand(keys: Keys) -> TokenStream {
 }
 
 fn items(list: &[Item], path: &[String], errors: &mut TokenStream) -> TokenStream {
-    list
-        .iter()
+    list.iter()
         .map(|item| match item {
             Item::Module { attrs, vis, name, items: inner } => {
                 let mut path = path.to_vec();
@@ -140,7 +139,13 @@ fn items(list: &[Item], path: &[String], errors: &mut TokenStream) -> TokenStrea
         .collect()
 }
 
-fn key(attrs: &[Attribute], name: &Ident, class: &Class, wire: &Option<LitStr>, path: &[String]) -> TokenStream {
+fn key(
+    attrs: &[Attribute],
+    name: &Ident,
+    class: &Class,
+    wire: &Option<LitStr>,
+    path: &[String],
+) -> TokenStream {
     let wire = wire.as_ref().map(LitStr::value).unwrap_or_else(|| {
         let mut parts = path.to_vec();
         parts.push(name.unraw().to_string());

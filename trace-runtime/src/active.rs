@@ -109,10 +109,15 @@ impl Span {
     fn resolve(&mut self) {
         // SAFETY: `Deferred` holds an initialised record with no ids yet.
         let record = unsafe { self.record.get_mut().assume_init_mut() };
-        let decision = if ENABLED.load(Ordering::Relaxed) { local::with(|l| decide(l, l.ctx.get())) } else { Decision::Inert };
+        let decision = if ENABLED.load(Ordering::Relaxed) {
+            local::with(|l| decide(l, l.ctx.get()))
+        } else {
+            Decision::Inert
+        };
         match decision {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
-                (record.trace_id, record.span_id, record.parent_id, record.sink) = (trace_id, span_id, parent_id, sink);
+                (record.trace_id, record.span_id, record.parent_id, record.sink) =
+                    (trace_id, span_id, parent_id, sink);
                 record.flags |= flags;
                 record.start = clock::now();
                 self.state = State::Entered;
@@ -236,7 +241,13 @@ impl Drop for Span {
 }
 
 enum Decision {
-    Record { trace_id: u128, span_id: u64, parent_id: u64, sink: u32, flags: u8 },
+    Record {
+        trace_id: u128,
+        span_id: u64,
+        parent_id: u64,
+        sink: u32,
+        flags: u8,
+    },
     /// A new root the sampler dropped: the trace's context, for children to see.
     Unsampled(Ctx),
     Inert,
@@ -367,7 +378,8 @@ pub(crate) mod future {
                 State::Unsampled => unsafe { span.saved.assume_init_read() },
                 _ => return this.inner.poll(cx),
             };
-            let record = if span.state == State::Entered { span.record.get().cast() } else { std::ptr::null_mut() };
+            let record =
+                if span.state == State::Entered { span.record.get().cast() } else { std::ptr::null_mut() };
             let parent = local::swap(ctx);
             let restore = Restore { parent, record };
             let poll = this.inner.poll(cx);

@@ -135,8 +135,10 @@ impl Config {
         let env = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let disabled = match self.disabled {
             Some(d) => d,
-            None => parse_bool(&env, "TRACE_DISABLE_ALL")?.unwrap_or(false)
-                || parse_bool(&env, "OTEL_SDK_DISABLED")?.unwrap_or(false),
+            None => {
+                parse_bool(&env, "TRACE_DISABLE_ALL")?.unwrap_or(false)
+                    || parse_bool(&env, "OTEL_SDK_DISABLED")?.unwrap_or(false)
+            }
         };
         let exporters = match self.exporters {
             Some(list) => list,
@@ -171,20 +173,25 @@ impl Config {
                 None => 1.0,
             },
         };
-        let queue_size = positive(self.queue_size, "queue_size", &env, "TRACE_QUEUE_SIZE", DEFAULT_QUEUE_SPANS)?;
-        let batch_size = positive(self.batch_size, "batch_size", &env, "TRACE_BATCH_SIZE", DEFAULT_BATCH_SIZE)?;
+        let queue_size =
+            positive(self.queue_size, "queue_size", &env, "TRACE_QUEUE_SIZE", DEFAULT_QUEUE_SPANS)?;
+        let batch_size =
+            positive(self.batch_size, "batch_size", &env, "TRACE_BATCH_SIZE", DEFAULT_BATCH_SIZE)?;
         let export_timeout = match self.export_timeout {
             Some(t) => t,
-            None => Duration::from_millis(
-                positive(None, "export_timeout", &env, "TRACE_EXPORT_TIMEOUT_MS", 5000)? as u64,
-            ),
+            None => {
+                Duration::from_millis(
+                    positive(None, "export_timeout", &env, "TRACE_EXPORT_TIMEOUT_MS", 5000)? as u64,
+                )
+            }
         };
         let capture_io = match self.capture_io {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
         };
         let service_name = self.service_name.or_else(|| env("OTEL_SERVICE_NAME")).unwrap_or_else(binary_name);
-        let environment = self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
+        let environment =
+            self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
         Ok(Settings {
             disabled,
             exporters,
@@ -200,7 +207,10 @@ impl Config {
     }
 }
 
-fn parse_bool(env: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<bool>, ConfigError> {
+fn parse_bool(
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<bool>, ConfigError> {
     let Some(value) = env(variable) else { return Ok(None) };
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(Some(true)),
@@ -343,7 +353,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn resolve(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::default().resolve_with(|name| vars.get(name).cloned())
     }
 

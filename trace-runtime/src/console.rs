@@ -83,18 +83,8 @@ impl ConsoleExporter {
 
     fn new(out: Box<dyn Write + Send>, color: bool) -> Self {
         let (pending, order) = (HashMap::new(), BTreeMap::new());
-        let state = State {
-            out,
-            pending,
-            order,
-            buffered: 0,
-            next_seq: 0,
-            shut_down: false,
-        };
-        Self {
-            state: Mutex::new(state),
-            color,
-        }
+        let state = State { out, pending, order, buffered: 0, next_seq: 0, shut_down: false };
+        Self { state: Mutex::new(state), color }
     }
 
     /// A panic while printing must not silence the console for the rest of the process.
@@ -112,9 +102,7 @@ impl Default for ConsoleExporter {
 impl std::fmt::Debug for ConsoleExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // No locking here: formatting must not wait on (or deadlock with) an export.
-        f.debug_struct("ConsoleExporter")
-            .field("color", &self.color)
-            .finish_non_exhaustive()
+        f.debug_struct("ConsoleExporter").field("color", &self.color).finish_non_exhaustive()
     }
 }
 
@@ -153,10 +141,7 @@ impl SpanExporter for ConsoleExporter {
             let pending = state.pending.entry(trace_id).or_insert_with(|| {
                 state.order.insert(state.next_seq, trace_id);
                 state.next_seq += 1;
-                Pending {
-                    seq: state.next_seq - 1,
-                    spans: Vec::new(),
-                }
+                Pending { seq: state.next_seq - 1, spans: Vec::new() }
             });
             pending.spans.push(span);
             state.buffered += 1;
@@ -199,11 +184,8 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
     let Some(first) = spans.first() else {
         return String::new();
     };
-    let index: HashMap<SpanId, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_context.span_id(), i))
-        .collect();
+    let index: HashMap<SpanId, usize> =
+        spans.iter().enumerate().map(|(i, s)| (s.span_context.span_id(), i)).collect();
     let mut children = vec![Vec::new(); spans.len()];
     let mut tops = Vec::new();
     for (i, span) in spans.iter().enumerate() {
@@ -220,15 +202,9 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
 
     let (start, end) = spans
         .iter()
-        .fold((first.start_time, first.end_time), |(s, e), x| {
-            (s.min(x.start_time), e.max(x.end_time))
-        });
+        .fold((first.start_time, first.end_time), |(s, e), x| (s.min(x.start_time), e.max(x.end_time)));
     let title = tops.first().map_or(first, |&i| &spans[i]);
-    let more = if tops.len() > 1 {
-        format!(" (+{} more roots)", tops.len() - 1)
-    } else {
-        String::new()
-    };
+    let more = if tops.len() > 1 { format!(" (+{} more roots)", tops.len() - 1) } else { String::new() };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -259,11 +235,7 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
             }
             let kids = &children[i];
             // Keeps the vertical line down to the first child unbroken.
-            let body = if kids.is_empty() {
-                child_prefix.clone()
-            } else {
-                format!("{child_prefix}│ ")
-            };
+            let body = if kids.is_empty() { child_prefix.clone() } else { format!("{child_prefix}│ ") };
             let head = format!("{prefix}{connector}{}", span_head(&spans[i], &index, color));
             let attrs = attr_items(&spans[i].attributes);
             write_wrapped(&mut out, &head, "  ", &attrs, &body, color);
@@ -291,24 +263,15 @@ fn span_head(span: &SpanData, index: &HashMap<SpanId, usize>, color: bool) -> St
         SpanKind::Consumer => Some("consumer"),
     };
     parts.extend(kind.map(str::to_owned));
-    parts.push(fmt_duration(
-        span.end_time
-            .duration_since(span.start_time)
-            .unwrap_or_default(),
-    ));
+    parts.push(fmt_duration(span.end_time.duration_since(span.start_time).unwrap_or_default()));
     if let Status::Error { description } = &span.status {
         let description = clip(&one_line(description), MAX_STATUS_CHARS);
-        let text = if description.is_empty() {
-            "✗ error".to_owned()
-        } else {
-            format!("✗ error: {description}")
-        };
+        let text =
+            if description.is_empty() { "✗ error".to_owned() } else { format!("✗ error: {description}") };
         parts.push(paint(color, RED, &text));
     }
-    let cancelled = span
-        .attributes
-        .iter()
-        .any(|kv| kv.key.as_str() == "span.cancelled" && kv.value == Value::Bool(true));
+    let cancelled =
+        span.attributes.iter().any(|kv| kv.key.as_str() == "span.cancelled" && kv.value == Value::Bool(true));
     if cancelled {
         parts.push(paint(color, YELLOW, "cancelled"));
     }
@@ -323,14 +286,7 @@ fn span_head(span: &SpanData, index: &HashMap<SpanId, usize>, color: bool) -> St
 
 /// Writes `head` followed by `attrs`, moving attributes that would pass [`LINE_WIDTH`] to
 /// continuation lines under `indent`, so long spans do not break the tree on a terminal.
-fn write_wrapped(
-    out: &mut String,
-    head: &str,
-    sep: &str,
-    attrs: &[String],
-    indent: &str,
-    color: bool,
-) {
+fn write_wrapped(out: &mut String, head: &str, sep: &str, attrs: &[String], indent: &str, color: bool) {
     let (mut line, mut chunk, mut first) = (head.to_owned(), Vec::new(), true);
     let mut used = width(head) + sep.len();
     for item in attrs {
@@ -378,11 +334,7 @@ fn attr_items(attrs: &[KeyValue]) -> Vec<String> {
     let total = attrs.iter().filter(shown).count();
     let (mut items, mut used) = (Vec::new(), 0);
     for kv in attrs.iter().filter(shown) {
-        let item = format!(
-            "{}={}",
-            clip(kv.key.as_str(), MAX_VALUE_CHARS),
-            fmt_value(&kv.value)
-        );
+        let item = format!("{}={}", clip(kv.key.as_str(), MAX_VALUE_CHARS), fmt_value(&kv.value));
         used += item.chars().count() + 1;
         if !items.is_empty() && used > MAX_ATTR_CHARS + 1 {
             items.push(format!("… +{} more", total - items.len()));
@@ -398,8 +350,7 @@ fn fmt_value(value: &Value) -> String {
         Value::String(s) => {
             let text = clip(s.as_str(), MAX_VALUE_CHARS);
             // Quoted (and escaped) only when needed to keep `key=value` pairs unambiguous.
-            let plain =
-                !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+            let plain = !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control());
             if plain { text } else { format!("{text:?}") }
         }
         other => clip(&one_line(&other.to_string()), MAX_VALUE_CHARS),
@@ -428,17 +379,11 @@ fn clip(text: &str, max: usize) -> String {
 
 /// Names and messages may contain newlines, which would tear the tree apart.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn paint(color: bool, code: &str, text: &str) -> String {
-    if color {
-        format!("{code}{text}{RESET}")
-    } else {
-        text.to_owned()
-    }
+    if color { format!("{code}{text}{RESET}") } else { text.to_owned() }
 }
 
 #[cfg(test)]
@@ -458,14 +403,7 @@ mod tests {
     }
 
     /// `parent` 0 means a root; `start`/`end` are microseconds past the base time.
-    fn span(
-        trace: u128,
-        id: u64,
-        parent: u64,
-        name: &'static str,
-        start: u64,
-        end: u64,
-    ) -> SpanData {
+    fn span(trace: u128, id: u64, parent: u64, name: &'static str, start: u64, end: u64) -> SpanData {
         let (flags, state) = (TraceFlags::SAMPLED, TraceState::NONE);
         SpanData {
             span_context: SpanContext::new(trace.into(), id.into(), flags, false, state),
@@ -532,18 +470,10 @@ mod tests {
         let mut resample = span(TRACE, 4, 1, "resample", 5_000, 5_020);
         resample.status = Status::error("connection reset");
         let message = vec![KeyValue::new("exception.message", "boom")];
-        resample
-            .events
-            .events
-            .push(Event::new("exception", at(5_010), message, 0));
+        resample.events.events.push(Event::new("exception", at(5_010), message, 0));
         let session = vec![KeyValue::new("session.id", "s-1")];
         let root = with_attrs(span(TRACE, 1, 0, "turn", 0, 12_400), session);
-        vec![
-            span(TRACE, 3, 2, "tool lookup", 1_000, 2_020),
-            resample,
-            chat,
-            root,
-        ]
+        vec![span(TRACE, 3, 2, "tool lookup", 1_000, 2_020), resample, chat, root]
     }
 
     #[test]
@@ -577,9 +507,7 @@ mod tests {
     #[test]
     fn events_sit_under_their_span_and_above_its_children() {
         let mut root = span(TRACE, 1, 0, "turn", 0, 100);
-        root.events
-            .events
-            .push(Event::new("barge_in", at(5), vec![], 0));
+        root.events.events.push(Event::new("barge_in", at(5), vec![], 0));
         let text = render_trace(&[span(TRACE, 2, 1, "stt", 1, 2), root], false);
         let lines: Vec<&str> = text.lines().skip(1).collect();
         assert_eq!(lines, ["turn  100.0 µs", "│ • barge_in", "└─ stt  1.0 µs"]);
@@ -589,37 +517,23 @@ mod tests {
     fn cancelled_marker_and_single_line_error() {
         let cancelled = vec![KeyValue::new("span.cancelled", true)];
         let mut s = with_attrs(span(TRACE, 1, 0, "llm", 0, 10), cancelled);
-        assert!(
-            render_trace(std::slice::from_ref(&s), false).ends_with("\nllm  10.0 µs  cancelled\n")
-        );
+        assert!(render_trace(std::slice::from_ref(&s), false).ends_with("\nllm  10.0 µs  cancelled\n"));
         s.status = Status::error("line one\nline two");
         let text = render_trace(&[s], false);
-        assert!(
-            text.contains("✗ error: line one line two  cancelled\n"),
-            "{text}"
-        );
+        assert!(text.contains("✗ error: line one line two  cancelled\n"), "{text}");
     }
 
     #[test]
     fn long_attribute_values_and_lines_are_truncated() {
-        let mut attrs = vec![
-            KeyValue::new("prompt", "x".repeat(100)),
-            KeyValue::new("note", "a b"),
-        ];
+        let mut attrs = vec![KeyValue::new("prompt", "x".repeat(100)), KeyValue::new("note", "a b")];
         for i in 0..20 {
-            attrs.push(KeyValue::new(
-                format!("attr.{i:02}"),
-                "0123456789abcdef0123456789",
-            ));
+            attrs.push(KeyValue::new(format!("attr.{i:02}"), "0123456789abcdef0123456789"));
         }
         let text = render_trace(&[with_attrs(span(TRACE, 1, 0, "chat", 0, 1), attrs)], false);
         let clipped = format!("chat  1.0 µs  prompt={}… note=\"a b\"\n", "x".repeat(59));
         assert!(text.contains(&clipped), "{text}");
         assert!(text.ends_with(" … +14 more\n"), "{text}");
-        assert!(
-            text.lines().all(|l| l.chars().count() <= LINE_WIDTH),
-            "{text}"
-        );
+        assert!(text.lines().all(|l| l.chars().count() <= LINE_WIDTH), "{text}");
     }
 
     #[test]
@@ -631,10 +545,7 @@ mod tests {
         ];
         let text = render_trace(&spans, false);
         assert!(text.starts_with(&format!("trace {TRACE:032x} · late child · 20.0 µs\n")));
-        assert!(
-            text.contains("\nlate child  10.0 µs  (orphan of 0000000000000009)\n"),
-            "{text}"
-        );
+        assert!(text.contains("\nlate child  10.0 µs  (orphan of 0000000000000009)\n"), "{text}");
         assert!(text.ends_with("\na  1.0 µs\n└─ b  1.0 µs\n"), "{text}");
     }
 
@@ -643,11 +554,7 @@ mod tests {
         let plain = render_trace(&sample_trace(), false);
         assert!(!plain.contains('\x1b'));
         let colored = render_trace(&sample_trace(), true);
-        assert_eq!(
-            colored.lines().count(),
-            plain.lines().count(),
-            "escapes take no width"
-        );
+        assert_eq!(colored.lines().count(), plain.lines().count(), "escapes take no width");
         assert!(colored.contains(&format!("{RED}✗ error: connection reset{RESET}")));
         assert!(colored.contains(&format!("{DIM}session.id=s-1{RESET}")));
         assert!(colored.contains(&format!("{DIM}{TRACE:032x}{RESET}")));
@@ -674,22 +581,13 @@ mod tests {
         let exporter = ConsoleExporter::to_writer(buf.clone());
         export(&exporter, vec![span(TRACE, 1, 0, "turn", 0, 10)]).unwrap();
         // Outlived its parent (a detached task), so it arrives after the tree was printed.
-        let late = vec![
-            span(TRACE, 2, 1, "cleanup", 20, 30),
-            span(7, 3, 8, "lost", 0, 1),
-        ];
+        let late = vec![span(TRACE, 2, 1, "cleanup", 20, 30), span(7, 3, 8, "lost", 0, 1)];
         export(&exporter, late).unwrap();
         assert!(!buf.text().contains("cleanup"));
         exporter.force_flush().unwrap();
         let text = buf.text();
-        assert!(
-            text.contains("\ncleanup  10.0 µs  (orphan of 0000000000000001)\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("\nlost  1.0 µs  (orphan of 0000000000000008)\n"),
-            "{text}"
-        );
+        assert!(text.contains("\ncleanup  10.0 µs  (orphan of 0000000000000001)\n"), "{text}");
+        assert!(text.contains("\nlost  1.0 µs  (orphan of 0000000000000008)\n"), "{text}");
         assert_eq!(text.matches("trace ").count(), 3, "{text}");
     }
 
@@ -701,10 +599,7 @@ mod tests {
         let filler = (0..MAX_BUFFERED as u64).map(|i| span(2, i + 10, 99, "filler", 0, 1));
         export(&exporter, filler.collect()).unwrap();
         let text = buf.text();
-        assert!(
-            text.contains("oldest") && !text.contains("filler"),
-            "evicts only what it must"
-        );
+        assert!(text.contains("oldest") && !text.contains("filler"), "evicts only what it must");
     }
 
     #[test]

@@ -48,7 +48,13 @@ impl Context {
     }
 
     fn to_ctx(self) -> Ctx {
-        Ctx { trace_id: self.trace_id, span_id: self.span_id, record: std::ptr::null_mut(), sink: self.sink, flags: self.flags }
+        Ctx {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            record: std::ptr::null_mut(),
+            sink: self.sink,
+            flags: self.flags,
+        }
     }
 
     /// Makes this the current context of this thread until the guard drops.

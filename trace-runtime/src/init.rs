@@ -132,7 +132,11 @@ impl TraceGuard {
         match result {
             Ok(report) if report.errors.is_empty() && report.failed_exports == 0 => Ok(()),
             Ok(report) => Err(ShutdownError {
-                reason: format!("{} spans failed to export; {}", report.failed_exports, report.errors.join("; ")),
+                reason: format!(
+                    "{} spans failed to export; {}",
+                    report.failed_exports,
+                    report.errors.join("; ")
+                ),
             }),
             Err(()) => Err(ShutdownError {
                 reason: format!("the export worker did not finish within {:?}", self.timeout),

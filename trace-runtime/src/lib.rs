@@ -46,6 +46,7 @@ mod init;
 pub mod keys;
 pub mod limits;
 mod local;
+mod metrics;
 mod panic;
 mod pipeline;
 mod record;
@@ -68,6 +69,7 @@ pub use console::ConsoleExporter;
 pub use context::spawn;
 pub use context::{Context, ContextGuard, FutureExt, WithContext, current_context, thread};
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
+pub use metrics::{Metrics, metrics};
 pub use settings::capture_io_enabled;
 pub use span::{log_with_trace, span_id, trace_id};
 pub use usage::{Usage, record_usage};
@@ -183,7 +185,10 @@ pub use trace_macros::trace_connection;
 /// with `async { }` / `async move { }` last, it evaluates to a future of the traced block.
 ///
 /// `NAME` is a string literal, or any expression giving a `String` / `&'static str`. Keys are
-/// checked like `fields(...)` of the attribute macros; `"any.key" = v` is unchecked.
+/// checked like `fields(...)` of the attribute macros; `"any.key" = v` is unchecked. The block's
+/// value is returned untouched (its type is inferred as without the macro), so an `Err` it
+/// evaluates to is not inspected: return it from a traced fn, or call
+/// [`span::record_error`], to mark the span.
 ///
 /// ```
 /// use trace_runtime::{testing, trace};
@@ -211,10 +216,14 @@ pub use trace_macros::trace_connection;
 ///     if __trace_span.is_recording() { __trace_span.attr(/* session.id, checked */); }
 ///     let mut __trace_guard = ::core::pin::pin!(__trace_span);
 ///     __trace_guard.as_mut().enter();
-///     let __trace_ret = { /* the block's statements */ };
-///     (&&Outcome(&__trace_ret)).__trace_outcome();
-///     __trace_ret
+///     /* the block's statements, spliced: the last one is the value */
 /// }
+/// ```
+///
+/// and of the async form, where the span starts with the future and is current on every poll:
+///
+/// ```text
+/// { /* static, span and attributes as above */ Instrumented::new(__trace_span, async { .. }) }
 /// ```
 pub use trace_macros::trace;
 

@@ -145,7 +145,10 @@ mod tests {
         struct DebugOnly;
         use opentelemetry::trace::Status;
         let display: Result<(), std::fmt::Error> = Err(std::fmt::Error);
-        assert_eq!(traced(display, |r| (&&Outcome(r)).__trace_outcome()), Status::error("an error occurred when formatting an argument"));
+        assert_eq!(
+            traced(display, |r| (&&Outcome(r)).__trace_outcome()),
+            Status::error("an error occurred when formatting an argument")
+        );
         let debug: Result<(), DebugOnly> = Err(DebugOnly);
         assert_eq!(traced(debug, |r| (&&Outcome(r)).__trace_outcome()), Status::error("DebugOnly"));
         assert_eq!(traced(5, |r| (&&Outcome(r)).__trace_outcome()), Status::Unset);

@@ -101,7 +101,14 @@ pub(crate) struct EventRecord {
 
 impl Record {
     #[inline(always)]
-    pub(crate) fn new(meta: &'static SpanMeta, trace_id: u128, span_id: u64, parent_id: u64, sink: u32, flags: u8) -> Self {
+    pub(crate) fn new(
+        meta: &'static SpanMeta,
+        trace_id: u128,
+        span_id: u64,
+        parent_id: u64,
+        sink: u32,
+        flags: u8,
+    ) -> Self {
         Record {
             trace_id,
             span_id,

@@ -50,9 +50,9 @@ impl AttrValue {
             AttrValue::F64(f) => Value::F64(*f),
             AttrValue::Static(s) => Value::String(StringValue::from(*s)),
             AttrValue::String(s) => Value::String(StringValue::from(s.to_string())),
-            AttrValue::Strings(list) => Value::Array(Array::String(
-                list.iter().map(|s| StringValue::from(s.to_string())).collect(),
-            )),
+            AttrValue::Strings(list) => {
+                Value::Array(Array::String(list.iter().map(|s| StringValue::from(s.to_string())).collect()))
+            }
         }
     }
 

@@ -3,9 +3,7 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::trace::{
-    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
@@ -37,16 +35,23 @@ impl Converter {
             events.events = e
                 .events
                 .iter()
-                .map(|ev| Event::new(ev.name.clone(), self.anchor.to_system_time(ev.time, rate), ev.attrs.clone(), 0))
+                .map(|ev| {
+                    Event::new(
+                        ev.name.clone(),
+                        self.anchor.to_system_time(ev.time, rate),
+                        ev.attrs.clone(),
+                        0,
+                    )
+                })
                 .collect();
             events.dropped_count = e.dropped_events;
             events
         });
         let status = match r.status {
             status::OK => Status::Ok,
-            status::ERROR => Status::error(
-                extra.and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("error")),
-            ),
+            status::ERROR => {
+                Status::error(extra.and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("error")))
+            }
             _ => Status::Unset,
         };
         SpanData {
@@ -143,4 +148,3 @@ fn name(r: &Record, attrs: &[KeyValue]) -> Cow<'static, str> {
         }
     }
 }
-

@@ -50,7 +50,6 @@ pub(crate) struct Shared {
 /// Pipeline counters, readable from any thread.
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) batches_queued: AtomicU64,
     pub(crate) spans_queued: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_no_sink: AtomicU64,
@@ -60,9 +59,20 @@ pub(crate) struct Counters {
 }
 
 enum Control {
-    Install { exporters: Vec<Box<dyn DynExporter>>, resource: Resource, batch_size: usize, done: SyncSender<()> },
-    Flush { export: bool, done: SyncSender<()> },
-    Shutdown { timeout: Duration, done: SyncSender<ShutdownReport> },
+    Install {
+        exporters: Vec<Box<dyn DynExporter>>,
+        resource: Resource,
+        batch_size: usize,
+        done: SyncSender<()>,
+    },
+    Flush {
+        export: bool,
+        done: SyncSender<()>,
+    },
+    Shutdown {
+        timeout: Duration,
+        done: SyncSender<ShutdownReport>,
+    },
 }
 
 /// What a shutdown could not do.
@@ -121,7 +131,6 @@ pub(crate) fn submit(batch: Vec<Record>) {
     let batch = if n * 4 < batch.capacity() { shrink(batch) } else { batch };
     match shared.queue.push(batch) {
         Ok(()) => {
-            shared.counters.batches_queued.fetch_add(1, Ordering::Relaxed);
             shared.counters.spans_queued.fetch_add(n as u64, Ordering::Relaxed);
             if (queued + n) * 4 >= limit {
                 shared.worker.unpark();
@@ -181,7 +190,12 @@ pub(crate) fn flush(export: bool, timeout: Duration) -> bool {
 }
 
 /// Hands the worker a new set of exporters (replacing none: `init` allows one pipeline at a time).
-pub(crate) fn install(exporters: Vec<Box<dyn DynExporter>>, resource: Resource, batch_size: usize, queue_limit: usize) {
+pub(crate) fn install(
+    exporters: Vec<Box<dyn DynExporter>>,
+    resource: Resource,
+    batch_size: usize,
+    queue_limit: usize,
+) {
     let shared = shared();
     shared.queue_limit.store(queue_limit, Ordering::Relaxed);
     let (done, wait) = mpsc::sync_channel(1);

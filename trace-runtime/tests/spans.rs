@@ -1,0 +1,289 @@
+//! What a user sees of the span runtime, through `testing::capture`: parentage across sync code,
+//! `.await`, tasks and threads; errors, panics and cancelled futures; usage, events, attributes.
+
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+use trace_runtime::{
+    FutureExt, Usage, record_usage, span, testing, trace, trace_connection, trace_llm, trace_pipeline,
+};
+
+fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
+    span.attributes.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+}
+
+fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
+}
+
+#[trace_pipeline(name = "voice", element = "resample", fields(audio.sample_rate = 16000, audio.channels = 1))]
+fn resample(samples: &[i16]) -> Vec<i16> {
+    samples.iter().step_by(3).copied().collect()
+}
+
+#[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+async fn complete(prompt: &str) -> Result<String, std::io::Error> {
+    record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
+    tokio::task::yield_now().await;
+    if prompt.is_empty() {
+        return Err(std::io::Error::other("empty prompt"));
+    }
+    Ok(prompt.to_uppercase())
+}
+
+#[trace_connection(id = conn_id, kind = "webrtc", state = "connected")]
+async fn serve(conn_id: &str) {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+#[test]
+fn nested_sync_spans_share_the_trace_and_link_parents() {
+    let (out, spans) = testing::capture(|| trace!("turn", session.id = "s-1", { resample(&[1, 2, 3, 4]) }));
+    assert_eq!(out, vec![1, 4]);
+    assert_eq!(spans.len(), 2);
+    let (turn, step) = (named(&spans, "turn"), named(&spans, "resample"));
+    assert_eq!(turn.parent_span_id, SpanId::INVALID);
+    assert_eq!(step.parent_span_id, turn.span_context.span_id());
+    assert_eq!(step.span_context.trace_id(), turn.span_context.trace_id());
+    assert!(step.start_time >= turn.start_time && step.end_time <= turn.end_time);
+    assert_eq!(attr(turn, "session.id").map(|v| v.as_str().into_owned()), Some("s-1".into()));
+    assert_eq!(attr(step, "pipeline.name").map(|v| v.as_str().into_owned()), Some("voice".into()));
+    assert_eq!(attr(step, "audio.sample_rate"), Some(&opentelemetry::Value::I64(16000)));
+    assert_eq!(
+        attr(step, "code.function.name").map(|v| v.as_str().into_owned()),
+        Some("spans::resample".into())
+    );
+    assert_eq!(step.span_kind, SpanKind::Internal);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_spans_keep_their_parent_across_await_and_tasks() {
+    let (answer, spans) = testing::capture_async(trace!("turn", async {
+        let answer = complete("hi").await;
+        let handle = trace_runtime::spawn(async { serve("c-1").await });
+        handle.await.unwrap();
+        answer
+    }))
+    .await;
+    assert_eq!(answer.unwrap(), "HI");
+    let turn = named(&spans, "turn");
+    let llm = named(&spans, "chat gpt-4o-mini");
+    let conn = named(&spans, "serve");
+    assert_eq!(llm.parent_span_id, turn.span_context.span_id());
+    assert_eq!(conn.parent_span_id, turn.span_context.span_id());
+    assert_eq!(llm.span_kind, SpanKind::Client);
+    assert_eq!(attr(llm, "gen_ai.operation.name").map(|v| v.as_str().into_owned()), Some("chat".into()));
+    assert_eq!(attr(llm, "gen_ai.usage.input_tokens"), Some(&opentelemetry::Value::I64(31)));
+    assert_eq!(attr(llm, "gen_ai.usage.output_tokens"), Some(&opentelemetry::Value::I64(27)));
+    assert_eq!(attr(llm, "gen_ai.usage.cache_read.input_tokens"), None, "zero counts are left out");
+    assert_eq!(attr(conn, "connection.type").map(|v| v.as_str().into_owned()), Some("webrtc".into()));
+    assert!(conn.end_time.duration_since(conn.start_time).unwrap() >= Duration::from_millis(5));
+}
+
+#[tokio::test]
+async fn an_err_return_sets_status_error_with_its_text() {
+    let (result, spans) = testing::capture_async(complete("")).await;
+    assert!(result.is_err());
+    assert_eq!(spans[0].status, Status::error("empty prompt"));
+}
+
+#[test]
+fn a_panic_ends_the_span_with_an_error_and_still_propagates() {
+    let ((), spans) = testing::capture(|| {
+        let result = std::panic::catch_unwind(|| trace!("outer", { trace!("inner", { panic!("boom") }) }));
+        assert!(result.is_err(), "the panic propagates");
+    });
+    assert_eq!(spans.len(), 2);
+    for s in &spans {
+        let Status::Error { description } = &s.status else { panic!("{s:?}") };
+        assert!(description.contains("panic") && description.contains("boom"), "{description}");
+        let event = &s.events.events[0];
+        assert_eq!(event.name, "exception");
+        assert!(event.attributes.iter().any(|kv| kv.key.as_str() == "exception.message"));
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_task_marks_its_span() {
+    let ((), spans) = testing::capture_async(async {
+        let task = tokio::spawn(trace!("task", async { panic!("in task") }).in_current_span());
+        assert!(task.await.is_err());
+    })
+    .await;
+    let Status::Error { description } = &named(&spans, "task").status else { panic!() };
+    assert!(description.contains("in task"));
+}
+
+#[tokio::test]
+async fn a_dropped_future_is_exported_marked_cancelled() {
+    let ((), spans) = testing::capture_async(trace!("turn", async {
+        let slow = serve("c-2");
+        let _ = tokio::time::timeout(Duration::from_millis(1), slow).await;
+    }))
+    .await;
+    let conn = named(&spans, "serve");
+    assert_eq!(attr(conn, "span.cancelled"), Some(&opentelemetry::Value::Bool(true)));
+    assert_eq!(conn.status, Status::Unset, "cancellation is not an error");
+    assert_eq!(conn.parent_span_id, named(&spans, "turn").span_context.span_id());
+}
+
+#[test]
+fn threads_carry_the_current_span() {
+    let ((), spans) = testing::capture(|| {
+        trace!("parent", {
+            let handles: Vec<_> =
+                (0..4).map(|i| trace_runtime::thread::spawn(move || trace!("worker", { i }))).collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            std::thread::scope(|s| {
+                trace_runtime::thread::spawn_scoped(s, || trace!("scoped", {}));
+            });
+        })
+    });
+    let parent = named(&spans, "parent").span_context.span_id();
+    assert_eq!(spans.len(), 6);
+    assert!(spans.iter().filter(|s| s.name != "parent").all(|s| s.parent_span_id == parent));
+}
+
+#[test]
+fn concurrent_captures_are_isolated() {
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                testing::capture(|| {
+                    for _ in 0..50 {
+                        trace!("job", job::index = i, { resample(&[1, 2, 3]) });
+                    }
+                })
+                .1
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let spans = h.join().unwrap();
+        assert_eq!(spans.len(), 100);
+        let jobs = spans.iter().filter(|s| s.name == "job");
+        assert!(jobs.into_iter().all(|s| attr(s, "job.index") == Some(&opentelemetry::Value::I64(i as i64))));
+    }
+}
+
+mod keys {
+    trace_runtime::define_keys! {
+        /// Keys of this test.
+        pub mod job {
+            /// Which job.
+            index: i64,
+        }
+    }
+}
+use keys::job;
+
+#[test]
+fn spans_outside_a_capture_are_not_recorded() {
+    let outside = std::thread::spawn(|| {
+        for _ in 0..1000 {
+            trace!("outside", {});
+        }
+    });
+    let ((), spans) = testing::capture(|| trace!("inside", {}));
+    outside.join().unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "inside");
+}
+
+#[test]
+fn usage_recorded_in_chunks_adds_up() {
+    #[trace_llm(provider = "anthropic", model = "claude-sonnet-4-5")]
+    fn stream() {
+        for _ in 0..3 {
+            record_usage(Usage { output_tokens: 10, reasoning_tokens: 2, ..Default::default() });
+        }
+        record_usage(Usage { input_tokens: 100, cache_read_tokens: 80, ..Default::default() });
+    }
+    let ((), spans) = testing::capture(stream);
+    let s = &spans[0];
+    assert_eq!(attr(s, "gen_ai.usage.input_tokens"), Some(&opentelemetry::Value::I64(100)));
+    assert_eq!(attr(s, "gen_ai.usage.output_tokens"), Some(&opentelemetry::Value::I64(30)));
+    assert_eq!(attr(s, "gen_ai.usage.reasoning.output_tokens"), Some(&opentelemetry::Value::I64(6)));
+    assert_eq!(attr(s, "gen_ai.usage.cache_read.input_tokens"), Some(&opentelemetry::Value::I64(80)));
+}
+
+#[test]
+fn span_utilities_work_on_the_current_span() {
+    let ((), spans) = testing::capture(|| {
+        trace!("decode", {
+            span::set(trace_runtime::keys::audio::codec, "opus");
+            span::set(trace_runtime::keys::audio::codec, String::from("pcm"));
+            span::set_unchecked("app.tenant", "acme");
+            span::add_event("frame.dropped", [opentelemetry::KeyValue::new("frame.index", 7)]);
+            let err = std::io::Error::new(std::io::ErrorKind::NotFound, "model file");
+            span::record_error(&err);
+            assert!(span::is_recording());
+        })
+    });
+    let s = &spans[0];
+    assert_eq!(
+        attr(s, "audio.codec").map(|v| v.as_str().into_owned()),
+        Some("pcm".into()),
+        "last value wins"
+    );
+    assert_eq!(s.attributes.iter().filter(|kv| kv.key.as_str() == "audio.codec").count(), 1);
+    assert_eq!(attr(s, "app.tenant").map(|v| v.as_str().into_owned()), Some("acme".into()));
+    assert_eq!(s.events.events[0].name, "frame.dropped");
+    assert_eq!(s.events.events[1].name, "exception");
+    assert_eq!(s.status, Status::error("model file"));
+    assert!(attr(s, "error.type").is_some());
+    assert!(!span::is_recording());
+}
+
+#[test]
+fn many_attributes_spill_over_and_are_bounded() {
+    let ((), spans) = testing::capture(|| {
+        trace!("wide", {
+            for i in 0..200 {
+                span::set(trace_runtime::keys::message::size, i);
+            }
+            span::set_unchecked("big", "x".repeat(1 << 20));
+        })
+    });
+    let s = &spans[0];
+    assert_eq!(
+        attr(s, "message.size"),
+        Some(&opentelemetry::Value::I64(127)),
+        "values 0..=127 fill the 128-attribute limit"
+    );
+    assert!(s.dropped_attributes_count > 0);
+    assert!(attr(s, "big").is_none(), "set after the limit, so dropped");
+    let ((), spans) = testing::capture(|| trace!("big", { span::set_unchecked("big", "x".repeat(1 << 20)) }));
+    let big = attr(&spans[0], "big").unwrap().as_str().len();
+    assert_eq!(big, trace_runtime::limits::MAX_VALUE_BYTES);
+}
+
+#[test]
+fn trace_ids_and_log_prefix_follow_the_current_span() {
+    let ((), spans) = testing::capture(|| {
+        trace!("t", {
+            let line = trace_runtime::log_with_trace("hello");
+            let t = trace_runtime::trace_id().unwrap();
+            let s = trace_runtime::span_id().unwrap();
+            assert_eq!(line, format!("[trace_id={t} span_id={s}] hello"));
+        })
+    });
+    assert_eq!(spans.len(), 1);
+    assert_eq!(trace_runtime::trace_id(), None);
+}
+
+#[test]
+fn dynamic_names_and_many_spans_arrive_in_full() {
+    let ((), spans) = testing::capture(|| {
+        trace!("root", {
+            for i in 0..1000 {
+                trace!(format!("step {i}"), {});
+            }
+        })
+    });
+    assert_eq!(spans.len(), 1001);
+    assert!(spans.iter().any(|s| s.name == "step 999"));
+}
