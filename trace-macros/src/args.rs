@@ -64,6 +64,9 @@ impl Parse for Raw {
             syn::parenthesized!(content in input);
             return Ok(Raw::Fields(name, content.parse_terminated(Field::parse, Token![,])?));
         }
+        if !input.is_empty() && !input.peek(Token![,]) {
+            return Err(input.error(format!("expected `=` after `{name}`: `{name} = ...`")));
+        }
         Ok(Raw::Bare(name))
     }
 }
@@ -91,6 +94,7 @@ impl Args {
             None => errors = Some(e),
         };
         let mut seen = HashSet::new();
+        let mut suggested = HashSet::new();
         let mut args = Args { flavor, values: Vec::new(), fields: Vec::new(), span_name: None, usage: None };
         let valid = flavor.valid();
         for arg in raw {
@@ -100,7 +104,11 @@ impl Args {
             let key = name.to_string();
             if !valid.contains(&key.as_str()) {
                 let hint = match suggest::nearest(&key, valid) {
-                    Some(s) => format!("did you mean `{s}`? "),
+                    Some(s) => {
+                        // `modle = ..` is `model = ..` misspelled: no "needs `model`" on top.
+                        suggested.insert(s);
+                        format!("did you mean `{s}`? ")
+                    }
                     None => String::new(),
                 };
                 push(syn::Error::new(
@@ -145,13 +153,13 @@ impl Args {
                 (_, Raw::Value(name, value)) => args.values.push((key, name, value)),
             }
         }
-        for required in flavor.required() {
-            if !seen.contains(*required) {
-                push(syn::Error::new(
-                    Span::call_site(),
-                    format!("#[{}] needs `{required} = ...`", flavor.name()),
-                ));
-            }
+        let missing: Vec<String> =
+            flavor.required().iter().filter(|r| !seen.contains(**r) && !suggested.contains(*r)).map(|r| format!("`{r} = ...`")).collect();
+        if !missing.is_empty() {
+            push(syn::Error::new(
+                Span::call_site(),
+                format!("#[{}] needs {}", flavor.name(), missing.join(" and ")),
+            ));
         }
         match errors {
             Some(e) => Err(e),

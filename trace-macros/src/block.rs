@@ -6,7 +6,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Block, Expr, ExprAsync, Token};
 
 use crate::expand::SpanStart;
-use crate::fields::{Field, attr_expr};
+use crate::fields::{Field, FieldKey, attr_expr};
 
 pub(crate) struct TraceBlock {
     name: Expr,
@@ -27,12 +27,15 @@ impl Parse for TraceBlock {
             );
         }
         let name: Expr = input.parse()?;
-        let mut fields = Vec::new();
+        let mut fields: Vec<Field> = Vec::new();
         loop {
-            if input.is_empty() {
-                return Err(input.error(
-                    "trace! ends with the traced code: a `{ ... }` block or an `async { ... }` block",
-                ));
+            if input.is_empty() || (input.peek(Token![,]) && input.peek2(syn::parse::End)) {
+                // `trace!("turn", session.id = id)`: reported at the last argument, not the call.
+                let message = "trace! needs the traced code after this: a `{ ... }` block, or `async { ... }`";
+                return Err(match fields.last() {
+                    Some(field) => syn::Error::new_spanned(&field.value, message),
+                    None => syn::Error::new_spanned(&name, message),
+                });
             }
             input.parse::<Token![,]>()?;
             if input.peek(syn::token::Brace) {
@@ -45,9 +48,25 @@ impl Parse for TraceBlock {
                 input.parse::<Option<Token![,]>>()?;
                 return end(input, TraceBlock { name, fields, body });
             }
+            if !starts_field(input) {
+                // `trace!("turn", 40 + 2)`: code where a field or the block should be.
+                let message = "trace! takes the traced code in a block: `{ ... }`, or `async { ... }`";
+                return Err(match input.fork().parse::<Expr>() {
+                    Ok(code) => syn::Error::new_spanned(code, message),
+                    Err(_) => input.error(message),
+                });
+            }
             fields.push(input.parse()?);
         }
     }
+}
+
+/// Whether the input continues with `key = value` (or a key without its value, which `Field`
+/// reports), rather than with code.
+fn starts_field(input: ParseStream) -> bool {
+    let fork = input.fork();
+    fork.parse::<FieldKey>().is_ok()
+        && ((fork.peek(Token![=]) && !fork.peek(Token![==])) || fork.peek(Token![,]) || fork.is_empty())
 }
 
 fn end(input: ParseStream, block: TraceBlock) -> syn::Result<TraceBlock> {
@@ -67,7 +86,7 @@ pub(crate) fn expand(block: TraceBlock) -> TokenStream {
         Body::Block(_) => quote!(new),
         Body::Async(_) => quote!(new_deferred),
     };
-    let start = SpanStart {
+    let span_start = SpanStart {
         name,
         kind: quote!(Internal),
         naming: quote!(Static),
@@ -75,24 +94,25 @@ pub(crate) fn expand(block: TraceBlock) -> TokenStream {
         attrs: block.fields.iter().map(|f| attr_expr(&f.key, &f.value)).collect(),
         dynamic_name,
         constructor,
-    }
-    .tokens();
+    };
     match block.body {
         // The statements are the tail of the expansion: the block's type is inferred from its
         // context exactly as without the macro (`let v: Vec<_> = trace!(.., { it.collect() })`),
         // and a diverging block stays diverging without "unreachable" warnings.
         Body::Block(body) => {
             let stmts = &body.stmts;
+            let start = span_start.pinned_tokens();
             quote! {{
                 #start
-                let mut __trace_guard = ::core::pin::pin!(__trace_span);
-                __trace_guard.as_mut().enter();
                 #(#stmts)*
             }}
         }
-        Body::Async(fut) => quote! {{
-            #start
-            ::trace_runtime::__private::Instrumented::new(__trace_span, #fut)
-        }},
+        Body::Async(fut) => {
+            let start = span_start.tokens();
+            quote! {{
+                #start
+                ::trace_runtime::__private::Instrumented::new(__trace_span, #fut)
+            }}
+        }
     }
 }

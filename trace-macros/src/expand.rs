@@ -23,8 +23,40 @@ pub(crate) struct SpanStart {
 impl SpanStart {
     /// `static __TRACE_META` and `let mut __trace_span`, attributes set only when recording.
     pub(crate) fn tokens(&self) -> TokenStream {
-        let SpanStart { name, kind, naming, function, attrs, dynamic_name, constructor } = self;
+        let SpanStart { attrs, dynamic_name, constructor, .. } = self;
+        let meta = self.meta();
         let set_name = dynamic_name.as_ref().map(|n| quote!(__trace_span.set_name(#n);));
+        quote! {
+            #meta
+            let mut __trace_span = ::trace_runtime::__private::Span::#constructor(&__TRACE_META);
+            if __trace_span.is_recording() {
+                #set_name
+                #( __trace_span.attr(#attrs); )*
+            }
+        }
+    }
+
+    /// For sync spans: the span built in place inside `pin!` (never moved), entered.
+    pub(crate) fn pinned_tokens(&self) -> TokenStream {
+        let meta = self.meta();
+        let attrs = &self.attrs;
+        let set_name =
+            self.dynamic_name.as_ref().map(|n| quote!(__trace_guard.as_mut().set_name_pinned(#n);));
+        quote! {
+            #meta
+            let __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+            let mut __trace_guard =
+                ::core::pin::pin!(::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &__trace_slot));
+            if __trace_guard.is_recording() {
+                #set_name
+                #( __trace_guard.as_mut().set(#attrs); )*
+            }
+            __trace_guard.as_mut().enter();
+        }
+    }
+
+    fn meta(&self) -> TokenStream {
+        let SpanStart { name, kind, naming, function, .. } = self;
         quote! {
             static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
                 name: #name,
@@ -35,11 +67,6 @@ impl SpanStart {
                 file: ::core::file!(),
                 line: ::core::line!(),
             };
-            let mut __trace_span = ::trace_runtime::__private::Span::#constructor(&__TRACE_META);
-            if __trace_span.is_recording() {
-                #set_name
-                #( __trace_span.attr(#attrs); )*
-            }
         }
     }
 }
@@ -56,11 +83,17 @@ pub(crate) fn recorder_traits() -> TokenStream {
 
 pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
     let fn_name = item.sig.ident.to_string();
-    let start = span_start(&args, &fn_name);
-    let start = start.tokens();
+    let span_start = span_start(&args, &fn_name);
     let recorders = recorder_traits();
     let usage = args.usage.as_ref().map(|path| {
-        quote_spanned!(path_span(path)=> (&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_usage(#path);)
+        // Called through a closure: a function of the wrong type is then "expected `u64`, found
+        // `&Reply`" at the path, not a signature mismatch against a bound of `__private`.
+        let span = path_span(path);
+        let value = proc_macro2::Ident::new("__trace_usage_of", span);
+        quote_spanned! {span=>
+            #[allow(clippy::redundant_closure)]
+            let () = (&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_usage(|#value| #path(#value));
+        }
     });
     let stmts = &item.block.stmts;
     let output = match &item.sig.output {
@@ -73,7 +106,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         // type errors in the body stay at the user's line.
         let fake_return = match (&output, opaque) {
             (Some(ty), false) => quote_spanned! {ty_span(ty)=>
-                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::needless_return)]
                 if false {
                     let __trace_fake_return: #ty = loop {};
                     return __trace_fake_return;
@@ -81,6 +114,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             },
             _ => quote!(),
         };
+        let start = span_start.tokens();
         quote! {
             #start
             ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
@@ -101,10 +135,9 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             (Some(ty), false) => quote!(-> #ty),
             _ => quote!(),
         };
+        let start = span_start.pinned_tokens();
         quote! {
             #start
-            let mut __trace_guard = ::core::pin::pin!(__trace_span);
-            __trace_guard.as_mut().enter();
             #[allow(clippy::redundant_closure_call)]
             let __trace_ret = ::trace_runtime::__private::call_once(move || #ret { #(#stmts)* });
             #recorders

@@ -1,1 +1,174 @@
-fn main() {}
+//! Cost of a traced call, side by side with its peers in one run (ratios, not absolute times).
+//!
+//! `cargo bench -p trace-runtime --bench span_overhead`
+//!
+//! Every case calls the same `#[inline(never)]` function doing trivial work:
+//! - `plain`: no tracing;
+//! - `kit/disabled`: `#[trace_pipeline]` before `init()`;
+//! - `kit/sync_0_attrs`, `kit/sync_4_attrs`, `kit/async_*`, `kit/llm_usage`: inside a sampled
+//!   root, exporting through the real pipeline to an exporter that discards;
+//! - `otel_sdk/in_span_4_attrs`: `opentelemetry_sdk` `tracer.in_span` with a `BatchSpanProcessor`
+//!   and a discarding exporter, inside a sampled root;
+//! - `fastrace/*`: `#[fastrace::trace]` inside a sampled root, with a discarding reporter.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+use trace_runtime::config::Exporter;
+use trace_runtime::{Config, Usage, record_usage, trace, trace_llm, trace_pipeline};
+
+#[inline(never)]
+fn work(x: u64) -> u64 {
+    x.wrapping_mul(2654435761) >> 7
+}
+
+#[inline(never)]
+fn plain(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+fn kit_0_attrs(x: u64) -> u64 {
+    trace!("frame", { work(x) })
+}
+
+#[inline(never)]
+#[trace_pipeline(name = "voice", element = "stt", fields(audio.sample_rate = 16000, audio.channels = 1))]
+fn kit_4_attrs(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+async fn plain_async(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+async fn kit_async_0_attrs(x: u64) -> u64 {
+    trace!("frame", async move { work(x) }).await
+}
+
+#[inline(never)]
+#[trace_pipeline(name = "voice", element = "stt", fields(audio.sample_rate = 16000, audio.channels = 1))]
+async fn kit_async_4_attrs(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+#[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+fn kit_llm_usage(x: u64) -> u64 {
+    record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
+    work(x)
+}
+
+#[inline(never)]
+#[fastrace::trace]
+fn fastrace_bare(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+fn fastrace_4_props(x: u64) -> u64 {
+    let _span = fastrace::local::LocalSpan::enter_with_local_parent("frame").with_properties(|| {
+        [
+            ("pipeline.name", "voice"),
+            ("pipeline.element", "stt"),
+            ("audio.sample_rate", "16000"),
+            ("audio.channels", "1"),
+        ]
+    });
+    work(x)
+}
+
+fn poll_once<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("the benchmarked futures never wait"),
+    }
+}
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+struct DiscardReporter;
+
+impl fastrace::collector::Reporter for DiscardReporter {
+    fn report(&mut self, spans: Vec<fastrace::prelude::SpanRecord>) {
+        black_box(spans);
+    }
+}
+
+fn overhead(c: &mut Criterion) {
+    let mut g = c.benchmark_group("span");
+    g.bench_function("plain", |b| b.iter(|| plain(black_box(7))));
+    g.bench_function("plain_async", |b| b.iter(|| poll_once(plain_async(black_box(7)))));
+    // Before init(): the disabled path.
+    g.bench_function("kit/disabled", |b| b.iter(|| kit_4_attrs(black_box(7))));
+
+    let guard = trace_runtime::init_with(
+        Config::builder().exporter(Exporter::None).with_span_exporter(Discard).queue_size(1 << 20).build(),
+    )
+    .expect("bench config");
+    trace!("bench root", {
+        g.bench_function("kit/sync_0_attrs", |b| b.iter(|| kit_0_attrs(black_box(7))));
+        g.bench_function("kit/sync_4_attrs", |b| b.iter(|| kit_4_attrs(black_box(7))));
+        g.bench_function("kit/async_0_attrs", |b| b.iter(|| poll_once(kit_async_0_attrs(black_box(7)))));
+        g.bench_function("kit/async_4_attrs", |b| b.iter(|| poll_once(kit_async_4_attrs(black_box(7)))));
+        g.bench_function("kit/llm_usage", |b| b.iter(|| kit_llm_usage(black_box(7))));
+    });
+    drop(guard);
+
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+        .build();
+    let tracer = provider.tracer("bench");
+    tracer.in_span("bench root", |_| {
+        g.bench_function("otel_sdk/in_span_4_attrs", |b| {
+            b.iter(|| {
+                tracer.in_span("frame", |cx| {
+                    cx.span().set_attributes([
+                        KeyValue::new("pipeline.name", "voice"),
+                        KeyValue::new("pipeline.element", "stt"),
+                        KeyValue::new("audio.sample_rate", 16000),
+                        KeyValue::new("audio.channels", 1),
+                    ]);
+                    work(black_box(7))
+                })
+            })
+        });
+    });
+    let _ = provider.shutdown();
+
+    fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
+    let root = fastrace::Span::root("bench root", fastrace::collector::SpanContext::random());
+    let _parent = root.set_local_parent();
+    g.bench_function("fastrace/bare", |b| b.iter(|| fastrace_bare(black_box(7))));
+    g.bench_function("fastrace/4_props", |b| b.iter(|| fastrace_4_props(black_box(7))));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40);
+    targets = overhead
+}
+criterion_main!(benches);

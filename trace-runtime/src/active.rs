@@ -45,42 +45,126 @@ enum State {
     Done,
 }
 
+/// Where a span's record lives: inside the span (async spans, owned by their future), or in a
+/// slot on the caller's stack (sync spans: the slot is never moved, so building the span in place
+/// costs no copy of the record, even when recording is off).
+#[doc(hidden)]
+pub trait Storage {
+    #[allow(private_interfaces)]
+    fn slot(&self) -> *mut MaybeUninit<Record>;
+}
+
+/// The record inside the span.
+#[doc(hidden)]
+pub struct Inline(UnsafeCell<MaybeUninit<Record>>);
+
+impl Storage for Inline {
+    #[inline(always)]
+    #[allow(private_interfaces)]
+    fn slot(&self) -> *mut MaybeUninit<Record> {
+        self.0.get()
+    }
+}
+
+/// A sync span's record slot: a local of the expansion, declared before the span and never moved.
+#[doc(hidden)]
+pub struct RecordSlot(UnsafeCell<MaybeUninit<Record>>);
+
+impl RecordSlot {
+    #[inline(always)]
+    pub const fn new() -> Self {
+        RecordSlot(UnsafeCell::new(MaybeUninit::uninit()))
+    }
+}
+
+impl Default for RecordSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The record in a [`RecordSlot`], borrowed for the span's life.
+#[doc(hidden)]
+pub struct Borrowed<'a>(&'a RecordSlot);
+
+impl Storage for Borrowed<'_> {
+    #[inline(always)]
+    #[allow(private_interfaces)]
+    fn slot(&self) -> *mut MaybeUninit<Record> {
+        self.0.0.get()
+    }
+}
+
 /// A span being recorded. Created by macro expansions only.
 #[doc(hidden)]
-pub struct Span {
+pub struct SpanIn<S: Storage> {
     state: State,
     saved: MaybeUninit<Ctx>,
-    record: UnsafeCell<MaybeUninit<Record>>,
+    record: S,
     _pin: PhantomPinned,
 }
 
+/// An async span: owns its record.
+#[doc(hidden)]
+pub type Span = SpanIn<Inline>;
+
+/// A sync span over a stack slot.
+#[doc(hidden)]
+pub type ScopedSpan<'a> = SpanIn<Borrowed<'a>>;
+
 // SAFETY: the record is plain owned data (static metadata, owned strings); the raw pointer inside
 // a saved `Ctx` is only dereferenced on the thread that set it, while the span is entered there.
-unsafe impl Send for Span {}
-// SAFETY: `&Span` exposes nothing that reads or writes the record.
-unsafe impl Sync for Span {}
+unsafe impl<S: Storage + Send> Send for SpanIn<S> {}
+// SAFETY: `&SpanIn` exposes nothing that reads or writes the record.
+unsafe impl<S: Storage + Sync> Sync for SpanIn<S> {}
+// SAFETY: a slot is only written through its span, on one thread at a time.
+unsafe impl Sync for RecordSlot {}
 
 impl Span {
     /// Starts a span under the current context: decides whether it records, assigns ids.
     #[inline(always)]
     pub fn new(meta: &'static SpanMeta) -> Span {
-        let mut span = Span {
-            state: State::Inert,
-            saved: MaybeUninit::uninit(),
-            record: UnsafeCell::new(MaybeUninit::uninit()),
-            _pin: PhantomPinned,
-        };
+        SpanIn::start(meta, Inline(UnsafeCell::new(MaybeUninit::uninit())))
+    }
+}
+
+impl<'a> ScopedSpan<'a> {
+    /// Starts a sync span whose record is written into `slot`.
+    #[inline(always)]
+    pub fn new_in(meta: &'static SpanMeta, slot: &'a RecordSlot) -> Self {
+        SpanIn::start(meta, Borrowed(slot))
+    }
+}
+
+impl<S: Storage> SpanIn<S> {
+    #[inline(always)]
+    fn start(meta: &'static SpanMeta, record: S) -> Self {
+        let mut span = SpanIn { state: State::Inert, saved: MaybeUninit::uninit(), record, _pin: PhantomPinned };
         if ENABLED.load(Ordering::Relaxed) {
             span.begin(meta);
         }
         span
     }
 
+    /// The record's storage.
+    #[inline(always)]
+    fn slot(&mut self) -> &mut MaybeUninit<Record> {
+        // SAFETY: the storage is this span's alone while it lives (`Inline`: a field; `Borrowed`:
+        // a slot borrowed for the span's lifetime), and `&mut self` excludes other access here.
+        unsafe { &mut *self.record.slot() }
+    }
+
+    #[inline(always)]
+    fn record_ptr(&self) -> *mut Record {
+        self.record.slot().cast::<Record>()
+    }
+
     #[inline(always)]
     fn begin(&mut self, meta: &'static SpanMeta) {
-        local::with(|l| match decide(l, l.ctx.get()) {
+        let l = local::get();
+        match decide(l, l.ctx.get()) {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
-                self.record.get_mut().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+                self.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
                 self.state = State::Ready;
             }
             Decision::Unsampled(trace) => {
@@ -88,9 +172,12 @@ impl Span {
                 self.state = State::Unsampled;
             }
             Decision::Inert => {}
-        });
+        }
     }
 
+}
+
+impl Span {
     /// Starts the span of a `trace!` async block. With no current trace where the future is made
     /// (a future built before `testing::capture_async` or `init()` runs), the decision waits for
     /// the first poll; attribute values are taken now, since the future may outlive them.
@@ -98,17 +185,19 @@ impl Span {
     pub fn new_deferred(meta: &'static SpanMeta) -> Span {
         let mut span = Span::new(meta);
         if span.state == State::Inert && local::current().trace_id == 0 {
-            span.record.get_mut().write(Record::new(meta, 0, 0, 0, 0, 0));
+            span.slot().write(Record::new(meta, 0, 0, 0, 0, 0));
             span.state = State::Deferred;
         }
         span
     }
+}
 
+impl<S: Storage> SpanIn<S> {
     /// Makes the deferred decision under the context of the first poll.
     #[cold]
     fn resolve(&mut self) {
         // SAFETY: `Deferred` holds an initialised record with no ids yet.
-        let record = unsafe { self.record.get_mut().assume_init_mut() };
+        let record = unsafe { self.slot().assume_init_mut() };
         let decision = if ENABLED.load(Ordering::Relaxed) {
             local::with(|l| decide(l, l.ctx.get()))
         } else {
@@ -124,7 +213,7 @@ impl Span {
             }
             other => {
                 // SAFETY: initialised, and dropped once: the state no longer claims a record.
-                unsafe { self.record.get_mut().assume_init_drop() };
+                unsafe { self.slot().assume_init_drop() };
                 self.state = State::Inert;
                 if let Decision::Unsampled(trace) = other {
                     self.saved.write(trace);
@@ -141,13 +230,28 @@ impl Span {
         matches!(self.state, State::Ready | State::Deferred)
     }
 
+    /// Sets an attribute on a pinned span before it is entered (sync spans are built in place,
+    /// inside `pin!`, so the record is never moved before its final copy into the batch).
+    #[inline(always)]
+    pub fn set(self: Pin<&mut Self>, attr: Attr) {
+        // SAFETY: only the record's contents change; nothing is moved out of the pinned span.
+        unsafe { self.get_unchecked_mut() }.attr(attr);
+    }
+
     /// Sets an attribute before the span is entered.
     #[inline(always)]
     pub fn attr(&mut self, attr: Attr) {
         if self.is_recording() {
             // SAFETY: `Ready` means the record was written by `begin`.
-            unsafe { self.record.get_mut().assume_init_mut() }.push_attr(attr);
+            unsafe { self.slot().assume_init_mut() }.push_attr(attr);
         }
+    }
+
+    /// Replaces the name of a pinned span (`trace!` with a non-literal name).
+    #[inline]
+    pub fn set_name_pinned(self: Pin<&mut Self>, name: impl Into<std::borrow::Cow<'static, str>>) {
+        // SAFETY: as in `set`.
+        unsafe { self.get_unchecked_mut() }.set_name(name);
     }
 
     /// Replaces the span's name with one computed at run time (`trace!` with a non-literal name).
@@ -155,7 +259,7 @@ impl Span {
     pub fn set_name(&mut self, name: impl Into<std::borrow::Cow<'static, str>>) {
         if self.is_recording() {
             // SAFETY: as in `attr`.
-            unsafe { self.record.get_mut().assume_init_mut() }.extra().name = Some(name.into());
+            unsafe { self.slot().assume_init_mut() }.extra().name = Some(name.into());
         }
     }
 
@@ -166,7 +270,7 @@ impl Span {
         let this = unsafe { self.get_unchecked_mut() };
         match this.state {
             State::Ready => {
-                let record = this.record.get().cast::<Record>();
+                let record = this.record_ptr();
                 // SAFETY: `Ready`: the record is initialised; pinned, so the pointer stays valid
                 // until `Drop` resets the context.
                 unsafe { (*record).start = clock::now() };
@@ -213,7 +317,7 @@ impl Span {
     /// Ends the record at `end` and hands it to the thread's batch.
     #[inline(always)]
     fn finish(&mut self, end: clock::Tick, local_root: bool, cancelled: bool) {
-        let record = self.record.get().cast::<Record>();
+        let record = self.record_ptr();
         // SAFETY: called in `Entered` (or the async equivalent): the record is initialised.
         let r = unsafe { &mut *record };
         r.end = end;
@@ -228,14 +332,24 @@ impl Span {
     }
 }
 
-impl Drop for Span {
+impl<S: Storage> Drop for SpanIn<S> {
     #[inline(always)]
     fn drop(&mut self) {
+        // One compare on the disabled path; everything else is out of line.
+        if self.state != State::Inert {
+            self.end();
+        }
+    }
+}
+
+impl<S: Storage> SpanIn<S> {
+    #[inline(never)]
+    fn end(&mut self) {
         match self.state {
             State::Inert | State::Done | State::Unsampled => {}
             State::Entered | State::UnsampledEntered => self.exit_sync(),
             // SAFETY: `Ready` / `Deferred`: initialised, never handed off.
-            State::Ready | State::Deferred => unsafe { self.record.get_mut().assume_init_drop() },
+            State::Ready | State::Deferred => unsafe { self.slot().assume_init_drop() },
         }
     }
 }
@@ -350,7 +464,7 @@ pub(crate) mod future {
             match span.state {
                 State::Ready => {
                     // SAFETY: `Ready`: initialised.
-                    unsafe { span.record.get_mut().assume_init_mut() }.start = clock::now();
+                    unsafe { span.slot().assume_init_mut() }.start = clock::now();
                     span.state = State::Entered;
                 }
                 State::Unsampled | State::Deferred => {}
@@ -373,13 +487,13 @@ pub(crate) mod future {
                 span.resolve();
             }
             let ctx = match span.state {
-                State::Entered => span.child_ctx(span.record.get().cast()),
+                State::Entered => span.child_ctx(span.record_ptr()),
                 // SAFETY: `Unsampled` keeps the trace's context in `saved`.
                 State::Unsampled => unsafe { span.saved.assume_init_read() },
                 _ => return this.inner.poll(cx),
             };
             let record =
-                if span.state == State::Entered { span.record.get().cast() } else { std::ptr::null_mut() };
+                if span.state == State::Entered { span.record_ptr() } else { std::ptr::null_mut() };
             let parent = local::swap(ctx);
             let restore = Restore { parent, record };
             let poll = this.inner.poll(cx);

@@ -63,9 +63,17 @@ thread_local! {
     };
 }
 
+/// This thread's state. A `const` thread-local without `Drop` lives as long as its thread and is
+/// never destroyed, so the reference stays valid for any use on this thread.
+#[inline(always)]
+pub(crate) fn get() -> &'static Local {
+    // SAFETY: see above; `Local` is only reached from its own thread (it is `!Sync`).
+    LOCAL.with(|l| unsafe { &*(l as *const Local) })
+}
+
 #[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&Local) -> R) -> R {
-    LOCAL.with(f)
+    f(get())
 }
 
 /// The current context, as a value.
@@ -99,20 +107,19 @@ pub(crate) fn with_current_record(f: impl FnOnce(&mut Record)) {
 /// dropped again.
 #[inline(always)]
 pub(crate) unsafe fn push(record: *const Record, local_root: bool) {
-    with(|l| {
-        let len = l.len.get();
-        if len < l.cap.get() {
-            // SAFETY: `len < cap` slots of the batch's allocation; the caller gives up `record`.
-            unsafe { l.buf.get().add(len).copy_from_nonoverlapping(record, 1) };
-            l.len.set(len + 1);
-            if local_root || len + 1 == l.cap.get() {
-                hand_off(l);
-            }
-        } else {
-            // SAFETY: forwarded from the caller.
-            unsafe { push_slow(l, record) };
+    let l = get();
+    let len = l.len.get();
+    if len < l.cap.get() {
+        // SAFETY: `len < cap` slots of the batch's allocation; the caller gives up `record`.
+        unsafe { l.buf.get().add(len).copy_from_nonoverlapping(record, 1) };
+        l.len.set(len + 1);
+        if local_root || len + 1 == l.cap.get() {
+            hand_off(l);
         }
-    })
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { push_slow(l, record) };
+    }
 }
 
 #[cold]
@@ -120,7 +127,7 @@ unsafe fn push_slow(l: &Local, record: *const Record) {
     // SAFETY: forwarded from `push`.
     let record = unsafe { record.read() };
     if l.buf.get().is_null() && EXIT.try_with(|_| ()).is_ok() {
-        install(l, pipeline::take_buffer());
+        install(l, Vec::with_capacity(LOCAL_BATCH));
     }
     if l.len.get() < l.cap.get() {
         // SAFETY: a slot within capacity.
@@ -143,7 +150,11 @@ fn install(l: &Local, mut buf: Vec<Record>) {
     l.cap.set(cap);
 }
 
-/// Sends the thread's batch to the export queue and installs a recycled one.
+/// Sends the thread's batch to the export queue.
+///
+/// The thread keeps its own buffer for good, so the records of the next spans are written into
+/// cache lines this core already owns; the batch leaves as one bulk copy into a buffer from the
+/// pool, far cheaper than writing every record into lines the export worker touched last.
 #[cold]
 #[inline(never)]
 pub(crate) fn hand_off(l: &Local) {
@@ -151,11 +162,14 @@ pub(crate) fn hand_off(l: &Local) {
     if len == 0 {
         return;
     }
-    let next = pipeline::take_buffer();
-    // SAFETY: `buf`, `len` and `cap` are the raw parts of a `Vec` forgotten by `install`, with the
-    // first `len` slots initialised.
-    let batch = unsafe { Vec::from_raw_parts(l.buf.get(), len, l.cap.get()) };
-    install(l, next);
+    let mut batch = pipeline::take_buffer_for(len);
+    // SAFETY: the first `len` slots of the thread's buffer are initialised records; they are
+    // moved bitwise into `batch` (which has room for `len`) and forgotten here by `len = 0`.
+    unsafe {
+        batch.as_mut_ptr().copy_from_nonoverlapping(l.buf.get(), len);
+        batch.set_len(len);
+    }
+    l.len.set(0);
     pipeline::submit(batch);
 }
 

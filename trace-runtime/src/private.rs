@@ -2,7 +2,7 @@
 
 use std::fmt::{Debug, Display};
 
-pub use crate::active::Span;
+pub use crate::active::{RecordSlot, ScopedSpan, Span};
 pub use crate::active::future::Instrumented;
 pub use crate::record::{Kind, Naming, SpanMeta};
 pub use crate::value::{AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
@@ -132,7 +132,8 @@ mod tests {
 
     fn traced<T>(value: T, record: impl FnOnce(&T)) -> opentelemetry::trace::Status {
         let (_, spans) = testing::capture(|| {
-            let mut span = std::pin::pin!(Span::new(&META));
+            let slot = RecordSlot::new();
+            let mut span = std::pin::pin!(ScopedSpan::new_in(&META, &slot));
             span.as_mut().enter();
             record(&value);
         });

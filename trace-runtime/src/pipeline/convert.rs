@@ -14,11 +14,13 @@ use crate::value::Attr;
 pub(crate) struct Converter {
     anchor: &'static Anchor,
     scope: InstrumentationScope,
+    /// `code.function.name` per call site, formatted once.
+    functions: std::cell::RefCell<std::collections::HashMap<usize, opentelemetry::StringValue>>,
 }
 
 impl Converter {
     pub(crate) fn new() -> Self {
-        Converter { anchor: clock::anchor(), scope: scope() }
+        Converter { anchor: clock::anchor(), scope: scope(), functions: Default::default() }
     }
 
     /// The current tick rate, measured once per drained queue.
@@ -28,7 +30,7 @@ impl Converter {
 
     pub(crate) fn span_data(&self, r: &Record, rate: f64) -> SpanData {
         let extra = r.extra.as_deref();
-        let attributes = attributes(r);
+        let attributes = self.attributes(r);
         let name = name(r, &attributes);
         let events = extra.map_or_else(SpanEvents::default, |e| {
             let mut events = SpanEvents::default();
@@ -97,39 +99,47 @@ fn kind(kind: Kind) -> SpanKind {
 
 /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then usage,
 /// the cancelled marker and the code location.
-fn attributes(r: &Record) -> Vec<KeyValue> {
-    let mut attrs: Vec<&Attr> = Vec::with_capacity(8);
-    for attr in r.attrs() {
-        match attrs.iter_mut().find(|a| a.key == attr.key) {
-            Some(slot) => *slot = attr,
-            None => attrs.push(attr),
-        }
-    }
-    let mut out: Vec<KeyValue> = attrs.iter().map(|a| a.to_key_value()).collect();
-    if r.flags & flags::HAS_USAGE != 0 {
-        let u = &r.usage;
-        let mut count = |key: &'static str, n: u64, always: bool| {
-            if always || n > 0 {
-                out.retain(|kv| kv.key.as_str() != key);
-                out.push(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));
+impl Converter {
+    fn attributes(&self, r: &Record) -> Vec<KeyValue> {
+        let mut attrs: Vec<&Attr> = Vec::with_capacity(8);
+        for attr in r.attrs() {
+            match attrs.iter_mut().find(|a| a.key == attr.key) {
+                Some(slot) => *slot = attr,
+                None => attrs.push(attr),
             }
-        };
-        count("gen_ai.usage.input_tokens", u.input_tokens, true);
-        count("gen_ai.usage.output_tokens", u.output_tokens, true);
-        count("gen_ai.usage.cache_read.input_tokens", u.cache_read_tokens, false);
-        count("gen_ai.usage.cache_write.input_tokens", u.cache_write_tokens, false);
-        count("gen_ai.usage.reasoning.output_tokens", u.reasoning_tokens, false);
+        }
+        let mut out: Vec<KeyValue> = attrs.iter().map(|a| a.to_key_value()).collect();
+        if r.flags & flags::HAS_USAGE != 0 {
+            let u = &r.usage;
+            let mut count = |key: &'static str, n: u64, always: bool| {
+                if always || n > 0 {
+                    out.retain(|kv| kv.key.as_str() != key);
+                    out.push(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));
+                }
+            };
+            count("gen_ai.usage.input_tokens", u.input_tokens, true);
+            count("gen_ai.usage.output_tokens", u.output_tokens, true);
+            count("gen_ai.usage.cache_read.input_tokens", u.cache_read_tokens, false);
+            count("gen_ai.usage.cache_write.input_tokens", u.cache_write_tokens, false);
+            count("gen_ai.usage.reasoning.output_tokens", u.reasoning_tokens, false);
+        }
+        if r.flags & flags::CANCELLED != 0 {
+            out.push(KeyValue::new("span.cancelled", true));
+        }
+        let meta = r.meta;
+        if !meta.function.is_empty() {
+            let name = self
+                .functions
+                .borrow_mut()
+                .entry(std::ptr::from_ref(meta) as usize)
+                .or_insert_with(|| format!("{}::{}", meta.module_path, meta.function).into())
+                .clone();
+            out.push(KeyValue::new("code.function.name", name));
+        }
+        out.push(KeyValue::new("code.file.path", meta.file));
+        out.push(KeyValue::new("code.line.number", i64::from(meta.line)));
+        out
     }
-    if r.flags & flags::CANCELLED != 0 {
-        out.push(KeyValue::new("span.cancelled", true));
-    }
-    let meta = r.meta;
-    if !meta.function.is_empty() {
-        out.push(KeyValue::new("code.function.name", format!("{}::{}", meta.module_path, meta.function)));
-    }
-    out.push(KeyValue::new("code.file.path", meta.file));
-    out.push(KeyValue::new("code.line.number", i64::from(meta.line)));
-    out
 }
 
 fn name(r: &Record, attrs: &[KeyValue]) -> Cow<'static, str> {

@@ -34,7 +34,10 @@ const TICK: Duration = Duration::from_millis(200);
 /// Batches the queue can hold at most, whatever their size.
 const QUEUE_SLOTS: usize = 4096;
 /// Recycled batch buffers kept.
-const POOL_SLOTS: usize = 64;
+const POOL_SLOTS: usize = 256;
+/// Queued spans that wake the worker early: it returns buffers to the pool before threads run
+/// out and fall back to fresh (page-faulting) memory.
+const WAKE_SPANS: usize = 4 * 1024;
 
 pub(crate) struct Shared {
     queue: ArrayQueue<Vec<Record>>,
@@ -110,9 +113,13 @@ pub(crate) fn shared() -> &'static Shared {
     })
 }
 
-/// A batch buffer for a thread: recycled when one is free.
-pub(crate) fn take_buffer() -> Vec<Record> {
-    shared().pool.pop().unwrap_or_else(|| Vec::with_capacity(LOCAL_BATCH))
+/// A buffer for a batch of `len` records: a recycled full-size one for a full batch, an exact one
+/// for a short trace (so queued memory stays in proportion to queued spans).
+pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
+    if len * 4 < LOCAL_BATCH {
+        return Vec::with_capacity(len);
+    }
+    shared().pool.pop().filter(|b| b.capacity() >= len).unwrap_or_else(|| Vec::with_capacity(LOCAL_BATCH.max(len)))
 }
 
 /// Queues a batch of finished records; drops and counts it when the queue is over its limit.
@@ -126,13 +133,10 @@ pub(crate) fn submit(batch: Vec<Record>) {
         drop_batch(shared, batch);
         return;
     }
-    // A small batch (a short trace ending) is copied out so that the thread keeps its full-size
-    // buffer; the queue then holds memory in proportion to spans, not to batches.
-    let batch = if n * 4 < batch.capacity() { shrink(batch) } else { batch };
     match shared.queue.push(batch) {
         Ok(()) => {
             shared.counters.spans_queued.fetch_add(n as u64, Ordering::Relaxed);
-            if (queued + n) * 4 >= limit {
+            if queued + n >= (limit / 4).min(WAKE_SPANS) {
                 shared.worker.unpark();
             }
         }
@@ -141,12 +145,6 @@ pub(crate) fn submit(batch: Vec<Record>) {
             drop_batch(shared, batch);
         }
     }
-}
-
-fn shrink(mut batch: Vec<Record>) -> Vec<Record> {
-    let small: Vec<Record> = batch.drain(..).collect::<Vec<_>>();
-    recycle(batch);
-    small
 }
 
 #[cold]

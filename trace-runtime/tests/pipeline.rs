@@ -1,0 +1,140 @@
+//! `init()` end to end: spans reach real SDK exporters, the guard flushes, sampling, the kill
+//! switch, and a bounded queue that drops and counts instead of blocking.
+//!
+//! `init` is process-wide, so these tests take turns.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanExporter};
+use trace_runtime::config::Exporter;
+use trace_runtime::{Config, InitError, init_with, trace, trace_pipeline};
+
+static INIT: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    INIT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn config(memory: &InMemorySpanExporter) -> trace_runtime::ConfigBuilder {
+    Config::builder()
+        .exporter(Exporter::None)
+        .service_name("pipeline-test")
+        .with_span_exporter(memory.clone())
+}
+
+#[trace_pipeline(name = "voice", element = "vad")]
+fn frame(i: u32) -> u32 {
+    i * 2
+}
+
+#[test]
+fn spans_reach_the_exporter_and_the_guard_flushes() {
+    let _serial = serial();
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).build()).unwrap();
+    let worker = std::thread::spawn(|| trace!("turn", { (0..10).map(frame).sum::<u32>() }));
+    assert_eq!(worker.join().unwrap(), 90);
+    assert!(guard.flush());
+    let spans = memory.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 11);
+    let root = spans.iter().find(|s| s.name == "turn").unwrap();
+    assert!(
+        spans.iter().filter(|s| s.name == "frame").all(|s| s.parent_span_id == root.span_context.span_id())
+    );
+    drop(guard);
+    assert!(memory.get_finished_spans().unwrap().is_empty(), "shutdown reached the exporter");
+    trace!("after", {});
+    assert!(memory.get_finished_spans().unwrap().is_empty(), "nothing records after the guard dropped");
+}
+
+#[test]
+fn a_second_init_is_refused_while_the_first_guard_lives() {
+    let _serial = serial();
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).build()).unwrap();
+    assert!(matches!(init_with(config(&memory).build()), Err(InitError::AlreadyInitialized)));
+    drop(guard);
+    let again = init_with(config(&memory).build());
+    assert!(again.is_ok(), "init works again once the first guard is gone");
+}
+
+#[test]
+fn sampling_keeps_whole_traces_at_the_configured_rate() {
+    let _serial = serial();
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).sampling_rate(0.0).build()).unwrap();
+    for i in 0..100 {
+        trace!("dropped", { frame(i) });
+    }
+    assert!(guard.flush());
+    assert!(memory.get_finished_spans().unwrap().is_empty());
+    drop(guard);
+
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).sampling_rate(0.5).build()).unwrap();
+    for i in 0..2000 {
+        trace!("maybe", { frame(i) });
+    }
+    assert!(guard.flush());
+    let spans = memory.get_finished_spans().unwrap();
+    let roots: Vec<&SpanData> = spans.iter().filter(|s| s.name == "maybe").collect();
+    assert!((800..1200).contains(&roots.len()), "{} of 2000 sampled", roots.len());
+    assert_eq!(spans.len(), roots.len() * 2, "a sampled root keeps its child, a dropped one loses it");
+}
+
+#[test]
+fn the_kill_switch_records_and_sends_nothing() {
+    let _serial = serial();
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).disabled(true).build()).unwrap();
+    trace!("hidden", { frame(1) });
+    assert!(guard.flush());
+    assert!(memory.get_finished_spans().unwrap().is_empty());
+}
+
+/// An exporter that takes its time, to fill the queue.
+#[derive(Debug, Default, Clone)]
+struct Slow(std::sync::Arc<AtomicUsize>);
+
+impl SpanExporter for Slow {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        std::thread::sleep(Duration::from_millis(50));
+        self.0.fetch_add(batch.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    let _serial = serial();
+    let slow = Slow::default();
+    let before = trace_runtime::metrics();
+    let guard = init_with(
+        Config::builder()
+            .exporter(Exporter::None)
+            .queue_size(256)
+            .batch_size(64)
+            .with_span_exporter(slow.clone())
+            .build(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..200 {
+        trace!("burst", {
+            for i in 0..50 {
+                frame(i);
+            }
+        });
+    }
+    let elapsed = started.elapsed();
+    drop(guard);
+    let after = trace_runtime::metrics();
+    let dropped = after.spans_dropped_queue_full - before.spans_dropped_queue_full;
+    let exported = slow.0.load(Ordering::Relaxed) as u64;
+    assert!(dropped > 0, "a 256-span queue cannot hold 10,200 spans behind a slow exporter");
+    assert_eq!(exported + dropped, 200 * 51, "every span is exported or counted as dropped");
+    assert!(elapsed < Duration::from_secs(2), "the application did not wait for the exporter: {elapsed:?}");
+}

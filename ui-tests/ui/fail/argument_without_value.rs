@@ -1,0 +1,8 @@
+use trace_runtime::trace_llm;
+
+#[trace_llm(provider = "openai", model)]
+fn complete() {}
+
+fn main() {
+    complete();
+}

@@ -1,0 +1,5 @@
+use trace_runtime::trace;
+
+fn main() {
+    trace!("turn", session.id = "s-1");
+}
