@@ -153,8 +153,12 @@ impl Args {
                 (_, Raw::Value(name, value)) => args.values.push((key, name, value)),
             }
         }
-        let missing: Vec<String> =
-            flavor.required().iter().filter(|r| !seen.contains(**r) && !suggested.contains(*r)).map(|r| format!("`{r} = ...`")).collect();
+        let missing: Vec<String> = flavor
+            .required()
+            .iter()
+            .filter(|r| !seen.contains(**r) && !suggested.contains(*r))
+            .map(|r| format!("`{r} = ...`"))
+            .collect();
         if !missing.is_empty() {
             push(syn::Error::new(
                 Span::call_site(),

@@ -31,7 +31,8 @@ impl Parse for TraceBlock {
         loop {
             if input.is_empty() || (input.peek(Token![,]) && input.peek2(syn::parse::End)) {
                 // `trace!("turn", session.id = id)`: reported at the last argument, not the call.
-                let message = "trace! needs the traced code after this: a `{ ... }` block, or `async { ... }`";
+                let message =
+                    "trace! needs the traced code after this: a `{ ... }` block, or `async { ... }`";
                 return Err(match fields.last() {
                     Some(field) => syn::Error::new_spanned(&field.value, message),
                     None => syn::Error::new_spanned(&name, message),

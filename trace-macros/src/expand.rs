@@ -146,7 +146,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             __trace_ret
         }
     };
-    item.block = Box::new(syn::parse_quote!({ #body }));
+    *item.block = syn::parse_quote!({ #body });
     quote!(#item)
 }
 

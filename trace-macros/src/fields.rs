@@ -34,13 +34,21 @@ impl Parse for FieldKey {
         if input.peek(Token![::]) || input.peek2(Token![::]) {
             return Ok(FieldKey::Path(input.call(syn::Path::parse_mod_style)?));
         }
-        let mut segments = vec![input.call(Ident::parse_any)?];
+        let mut segments = vec![raw_if_keyword(input.call(Ident::parse_any)?)];
         while input.peek(Token![.]) {
             input.parse::<Token![.]>()?;
-            segments.push(input.call(Ident::parse_any)?);
+            segments.push(raw_if_keyword(input.call(Ident::parse_any)?));
         }
         Ok(FieldKey::Dotted(segments))
     }
+}
+
+/// `type` in `message.type` as `r#type`, the name of the key's item; other words unchanged.
+fn raw_if_keyword(ident: Ident) -> Ident {
+    let name = ident.to_string();
+    let keyword = syn::parse_str::<Ident>(&name).is_err();
+    let can_be_raw = !matches!(name.as_str(), "self" | "Self" | "super" | "crate" | "_");
+    if keyword && can_be_raw { Ident::new_raw(&name, ident.span()) } else { ident }
 }
 
 impl Parse for Field {

@@ -73,8 +73,10 @@ fn traced(flavor: Flavor, args: TokenStream, item: TokenStream) -> TokenStream {
     match Args::parse(flavor, args.into()) {
         Ok(args) => expand::traced_fn(args, function).into(),
         Err(e) => {
+            // The function as written: its own errors still show, and nothing cascades from it,
+            // not even "unused variable" for a parameter only the arguments use.
             let error = e.to_compile_error();
-            quote!(#error #function).into()
+            quote!(#error #[allow(unused_variables)] #function).into()
         }
     }
 }

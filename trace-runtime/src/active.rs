@@ -139,7 +139,8 @@ impl<'a> ScopedSpan<'a> {
 impl<S: Storage> SpanIn<S> {
     #[inline(always)]
     fn start(meta: &'static SpanMeta, record: S) -> Self {
-        let mut span = SpanIn { state: State::Inert, saved: MaybeUninit::uninit(), record, _pin: PhantomPinned };
+        let mut span =
+            SpanIn { state: State::Inert, saved: MaybeUninit::uninit(), record, _pin: PhantomPinned };
         if ENABLED.load(Ordering::Relaxed) {
             span.begin(meta);
         }
@@ -174,7 +175,6 @@ impl<S: Storage> SpanIn<S> {
             Decision::Inert => {}
         }
     }
-
 }
 
 impl Span {
@@ -492,8 +492,7 @@ pub(crate) mod future {
                 State::Unsampled => unsafe { span.saved.assume_init_read() },
                 _ => return this.inner.poll(cx),
             };
-            let record =
-                if span.state == State::Entered { span.record_ptr() } else { std::ptr::null_mut() };
+            let record = if span.state == State::Entered { span.record_ptr() } else { std::ptr::null_mut() };
             let parent = local::swap(ctx);
             let restore = Restore { parent, record };
             let poll = this.inner.poll(cx);

@@ -2,8 +2,8 @@
 
 use std::fmt::{Debug, Display};
 
-pub use crate::active::{RecordSlot, ScopedSpan, Span};
 pub use crate::active::future::Instrumented;
+pub use crate::active::{RecordSlot, ScopedSpan, Span};
 pub use crate::record::{Kind, Naming, SpanMeta};
 pub use crate::value::{AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
 
@@ -141,6 +141,8 @@ mod tests {
     }
 
     #[test]
+    // The borrows select the recorder (autoref specialisation), exactly as in the expansions.
+    #[allow(clippy::needless_borrow)]
     fn errors_are_recorded_by_display_then_debug_then_not_at_all() {
         #[derive(Debug)]
         struct DebugOnly;

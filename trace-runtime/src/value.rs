@@ -263,6 +263,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrows_for_generic_args)] // the by-reference impl is under test
     fn integers_saturate() {
         assert_eq!(IntValue::into_value(u64::MAX), AttrValue::I64(i64::MAX));
         assert_eq!(IntValue::into_value(&7u8), AttrValue::I64(7));

@@ -119,7 +119,11 @@ pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
     if len * 4 < LOCAL_BATCH {
         return Vec::with_capacity(len);
     }
-    shared().pool.pop().filter(|b| b.capacity() >= len).unwrap_or_else(|| Vec::with_capacity(LOCAL_BATCH.max(len)))
+    shared()
+        .pool
+        .pop()
+        .filter(|b| b.capacity() >= len)
+        .unwrap_or_else(|| Vec::with_capacity(LOCAL_BATCH.max(len)))
 }
 
 /// Queues a batch of finished records; drops and counts it when the queue is over its limit.

@@ -1,5 +1,6 @@
-// Keys in `fields(...)` and `trace!`: dotted (incl. the keyword segment `connection.type`, here
-// via `kind`), string-literal (unchecked), and a user key declared with `define_keys!`.
+// Keys in `fields(...)` and `trace!`: dotted (incl. the keyword segment `type`: `connection.type`
+// via `kind`, `message.type` as written, `connection.r#type`), string-literal (unchecked), and user
+// keys declared with `define_keys!`, used by path.
 use trace_runtime::opentelemetry::Value;
 use trace_runtime::{testing, trace, trace_connection};
 use ui_tests::{assert_child, attr, span, str_attr};
@@ -19,7 +20,8 @@ mod my_keys {
     id = conn,
     kind = "webrtc",
     fields(
-        message.r#type = "audio",
+        message.type = "audio",
+        gen_ai.output.type = String::from("text"),
         gen_ai.usage.cache_read.input_tokens = 5u8,
         "app.tenant" = tenant,
         "app.static" = "literal",
@@ -45,6 +47,7 @@ fn main() {
     assert_eq!(str_attr(s, "connection.id"), "c-1");
     assert_eq!(str_attr(s, "connection.type"), "webrtc");
     assert_eq!(str_attr(s, "message.type"), "audio");
+    assert_eq!(str_attr(s, "gen_ai.output.type"), "text");
     assert_eq!(attr(s, "gen_ai.usage.cache_read.input_tokens"), &Value::I64(5));
     assert_eq!(str_attr(s, "app.static"), "literal");
     assert_eq!(str_attr(s, "session.id"), "s-9");

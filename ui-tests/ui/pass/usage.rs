@@ -14,7 +14,8 @@ fn usage_of(reply: &Reply) -> Usage {
 }
 
 mod providers {
-    pub fn tokens_of(text: &String) -> trace_runtime::Usage {
+    // Takes `&str` for a fn returning `String`: the argument is deref-coerced.
+    pub fn tokens_of(text: &str) -> trace_runtime::Usage {
         trace_runtime::Usage { output_tokens: text.len() as u64, ..Default::default() }
     }
 }

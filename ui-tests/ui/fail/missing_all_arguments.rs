@@ -1,0 +1,8 @@
+use trace_runtime::trace_pipeline;
+
+#[trace_pipeline]
+fn detect() {}
+
+fn main() {
+    detect();
+}
