@@ -1,7 +1,7 @@
 //! `trace!(NAME, key = value, ..., { block })` and its `async` form.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::{Block, Expr, ExprAsync, Token};
 
@@ -78,10 +78,51 @@ fn end(input: ParseStream, block: TraceBlock) -> syn::Result<TraceBlock> {
     }
 }
 
+/// A non-literal name as a `Cow<'static, str>`, through a trait of the expansion's own so that
+/// a name of the wrong type is one short error at the name, not a bound of the runtime.
+fn dynamic_name(name: &Expr) -> Expr {
+    let span = syn::spanned::Spanned::span(name);
+    let bound = syn::Ident::new("__trace_name", span);
+    let convert = quote_spanned!(span=> SpanName::into_span_name(#bound));
+    syn::parse_quote! {
+        match #name {
+            #bound => {
+                #[diagnostic::on_unimplemented(
+                    message = "the name of a trace! span must be a string, not `{Self}`",
+                    label = "expected `&'static str` or `String`",
+                    note = "for a name built at run time, use `format!(..)`",
+                )]
+                trait SpanName {
+                    fn into_span_name(self) -> ::std::borrow::Cow<'static, str>;
+                }
+                #[diagnostic::do_not_recommend]
+                impl SpanName for &'static str {
+                    fn into_span_name(self) -> ::std::borrow::Cow<'static, str> {
+                        ::std::borrow::Cow::Borrowed(self)
+                    }
+                }
+                #[diagnostic::do_not_recommend]
+                impl SpanName for ::std::string::String {
+                    fn into_span_name(self) -> ::std::borrow::Cow<'static, str> {
+                        ::std::borrow::Cow::Owned(self)
+                    }
+                }
+                #[diagnostic::do_not_recommend]
+                impl SpanName for ::std::borrow::Cow<'static, str> {
+                    fn into_span_name(self) -> ::std::borrow::Cow<'static, str> {
+                        self
+                    }
+                }
+                #convert
+            }
+        }
+    }
+}
+
 pub(crate) fn expand(block: TraceBlock) -> TokenStream {
     let (name, dynamic_name) = match &block.name {
         Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => (quote!(#s), None),
-        other => (quote!(""), Some(other.clone())),
+        other => (quote!(""), Some(dynamic_name(other))),
     };
     let constructor = match block.body {
         Body::Block(_) => quote!(new),

@@ -109,59 +109,62 @@ pub(crate) fn attr_expr(key: &FieldKey, value: &Expr) -> TokenStream {
                 quote_spanned!(value_span(value)=> ::trace_runtime::__private::unchecked_attr(#key, #value))
             }
         },
-        FieldKey::Path(path) => typed(&path_uses(path), value, literal),
-        FieldKey::Dotted(segments) => typed(&dotted_uses(segments), value, literal),
+        FieldKey::Path(path) => typed(path_uses(path), value, literal),
+        FieldKey::Dotted(segments) => typed(dotted_uses(segments), value, literal),
     }
+}
+
+/// A key resolved by `use` items: the items, and the name they give the key.
+struct Uses {
+    items: Vec<TokenStream>,
+    key: Ident,
 }
 
 /// The `use` items resolving `audio.sample_rate` one segment at a time, each spanned at its
-/// segment: `use ::trace_runtime::keys::audio as audio;`, `use audio::sample_rate as __trace_key;`.
+/// segment: `use ::trace_runtime::keys::audio as audio;`, `use audio::sample_rate as sample_rate;`.
 /// A misspelled segment is one error at that segment, "unresolved import `audio::sample_rat`",
 /// with rustc's "a similar name exists" (which it gives for the last segment of a `use` only);
 /// the `use`s after it go through the failed alias silently. The aliases are named after the
-/// segments so that the message reads like the key; they are in scope around the key check only,
+/// segments so that messages read like the key; they are in scope around the key check only,
 /// not around the user's value (see `typed`).
-fn dotted_uses(segments: &[Ident]) -> Vec<TokenStream> {
+fn dotted_uses(segments: &[Ident]) -> Uses {
     let root = segments.first().map_or_else(Span::call_site, |s| start_of(s.span()));
-    let mut prefix = quote_spanned!(root=> ::trace_runtime::keys);
-    chain(segments, &mut prefix)
+    chain(segments, quote_spanned!(root=> ::trace_runtime::keys))
 }
 
 /// As `dotted_uses`, for a path to a user's key: `use my_keys::app as app;`,
-/// `use app::tenant as __trace_key;`.
-fn path_uses(path: &syn::Path) -> Vec<TokenStream> {
+/// `use app::tenant as tenant;`.
+fn path_uses(path: &syn::Path) -> Uses {
     let segments: Vec<Ident> = path.segments.iter().map(|s| s.ident.clone()).collect();
     let leading = path.leading_colon;
     match segments.split_first() {
-        Some((first, rest)) if !rest.is_empty() => {
-            let mut prefix = quote!(#leading #first);
-            chain(rest, &mut prefix)
+        Some((first, rest)) if !rest.is_empty() => chain(rest, quote!(#leading #first)),
+        Some((first, _)) => {
+            let span = first.span();
+            Uses { items: vec![quote_spanned!(span=> use #path as #first;)], key: first.clone() }
         }
-        _ => {
-            let span = segments.first().map_or_else(Span::call_site, Ident::span);
-            vec![quote_spanned!(span=> use #path as __trace_key;)]
-        }
+        None => Uses { items: Vec::new(), key: Ident::new("__trace_no_key", Span::call_site()) },
     }
 }
 
-/// `use PREFIX::segment as alias;` for each segment, every token at the segment but the prefix
-/// aliases, which are at its start. A failed `use` is reported at the span of its path (from the
-/// first token of the prefix to the alias) and named by rustc up to the first segment whose span
-/// is that span: the segment's own span and the distinct, zero-width start make the error
-/// underline just the segment and name the whole path (`audio::sample_rat`, not `audio`).
-fn chain(segments: &[Ident], prefix: &mut TokenStream) -> Vec<TokenStream> {
-    let mut uses = Vec::new();
+/// `use PREFIX::segment as segment;` for each segment, every token at the segment but the
+/// prefix aliases, which are at its start. A failed `use` is reported at the span of its path
+/// (from the first token of the prefix to the alias) and named by rustc up to the first segment
+/// whose span is that span: the segment's own span and the distinct, zero-width start make the
+/// error underline just the segment and name the whole path (`audio::sample_rat`, not `audio`).
+fn chain(segments: &[Ident], mut prefix: TokenStream) -> Uses {
+    let mut items = Vec::new();
     for (i, segment) in segments.iter().enumerate() {
         let span = segment.span();
-        let alias = if i + 1 == segments.len() { Ident::new("__trace_key", span) } else { segment.clone() };
-        uses.push(quote_spanned!(span=> use #prefix::#segment as #alias;));
-        let mut next = alias;
+        items.push(quote_spanned!(span=> use #prefix::#segment as #segment;));
+        let mut next = segment.clone();
         if let Some(following) = segments.get(i + 1) {
             next.set_span(start_of(following.span()));
         }
-        *prefix = quote!(#next);
+        prefix = quote!(#next);
     }
-    uses
+    let key = segments.last().cloned().unwrap_or_else(|| Ident::new("__trace_no_key", Span::call_site()));
+    Uses { items, key }
 }
 
 /// The zero-width span at the start of `span`, with its hygiene; `span` itself outside a
@@ -170,30 +173,23 @@ fn start_of(span: Span) -> Span {
     if proc_macro::is_available() { span.unwrap().start().into() } else { span }
 }
 
-/// `__trace_key::__attr(value)` under the key's `use`s, or for a string literal a copy-free
-/// static value after a dead-code check that the key takes strings (so a wrong literal still gets
-/// the key's own error message).
+/// `<_ as key>::__attr(value)` under the key's `use`s, or for a string literal the copy-free
+/// `<&'static str as key>::__static_attr(lit)`. Both name the key as a trait, so a wrong value
+/// type is the key's own error message at the value, and a group of keys (`gen_ai.request`) is
+/// one "expected trait, found module `request`" at the key.
 ///
 /// A non-literal value is evaluated outside the `use`s, as a `match` scrutinee (which keeps its
 /// temporaries alive, as a call argument would): the aliases cannot shadow the user's names.
 /// Each `use` gets a block of its own, so a key repeating a segment name does not define it twice.
-fn typed(uses: &[TokenStream], value: &Expr, literal: Option<&LitStr>) -> TokenStream {
+fn typed(uses: Uses, value: &Expr, literal: Option<&LitStr>) -> TokenStream {
+    let Uses { items, key } = uses;
     let vspan = value_span(value);
-    let nest = |inner: TokenStream| uses.iter().rev().fold(inner, |inner, u| quote!({ #u #inner }));
+    let nest = |inner: TokenStream| items.iter().rev().fold(inner, |inner, u| quote!({ #u #inner }));
     match literal {
-        Some(lit) => {
-            let check = quote_spanned!(vspan=> __trace_key::__attr(#lit));
-            nest(quote! {
-                if false {
-                    let _ = #check;
-                }
-                ::trace_runtime::__private::static_attr(__trace_key, #lit)
-            })
-        }
+        Some(lit) => nest(quote_spanned!(vspan=> <&'static str as #key>::__static_attr(#lit))),
         None => {
             let bound = Ident::new("__trace_value", vspan);
-            let check = quote_spanned!(vspan=> __trace_key::__attr(#bound));
-            let body = nest(check);
+            let body = nest(quote_spanned!(vspan=> <_ as #key>::__attr(#bound)));
             quote!(match #value {
                 #bound => #body
             })

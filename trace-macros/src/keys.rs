@@ -170,6 +170,17 @@ fn key(
         pub trait #name {
             #[doc(hidden)]
             fn __attr(self) -> ::trace_runtime::__private::Attr;
+
+            /// A string literal under this key, stored without a copy; called as
+            /// `<&'static str as key>::__static_attr(..)`, which checks that the key takes strings.
+            #[doc(hidden)]
+            #[inline(always)]
+            fn __static_attr(value: &'static str) -> ::trace_runtime::__private::Attr
+            where
+                Self: Sized,
+            {
+                ::trace_runtime::__private::Attr::new(#wire, ::trace_runtime::__private::AttrValue::Static(value))
+            }
         }
 
         #[diagnostic::do_not_recommend]

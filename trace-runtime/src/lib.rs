@@ -81,8 +81,9 @@ pub use usage::{Usage, record_usage};
 /// value of a `Result`), `fields(key = EXPR, ...)` and `span_name = "..."`. The span is named
 /// `"{operation} {model}"`, has kind Client, and carries `gen_ai.operation.name`,
 /// `gen_ai.provider.name` and `gen_ai.request.model`. Argument expressions may use `self` and the
-/// function's arguments; they are evaluated only when the span records. Function arguments are
-/// never recorded unless named in `fields`.
+/// function's arguments (borrow them, `model.as_str()`: the body still needs them); they are
+/// evaluated only when the span records. Function arguments are never recorded unless named in
+/// `fields`.
 ///
 /// ```
 /// use trace_runtime::{testing, trace_llm, Usage};
@@ -117,11 +118,15 @@ pub use usage::{Usage, record_usage};
 ///     let mut __trace_span = Span::new(&__TRACE_META);   // one relaxed load when off
 ///     if __trace_span.is_recording() {
 ///         __trace_span.attr(static_attr(keys::gen_ai::operation::name, "chat"));
-///         __trace_span.attr({ use ::trace_runtime::keys::gen_ai as k0; use k0::provider as k1;
-///                             use k1::name as k2; static_attr(k2, "openai") });
+///         // Each key segment resolves through its own `use`, so a typo is one error at that
+///         // segment; a string literal is stored without a copy, other values go through the
+///         // key's trait, which rejects a wrongly typed value with a message naming the key.
+///         __trace_span.attr({ use ::trace_runtime::keys::gen_ai as gen_ai; use gen_ai::provider as provider;
+///                             use provider::name as name; <&'static str as name>::__static_attr("openai") });
 ///         __trace_span.attr(/* gen_ai.request.model, likewise */);
 ///     }
-///     let mut __trace_guard = ::core::pin::pin!(__trace_span);
+///     // (sync fns build the span in place: `let slot = RecordSlot::new();
+///     //  let mut __trace_guard = pin!(ScopedSpan::new_in(&__TRACE_META, &slot));`)
 ///     __trace_guard.as_mut().enter();                     // start clock, make current
 ///     let __trace_ret = call_once(move || -> R { body });
 ///     (&&Outcome(&__trace_ret)).__trace_outcome();       // Err(e) -> status Error, e's text

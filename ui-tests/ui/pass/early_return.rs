@@ -44,7 +44,8 @@ async fn halve_async(n: Option<u32>) -> Option<u32> {
 }
 
 fn main() {
-    let (out, spans) = testing::capture(|| trace!("root", { (parse(""), parse(" 21"), parse("x").is_err()) }));
+    let (out, spans) =
+        testing::capture(|| trace!("root", { (parse(""), parse(" 21"), parse("x").is_err()) }));
     assert_eq!(out, (Ok(0), Ok(42), true));
     assert_eq!(spans.len(), 4);
     let root = span(&spans, "root");
@@ -65,7 +66,14 @@ fn main() {
         let skipped = parse_async("skip").await.unwrap();
         let parsed = parse_async("5").await.unwrap();
         let failed = parse_async("five").await.is_err();
-        (skipped, parsed, failed, halve_async(None).await, halve_async(Some(3)).await, halve_async(Some(4)).await)
+        (
+            skipped,
+            parsed,
+            failed,
+            halve_async(None).await,
+            halve_async(Some(3)).await,
+            halve_async(Some(4)).await,
+        )
     })));
     assert_eq!(out, (-1, 5, true, None, None, Some(2)));
     assert_eq!(spans.len(), 7);

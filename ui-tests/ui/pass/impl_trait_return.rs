@@ -35,8 +35,8 @@ fn main() {
     assert_eq!(evens(0).count(), 0);
 
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let (text, spans) = runtime
-        .block_on(testing::capture_async(trace!("root", async { label(3).await.to_string() })));
+    let (text, spans) =
+        runtime.block_on(testing::capture_async(trace!("root", async { label(3).await.to_string() })));
     assert_eq!(text, "#3");
     assert_child(span(&spans, "label"), span(&spans, "root"));
 }

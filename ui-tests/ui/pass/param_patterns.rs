@@ -39,7 +39,8 @@ fn main() {
     assert_eq!(attr(s, "video.width"), &Value::I64(-1));
 
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let (out, spans) = runtime.block_on(testing::capture_async(trace!("root", async { sum([1, 2, 3], &4).await })));
+    let (out, spans) =
+        runtime.block_on(testing::capture_async(trace!("root", async { sum([1, 2, 3], &4).await })));
     assert_eq!(out, 8);
     assert_child(span(&spans, "sum"), span(&spans, "root"));
 }
