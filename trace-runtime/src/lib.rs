@@ -250,14 +250,12 @@ pub use trace_macros::trace;
 ///     }
 /// }
 ///
-/// fn main() {
-///     let (_, spans) = trace_runtime::testing::capture(|| {
-///         trace_runtime::trace!("charge", my_keys::billing::credits = 3, {
-///             trace_runtime::span::set(my_keys::billing::customer, "acme");
-///         })
-///     });
-///     assert_eq!(spans[0].attributes[0].key.as_str(), "billing.credits_charged");
-///     assert_eq!(spans[0].attributes[1].key.as_str(), "billing.customer");
-/// }
+/// let (_, spans) = trace_runtime::testing::capture(|| {
+///     trace_runtime::trace!("charge", my_keys::billing::credits = 3, {
+///         trace_runtime::span::set(my_keys::billing::customer, "acme");
+///     })
+/// });
+/// assert_eq!(spans[0].attributes[0].key.as_str(), "billing.credits_charged");
+/// assert_eq!(spans[0].attributes[1].key.as_str(), "billing.customer");
 /// ```
 pub use trace_macros::define_keys;
