@@ -162,10 +162,10 @@ fn span_start(args: &Args, fn_name: &str) -> SpanStart {
             let operation = args.get("operation").map(|(_, e)| e.clone());
             match &operation {
                 Some(_) => builtin(&mut attrs, "gen_ai.operation.name", "operation"),
-                None => attrs.push(quote!(::trace_runtime::__private::static_attr(
-                    ::trace_runtime::keys::gen_ai::operation::name,
-                    "chat"
-                ))),
+                None => attrs.push(attr_expr(
+                    &FieldKey::builtin("gen_ai.operation.name", Span::call_site()),
+                    &syn::parse_quote!("chat"),
+                )),
             }
             builtin(&mut attrs, "gen_ai.provider.name", "provider");
             builtin(&mut attrs, "gen_ai.request.model", "model");

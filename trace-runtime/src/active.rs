@@ -199,7 +199,8 @@ impl<S: Storage> SpanIn<S> {
         // SAFETY: `Deferred` holds an initialised record with no ids yet.
         let record = unsafe { self.slot().assume_init_mut() };
         let decision = if ENABLED.load(Ordering::Relaxed) {
-            local::with(|l| decide(l, l.ctx.get()))
+            let l = local::get();
+            decide(l, l.ctx.get())
         } else {
             Decision::Inert
         };

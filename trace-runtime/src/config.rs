@@ -23,6 +23,15 @@ use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 
 /// A built-in exporter, as named in `TRACE_EXPORTER`.
+///
+/// ```
+/// use trace_runtime::{Config, config::Exporter};
+///
+/// // Only the exporters added in code: no console output.
+/// let config = Config::builder().exporter(Exporter::None).build();
+/// # drop(config);
+/// assert_eq!(Exporter::NAMES, ["stdout", "none"]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exporter {
@@ -77,7 +86,7 @@ pub enum ConfigError {
 
 /// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use trace_runtime::{Config, config::Exporter};
 ///
 /// let config = Config::builder()
@@ -260,7 +269,7 @@ impl ConfigBuilder {
 
     /// Adds any OpenTelemetry SDK exporter beside the built-in ones.
     ///
-    /// ```
+    /// ```rust,standalone_crate
     /// use trace_runtime::{Config, config::Exporter};
     /// use trace_runtime::opentelemetry_sdk::trace::InMemorySpanExporter;
     ///

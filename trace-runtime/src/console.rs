@@ -40,6 +40,24 @@ const RESET: &str = "\x1b[0m";
 /// arrives — are printed as orphan trees on [`force_flush`](SpanExporter::force_flush),
 /// on shutdown, or when more than 10 000 spans are waiting. Write errors are ignored:
 /// the console is a debugging aid and must never fail the pipeline.
+///
+/// `TRACE_EXPORTER=stdout` (the default) installs it on standard output; to send the tree
+/// elsewhere, give it a writer:
+///
+/// ```rust,standalone_crate
+/// use trace_runtime::{Config, ConsoleExporter, config::Exporter};
+///
+/// let log = std::fs::File::create(std::env::temp_dir().join("trace-tree.txt")).unwrap();
+/// let console = ConsoleExporter::to_writer(log).with_color(false);
+/// let guard = trace_runtime::init_with(
+///     Config::builder().exporter(Exporter::None).with_span_exporter(console).build(),
+/// )
+/// .unwrap();
+/// trace_runtime::trace!("turn", { trace_runtime::trace!("stt", {}) });
+/// drop(guard);
+/// let tree = std::fs::read_to_string(std::env::temp_dir().join("trace-tree.txt")).unwrap();
+/// assert!(tree.contains("turn") && tree.contains("└─ stt"));
+/// ```
 pub struct ConsoleExporter {
     state: Mutex<State>,
     color: bool,

@@ -85,6 +85,21 @@ pub fn current_context() -> Context {
 }
 
 /// Restores the previous context when dropped. Not `Send`: it belongs to the thread it attached on.
+///
+/// ```
+/// use trace_runtime::{current_context, span, testing, trace, Context};
+///
+/// testing::capture(|| {
+///     let cx = trace!("parent", { current_context() });
+///     assert_eq!(span::trace_id(), None);
+///     {
+///         let _guard = cx.attach();
+///         assert_eq!(span::trace_id(), cx.trace_id());
+///     }
+///     assert_eq!(span::trace_id(), None, "detached when the guard dropped");
+///     assert_eq!(Context::NONE.in_scope(span::trace_id), None);
+/// });
+/// ```
 #[must_use = "the context is detached again when the guard drops"]
 pub struct ContextGuard {
     previous: Ctx,
@@ -98,7 +113,8 @@ impl Drop for ContextGuard {
 }
 
 pin_project_lite::pin_project! {
-    /// A future that runs with a [`Context`] current on every poll.
+    /// A future that runs with a [`Context`] current on every poll; made by
+    /// [`FutureExt::with_context`] and [`FutureExt::in_current_span`], where the example is.
     pub struct WithContext<F> {
         cx: Context,
         #[pin]

@@ -6,7 +6,7 @@
 //! Trace ids are 128 random bits, as W3C Trace Context recommends.
 
 use std::cell::Cell;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 pub(crate) struct IdGen {
     rng: Cell<u64>,
@@ -64,18 +64,8 @@ fn seed() -> u64 {
     hasher.write_u64(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
     );
-    std::thread::current().id().hash_into(&mut hasher);
+    std::thread::current().id().hash(&mut hasher);
     hasher.finish() | 1
-}
-
-trait HashInto {
-    fn hash_into(&self, hasher: &mut impl Hasher);
-}
-
-impl HashInto for std::thread::ThreadId {
-    fn hash_into(&self, hasher: &mut impl Hasher) {
-        std::hash::Hash::hash(self, hasher);
-    }
 }
 
 #[cfg(test)]

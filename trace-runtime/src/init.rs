@@ -15,6 +15,19 @@ use crate::{enable, local, pipeline};
 static INITIALISED: AtomicBool = AtomicBool::new(false);
 
 /// Why [`init`] did not start tracing.
+///
+/// ```rust,standalone_crate
+/// use trace_runtime::{Config, InitError, config::Exporter};
+///
+/// let first = trace_runtime::init_with(Config::builder().exporter(Exporter::None).build()).unwrap();
+/// let second = trace_runtime::init_with(Config::builder().exporter(Exporter::None).build());
+/// assert!(matches!(second, Err(InitError::AlreadyInitialized)));
+///
+/// let invalid = Config::builder().sampling_rate(1.5).build();
+/// drop(first);
+/// let err = trace_runtime::init_with(invalid).unwrap_err();
+/// assert!(err.to_string().contains("sampling_rate(1.5)"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InitError {
@@ -29,7 +42,7 @@ pub enum InitError {
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
 /// variables. Dropping the returned guard exports what is queued and shuts the exporters down.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// let _guard = trace_runtime::init().expect("valid tracing settings");
 /// trace_runtime::trace!("startup", {});
 /// ```
@@ -89,6 +102,21 @@ fn resource(settings: &Settings) -> Resource {
 }
 
 /// Keeps tracing running; dropping it flushes and shuts down within the export timeout.
+///
+/// ```rust,standalone_crate
+/// use trace_runtime::{Config, config::Exporter};
+/// use trace_runtime::opentelemetry_sdk::trace::InMemorySpanExporter;
+///
+/// let memory = InMemorySpanExporter::default();
+/// let guard = trace_runtime::init_with(
+///     Config::builder().exporter(Exporter::None).with_span_exporter(memory.clone()).build(),
+/// )
+/// .unwrap();
+/// trace_runtime::trace!("request", {});
+/// assert!(guard.flush(), "everything recorded so far reached the exporter");
+/// assert_eq!(memory.get_finished_spans().unwrap().len(), 1);
+/// guard.shutdown().expect("nothing failed to export");
+/// ```
 #[must_use = "tracing stops when the guard is dropped: bind it, `let _guard = init()?;`"]
 #[derive(Debug)]
 pub struct TraceGuard {
@@ -96,7 +124,8 @@ pub struct TraceGuard {
     timeout: Duration,
 }
 
-/// What shutdown could not deliver.
+/// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
+/// down, or a worker that did not finish in time. See [`TraceGuard`] for an example.
 #[derive(Debug, thiserror::Error)]
 #[error("trace shutdown incomplete: {reason}")]
 pub struct ShutdownError {

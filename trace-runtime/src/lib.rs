@@ -1,7 +1,7 @@
 //! OpenTelemetry tracing for LLM agents and realtime AI pipelines: one attribute per function,
 //! keys checked by the compiler, and an overhead small enough for a per-audio-frame function.
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use trace_runtime::{record_usage, trace, trace_llm, trace_pipeline, Usage};
 //!
 //! #[trace_llm(provider = "openai", model = "gpt-4o-mini")]

@@ -71,27 +71,22 @@ pub(crate) fn get() -> &'static Local {
     LOCAL.with(|l| unsafe { &*(l as *const Local) })
 }
 
-#[inline(always)]
-pub(crate) fn with<R>(f: impl FnOnce(&Local) -> R) -> R {
-    f(get())
-}
-
 /// The current context, as a value.
 #[inline]
 pub(crate) fn current() -> Ctx {
-    with(|l| l.ctx.get())
+    get().ctx.get()
 }
 
 /// Replaces the current context, returning the previous one.
 #[inline(always)]
 pub(crate) fn swap(ctx: Ctx) -> Ctx {
-    with(|l| l.ctx.replace(ctx))
+    get().ctx.replace(ctx)
 }
 
 /// Runs `f` on the record of the innermost recording span of this thread, if any.
 #[inline]
 pub(crate) fn with_current_record(f: impl FnOnce(&mut Record)) {
-    let record = with(|l| l.ctx.get().record);
+    let record = get().ctx.get().record;
     if !record.is_null() {
         // SAFETY: a non-null `record` points into a span that is entered on this thread (a pinned
         // sync guard, or an async span being polled); the span resets the context before its
@@ -175,7 +170,7 @@ pub(crate) fn hand_off(l: &Local) {
 
 /// Hands off whatever this thread has buffered (tests, shutdown from this thread).
 pub(crate) fn flush_thread() {
-    with(hand_off);
+    hand_off(get());
 }
 
 /// Returns the thread's batch when the thread exits.
@@ -183,16 +178,15 @@ struct ExitGuard;
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
-        with(|l| {
-            hand_off(l);
-            let buf = l.buf.replace(ptr::null_mut());
-            if !buf.is_null() {
-                // SAFETY: raw parts of an empty `Vec` (just handed off); dropped once, here.
-                drop(unsafe { Vec::from_raw_parts(buf, 0, l.cap.get()) });
-            }
-            l.cap.set(0);
-            l.len.set(0);
-        });
+        let l = get();
+        hand_off(l);
+        let buf = l.buf.replace(ptr::null_mut());
+        if !buf.is_null() {
+            // SAFETY: raw parts of an empty `Vec` (just handed off); dropped once, here.
+            drop(unsafe { Vec::from_raw_parts(buf, 0, l.cap.get()) });
+        }
+        l.cap.set(0);
+        l.len.set(0);
     }
 }
 

@@ -7,15 +7,7 @@ pub use crate::active::{RecordSlot, ScopedSpan, Span};
 pub use crate::record::{Kind, Naming, SpanMeta};
 pub use crate::value::{AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
 
-use crate::keys::Key;
 use crate::usage::Usage;
-
-/// A string literal given to a typed key: stored without a copy. The key's own trait has already
-/// checked (in dead code) that it takes strings.
-#[inline(always)]
-pub const fn static_attr<T>(key: Key<T>, value: &'static str) -> Attr {
-    Attr::new(key.name(), AttrValue::Static(value))
-}
 
 /// A value under a string-literal key: the unchecked escape hatch.
 #[inline(always)]

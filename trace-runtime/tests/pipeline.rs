@@ -138,3 +138,28 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     assert_eq!(exported + dropped, 200 * 51, "every span is exported or counted as dropped");
     assert!(elapsed < Duration::from_secs(2), "the application did not wait for the exporter: {elapsed:?}");
 }
+
+/// An exporter whose backend is down.
+#[derive(Debug)]
+struct Down;
+
+impl SpanExporter for Down {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure("backend down".into()))
+    }
+}
+
+#[test]
+fn shutdown_reports_the_failures_of_its_own_pipeline_only() {
+    let _serial = serial();
+    let guard =
+        init_with(Config::builder().exporter(Exporter::None).with_span_exporter(Down).build()).unwrap();
+    trace!("lost", { frame(1) });
+    let err = guard.shutdown().expect_err("the failed export is reported");
+    assert!(err.to_string().contains("2 spans failed to export"), "{err}");
+
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).build()).unwrap();
+    trace!("kept", { frame(1) });
+    assert!(guard.shutdown().is_ok(), "an earlier pipeline's failures are not this one's");
+}

@@ -97,9 +97,9 @@ fn kind(kind: Kind) -> SpanKind {
     }
 }
 
-/// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then usage,
-/// the cancelled marker and the code location.
 impl Converter {
+    /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then
+    /// usage, the cancelled marker and the code location.
     fn attributes(&self, r: &Record) -> Vec<KeyValue> {
         let mut attrs: Vec<&Attr> = Vec::with_capacity(8);
         for attr in r.attrs() {

@@ -221,6 +221,8 @@ struct Worker {
     exporters: Vec<Box<dyn DynExporter>>,
     pending: Vec<SpanData>,
     batch_size: usize,
+    /// `export_failed` when the current exporters were installed: shutdown reports only theirs.
+    failed_before: u64,
     last_export: Instant,
     convert: convert::Converter,
 }
@@ -232,6 +234,7 @@ impl Worker {
             exporters: Vec::new(),
             pending: Vec::new(),
             batch_size: DEFAULT_BATCH_SIZE,
+            failed_before: 0,
             last_export: Instant::now(),
             convert: convert::Converter::new(),
         }
@@ -272,6 +275,7 @@ impl Worker {
                 }
                 self.exporters = exporters;
                 self.batch_size = batch_size.max(1);
+                self.failed_before = shared.counters.export_failed.load(Ordering::Relaxed);
                 let _ = done.send(());
             }
             Control::Flush { export, done } => {
@@ -286,7 +290,8 @@ impl Worker {
             Control::Shutdown { timeout, done } => {
                 self.export(shared);
                 let mut report = ShutdownReport {
-                    failed_exports: shared.counters.export_failed.load(Ordering::Relaxed),
+                    failed_exports: shared.counters.export_failed.load(Ordering::Relaxed)
+                        - self.failed_before,
                     errors: Vec::new(),
                 };
                 for mut exporter in self.exporters.drain(..) {
@@ -302,7 +307,7 @@ impl Worker {
     /// Converts and routes everything in the queue.
     fn drain(&mut self, shared: &Shared) {
         let rate = self.convert.refresh();
-        while let Some(mut batch) = shared.queue.pop() {
+        while let Some(batch) = shared.queue.pop() {
             shared.queued_spans.fetch_sub(batch.len(), Ordering::Relaxed);
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
             for record in &batch {
@@ -323,7 +328,6 @@ impl Worker {
                 }
             }
             drop(captures);
-            batch.clear();
             recycle(batch);
             if self.pending.len() >= self.batch_size {
                 self.export(shared);
