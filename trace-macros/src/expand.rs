@@ -31,7 +31,7 @@ impl SpanStart {
             let mut __trace_span = ::trace_runtime::__private::Span::#constructor(&__TRACE_META);
             if __trace_span.is_recording() {
                 #set_name
-                #( __trace_span.attr(#attrs); )*
+                __trace_span.attrs([#(#attrs),*]);
             }
         }
     }
@@ -49,7 +49,7 @@ impl SpanStart {
                 ::core::pin::pin!(::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &__trace_slot));
             if __trace_guard.is_recording() {
                 #set_name
-                #( __trace_guard.as_mut().set(#attrs); )*
+                __trace_guard.as_mut().set_all([#(#attrs),*]);
             }
             __trace_guard.as_mut().enter();
         }

@@ -10,12 +10,22 @@
 //! - `otel_sdk/in_span_4_attrs`: `opentelemetry_sdk` `tracer.in_span` with a `BatchSpanProcessor`
 //!   and a discarding exporter, inside a sampled root;
 //! - `fastrace/*`: `#[fastrace::trace]` inside a sampled root, with a discarding reporter.
+//!
+//! Those tight loops call the traced function back to back, faster than any export worker can
+//! convert spans, so they mostly measure each system's overload path: the kit drops whole batches
+//! past `TRACE_QUEUE_SIZE` (counted), and fastrace stops recording a trace after its first 10240
+//! spans (so `fastrace/*` there measure a span that records nothing, without a clock read).
+//!
+//! The `frame/*` cases measure what a per-audio-frame function pays: each call does about 0.3 µs
+//! of work, the spans of every 64 calls form one trace (a root per 64, as a turn of a voice
+//! pipeline would), and every system's export thread keeps up, so every span is delivered. The
+//! overhead of a system is its time minus `frame/plain`.
 
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::KeyValue;
@@ -28,6 +38,69 @@ use trace_runtime::{Config, Usage, record_usage, trace, trace_llm, trace_pipelin
 #[inline(never)]
 fn work(x: u64) -> u64 {
     x.wrapping_mul(2654435761) >> 7
+}
+
+/// About 0.3 µs of arithmetic: the work of a small per-frame function.
+#[inline(never)]
+fn frame_work(x: u64) -> u64 {
+    let mut h = x;
+    for _ in 0..black_box(256) {
+        h = h.wrapping_mul(2654435761).rotate_left(7);
+    }
+    h
+}
+
+#[inline(never)]
+fn frame_plain(x: u64) -> u64 {
+    frame_work(x)
+}
+
+#[inline(never)]
+#[trace_pipeline(name = "voice", element = "stt", fields(audio.sample_rate = 16000, audio.channels = 1))]
+fn frame_kit(x: u64) -> u64 {
+    frame_work(x)
+}
+
+#[inline(never)]
+fn frame_fastrace(x: u64) -> u64 {
+    let _span = fastrace::local::LocalSpan::enter_with_local_parent("frame").with_properties(|| {
+        [
+            ("pipeline.name", "voice"),
+            ("pipeline.element", "stt"),
+            ("audio.sample_rate", "16000"),
+            ("audio.channels", "1"),
+        ]
+    });
+    frame_work(x)
+}
+
+#[inline(never)]
+#[fastrace::trace]
+fn frame_fastrace_bare(x: u64) -> u64 {
+    frame_work(x)
+}
+
+/// Spans per trace in the `frame/*` cases.
+const TRACE_SPANS: u64 = 64;
+
+/// Runs `iters` calls of `call`, `TRACE_SPANS` of them under each `root`, and times the lot.
+fn per_trace(
+    iters: u64,
+    mut root: impl FnMut(&mut dyn FnMut()),
+    mut call: impl FnMut(u64) -> u64,
+) -> Duration {
+    let start = Instant::now();
+    let mut done = 0;
+    while done < iters {
+        let n = TRACE_SPANS.min(iters - done);
+        root(&mut || {
+            for i in 0..n {
+                black_box(call(black_box(i)));
+            }
+        });
+        done += n;
+    }
+    start.elapsed()
 }
 
 #[inline(never)]
@@ -121,10 +194,21 @@ fn overhead(c: &mut Criterion) {
     // Before init(): the disabled path.
     g.bench_function("kit/disabled", |b| b.iter(|| kit_4_attrs(black_box(7))));
 
+    g.bench_function("frame/plain", |b| b.iter(|| frame_plain(black_box(7))));
+
     let guard = trace_runtime::init_with(
         Config::builder().exporter(Exporter::None).with_span_exporter(Discard).queue_size(1 << 20).build(),
     )
     .expect("bench config");
+    let dropped_before = trace_runtime::metrics().spans_dropped_queue_full;
+    g.bench_function("frame/kit_4_attrs", |b| {
+        b.iter_custom(|iters| per_trace(iters, |body| trace!("turn", { body() }), frame_kit))
+    });
+    assert_eq!(
+        trace_runtime::metrics().spans_dropped_queue_full,
+        dropped_before,
+        "frame/kit must deliver every span for its overhead to compare with the peers'"
+    );
     trace!("bench root", {
         g.bench_function("kit/sync_0_attrs", |b| b.iter(|| kit_0_attrs(black_box(7))));
         g.bench_function("kit/sync_4_attrs", |b| b.iter(|| kit_4_attrs(black_box(7))));
@@ -153,9 +237,39 @@ fn overhead(c: &mut Criterion) {
             })
         });
     });
+    g.bench_function("frame/otel_sdk_4_attrs", |b| {
+        b.iter_custom(|iters| {
+            per_trace(
+                iters,
+                |body| tracer.in_span("turn", |_| body()),
+                |x| {
+                    tracer.in_span("frame", |cx| {
+                        cx.span().set_attributes([
+                            KeyValue::new("pipeline.name", "voice"),
+                            KeyValue::new("pipeline.element", "stt"),
+                            KeyValue::new("audio.sample_rate", 16000),
+                            KeyValue::new("audio.channels", 1),
+                        ]);
+                        frame_work(x)
+                    })
+                },
+            )
+        })
+    });
     let _ = provider.shutdown();
 
     fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
+    let root_per_trace = |body: &mut dyn FnMut()| {
+        let root = fastrace::Span::root("turn", fastrace::collector::SpanContext::random());
+        let _parent = root.set_local_parent();
+        body();
+    };
+    g.bench_function("frame/fastrace_4_props", |b| {
+        b.iter_custom(|iters| per_trace(iters, root_per_trace, frame_fastrace))
+    });
+    g.bench_function("frame/fastrace_bare", |b| {
+        b.iter_custom(|iters| per_trace(iters, root_per_trace, frame_fastrace_bare))
+    });
     let root = fastrace::Span::root("bench root", fastrace::collector::SpanContext::random());
     let _parent = root.set_local_parent();
     g.bench_function("fastrace/bare", |b| b.iter(|| fastrace_bare(black_box(7))));

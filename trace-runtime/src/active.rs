@@ -248,6 +248,23 @@ impl<S: Storage> SpanIn<S> {
         }
     }
 
+    /// Sets the attributes of a macro's arguments on a pinned span before it is entered: one
+    /// check for the lot, then writes at fixed offsets.
+    #[inline(always)]
+    pub fn set_all<const N: usize>(self: Pin<&mut Self>, attrs: [Attr; N]) {
+        // SAFETY: as in `set`.
+        unsafe { self.get_unchecked_mut() }.attrs(attrs);
+    }
+
+    /// Sets several attributes before the span is entered.
+    #[inline(always)]
+    pub fn attrs<const N: usize>(&mut self, attrs: [Attr; N]) {
+        if self.is_recording() {
+            // SAFETY: as in `attr`.
+            unsafe { self.slot().assume_init_mut() }.push_attrs(attrs);
+        }
+    }
+
     /// Replaces the name of a pinned span (`trace!` with a non-literal name).
     #[inline]
     pub fn set_name_pinned(self: Pin<&mut Self>, name: impl Into<std::borrow::Cow<'static, str>>) {

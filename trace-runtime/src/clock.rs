@@ -98,9 +98,11 @@ impl Anchor {
 
     /// Wall-clock time of `tick`, given a `rate` from [`Anchor::rate`].
     pub(crate) fn to_system_time(&self, tick: Tick, rate: f64) -> SystemTime {
-        let delta = tick as i128 - self.ticks as i128;
-        let nanos = (delta as f64 * rate) as i128;
-        let offset = Duration::from_nanos(nanos.unsigned_abs().min(u64::MAX as u128) as u64);
+        // Ticks since the anchor fit an i64 for centuries; f64 <-> i64 are single instructions,
+        // where i128 needs a library call per conversion.
+        let delta = tick.wrapping_sub(self.ticks) as i64;
+        let nanos = (delta as f64 * rate) as i64;
+        let offset = Duration::from_nanos(nanos.unsigned_abs());
         if nanos >= 0 {
             self.wall.checked_add(offset).unwrap_or(self.wall)
         } else {

@@ -117,13 +117,16 @@ pub use usage::{Usage, record_usage};
 ///     static __TRACE_META: SpanMeta = SpanMeta { name: "chat gpt-4o", kind: Kind::Client, .. };
 ///     let mut __trace_span = Span::new(&__TRACE_META);   // one relaxed load when off
 ///     if __trace_span.is_recording() {
-///         __trace_span.attr(static_attr(keys::gen_ai::operation::name, "chat"));
-///         // Each key segment resolves through its own `use`, so a typo is one error at that
-///         // segment; a string literal is stored without a copy, other values go through the
-///         // key's trait, which rejects a wrongly typed value with a message naming the key.
-///         __trace_span.attr({ use ::trace_runtime::keys::gen_ai as gen_ai; use gen_ai::provider as provider;
-///                             use provider::name as name; <&'static str as name>::__static_attr("openai") });
-///         __trace_span.attr(/* gen_ai.request.model, likewise */);
+///         // One call for all the attributes: a single bounds check, then writes at fixed offsets.
+///         __trace_span.attrs([
+///             /* gen_ai.operation.name = "chat", as below */,
+///             // Each key segment resolves through its own `use`, so a typo is one error at that
+///             // segment; a string literal is stored without a copy, other values go through the
+///             // key's trait, which rejects a wrongly typed value with a message naming the key.
+///             { use ::trace_runtime::keys::gen_ai as gen_ai; use gen_ai::provider as provider;
+///               use provider::name as name; <&'static str as name>::__static_attr("openai") },
+///             /* gen_ai.request.model, likewise */
+///         ]);
 ///     }
 ///     // (sync fns build the span in place: `let slot = RecordSlot::new();
 ///     //  let mut __trace_guard = pin!(ScopedSpan::new_in(&__TRACE_META, &slot));`)
@@ -218,7 +221,7 @@ pub use trace_macros::trace_connection;
 /// {
 ///     static __TRACE_META: SpanMeta = SpanMeta { name: "turn", kind: Kind::Internal, .. };
 ///     let mut __trace_span = Span::new(&__TRACE_META);
-///     if __trace_span.is_recording() { __trace_span.attr(/* session.id, checked */); }
+///     if __trace_span.is_recording() { __trace_span.attrs([/* session.id, checked */]); }
 ///     let mut __trace_guard = ::core::pin::pin!(__trace_span);
 ///     __trace_guard.as_mut().enter();
 ///     /* the block's statements, spliced: the last one is the value */

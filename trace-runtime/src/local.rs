@@ -147,14 +147,33 @@ fn install(l: &Local, mut buf: Vec<Record>) {
 
 /// Sends the thread's batch to the export queue.
 ///
-/// The thread keeps its own buffer for good, so the records of the next spans are written into
-/// cache lines this core already owns; the batch leaves as one bulk copy into a buffer from the
-/// pool, far cheaper than writing every record into lines the export worker touched last.
+/// A full batch leaves whole: the thread's buffer goes to the queue and a recycled one from the
+/// pool takes its place, so no record is copied twice. A short batch (the end of a small trace)
+/// is copied into a buffer of its size, so queued memory stays in proportion to queued spans.
+/// When the queue has no room the records are dropped where they are, before anything is spent
+/// on them: an overloaded pipeline costs the application less, not more.
 #[cold]
 #[inline(never)]
 pub(crate) fn hand_off(l: &Local) {
     let len = l.len.get();
     if len == 0 {
+        return;
+    }
+    if !pipeline::reserve(len) {
+        l.len.set(0);
+        for i in 0..len {
+            // SAFETY: the first `len` slots are initialised records, forgotten above by `len = 0`
+            // and dropped once, here.
+            unsafe { ptr::drop_in_place(l.buf.get().add(i)) };
+        }
+        return;
+    }
+    if len == l.cap.get() {
+        let fresh = pipeline::take_buffer_for(len);
+        // SAFETY: the thread's buffer is the raw parts of a `Vec` with `len` initialised records.
+        let full = unsafe { Vec::from_raw_parts(l.buf.get(), len, l.cap.get()) };
+        install(l, fresh);
+        pipeline::push_reserved(full);
         return;
     }
     let mut batch = pipeline::take_buffer_for(len);
@@ -165,7 +184,7 @@ pub(crate) fn hand_off(l: &Local) {
         batch.set_len(len);
     }
     l.len.set(0);
-    pipeline::submit(batch);
+    pipeline::push_reserved(batch);
 }
 
 /// Hands off whatever this thread has buffered (tests, shutdown from this thread).

@@ -2,20 +2,42 @@
 //! export worker instead of on the application's threads.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::clock::{self, Anchor};
 use crate::record::{Kind, Naming, Record, flags, status};
-use crate::value::Attr;
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,
     scope: InstrumentationScope,
     /// `code.function.name` per call site, formatted once.
-    functions: std::cell::RefCell<std::collections::HashMap<usize, opentelemetry::StringValue>>,
+    functions: HashMap<usize, StringValue, BuildHasherDefault<AddressHasher>>,
+}
+
+/// Hashes a call site's address: unique already, so SipHash would only cost time per span.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        // Statics are at least 8-byte aligned: spread the rest over the high bits hashbrown uses.
+        self.0 = (address as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 impl Converter {
@@ -28,7 +50,7 @@ impl Converter {
         self.anchor.rate()
     }
 
-    pub(crate) fn span_data(&self, r: &Record, rate: f64) -> SpanData {
+    pub(crate) fn span_data(&mut self, r: &Record, rate: f64) -> SpanData {
         let extra = r.extra.as_deref();
         let attributes = self.attributes(r);
         let name = name(r, &attributes);
@@ -100,17 +122,16 @@ fn kind(kind: Kind) -> SpanKind {
 impl Converter {
     /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then
     /// usage, the cancelled marker and the code location.
-    fn attributes(&self, r: &Record) -> Vec<KeyValue> {
-        let mut attrs: Vec<&Attr> = Vec::with_capacity(8);
+    fn attributes(&mut self, r: &Record) -> Vec<KeyValue> {
+        let mut out: Vec<KeyValue> = Vec::with_capacity(r.attr_count() + 4);
         for attr in r.attrs() {
-            match attrs.iter_mut().find(|a| a.key == attr.key) {
-                Some(slot) => *slot = attr,
-                None => attrs.push(attr),
+            let kv = attr.to_key_value();
+            match out.iter_mut().find(|a| a.key.as_str() == attr.key) {
+                Some(slot) => *slot = kv,
+                None => out.push(kv),
             }
         }
-        let mut out: Vec<KeyValue> = attrs.iter().map(|a| a.to_key_value()).collect();
-        if r.flags & flags::HAS_USAGE != 0 {
-            let u = &r.usage;
+        if let Some(u) = r.usage() {
             let mut count = |key: &'static str, n: u64, always: bool| {
                 if always || n > 0 {
                     out.retain(|kv| kv.key.as_str() != key);
@@ -130,7 +151,6 @@ impl Converter {
         if !meta.function.is_empty() {
             let name = self
                 .functions
-                .borrow_mut()
                 .entry(std::ptr::from_ref(meta) as usize)
                 .or_insert_with(|| format!("{}::{}", meta.module_path, meta.function).into())
                 .clone();

@@ -126,36 +126,55 @@ pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
         .unwrap_or_else(|| Vec::with_capacity(LOCAL_BATCH.max(len)))
 }
 
-/// Queues a batch of finished records; drops and counts it when the queue is over its limit.
-pub(crate) fn submit(batch: Vec<Record>) {
+/// Claims room in the queue for `n` spans, before a thread spends anything on handing them off.
+/// Over the limit the claim fails, the spans count as dropped, and the caller drops them where
+/// they are: an overloaded pipeline costs the application less, not more.
+#[inline]
+pub(crate) fn reserve(n: usize) -> bool {
     let shared = shared();
-    let n = batch.len();
     let limit = shared.queue_limit.load(Ordering::Relaxed);
     let queued = shared.queued_spans.fetch_add(n, Ordering::Relaxed);
     if queued + n > limit {
         shared.queued_spans.fetch_sub(n, Ordering::Relaxed);
-        drop_batch(shared, batch);
-        return;
+        count_dropped(shared, n);
+        return false;
     }
+    true
+}
+
+/// Queues a batch whose room was claimed with [`reserve`].
+pub(crate) fn push_reserved(batch: Vec<Record>) {
+    let shared = shared();
+    let n = batch.len();
     match shared.queue.push(batch) {
         Ok(()) => {
             shared.counters.spans_queued.fetch_add(n as u64, Ordering::Relaxed);
-            if queued + n >= (limit / 4).min(WAKE_SPANS) {
+            let limit = shared.queue_limit.load(Ordering::Relaxed);
+            if shared.queued_spans.load(Ordering::Relaxed) >= (limit / 4).min(WAKE_SPANS) {
                 shared.worker.unpark();
             }
         }
         Err(batch) => {
             shared.queued_spans.fetch_sub(n, Ordering::Relaxed);
-            drop_batch(shared, batch);
+            count_dropped(shared, n);
+            recycle(batch);
         }
     }
 }
 
+/// Queues a batch of finished records; drops and counts it when the queue is over its limit.
+pub(crate) fn submit(batch: Vec<Record>) {
+    if reserve(batch.len()) {
+        push_reserved(batch);
+    } else {
+        recycle(batch);
+    }
+}
+
 #[cold]
-fn drop_batch(shared: &Shared, batch: Vec<Record>) {
-    shared.counters.dropped_queue_full.fetch_add(batch.len() as u64, Ordering::Relaxed);
+fn count_dropped(shared: &Shared, n: usize) {
+    shared.counters.dropped_queue_full.fetch_add(n as u64, Ordering::Relaxed);
     shared.worker.unpark();
-    recycle(batch);
 }
 
 fn recycle(mut batch: Vec<Record>) {
