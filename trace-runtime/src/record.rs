@@ -170,11 +170,14 @@ impl Record {
         self.n_attrs as usize + self.extra.as_ref().map_or(0, |e| e.attrs.len())
     }
 
-    /// Inline attributes first, then spilled ones, in the order they were set.
-    pub(crate) fn attrs(&self) -> impl Iterator<Item = &Attr> {
-        // SAFETY: the first `n_attrs` slots were written by `push_attr` and never moved out.
-        let inline = self.attrs[..self.n_attrs as usize].iter().map(|a| unsafe { a.assume_init_ref() });
-        inline.chain(self.extra.iter().flat_map(|e| e.attrs.iter()))
+    /// Moves the attributes out, in the order they were set (the export worker, converting).
+    pub(crate) fn take_attrs(&mut self) -> impl Iterator<Item = Attr> + '_ {
+        let n = std::mem::take(&mut self.n_attrs) as usize;
+        // SAFETY: the first `n` slots were written by `push_attr`; `n_attrs = 0` above makes this
+        // the only place that reads (and so drops) them.
+        let inline = self.attrs[..n].iter().map(|a| unsafe { a.assume_init_read() });
+        let spilled = self.extra.as_mut().map(|e| std::mem::take(&mut e.attrs)).unwrap_or_default();
+        inline.chain(spilled)
     }
 
     pub(crate) fn extra(&mut self) -> &mut Extra {

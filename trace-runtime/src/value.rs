@@ -37,8 +37,9 @@ impl Attr {
         Attr { key, value }
     }
 
-    pub(crate) fn to_key_value(&self) -> KeyValue {
-        KeyValue::new(self.key, self.value.to_otel())
+    /// The attribute as OpenTelemetry's, moving owned strings instead of copying them.
+    pub(crate) fn into_key_value(self) -> KeyValue {
+        KeyValue::new(self.key, self.value.into_otel())
     }
 }
 
@@ -53,6 +54,17 @@ impl AttrValue {
             AttrValue::Strings(list) => {
                 Value::Array(Array::String(list.iter().map(|s| StringValue::from(s.to_string())).collect()))
             }
+        }
+    }
+
+    /// The value as OpenTelemetry's, moving owned strings instead of copying them.
+    pub(crate) fn into_otel(self) -> Value {
+        match self {
+            AttrValue::String(s) => Value::String(StringValue::from(String::from(s))),
+            AttrValue::Strings(list) => Value::Array(Array::String(
+                list.into_vec().into_iter().map(|s| StringValue::from(String::from(s))).collect(),
+            )),
+            other => other.to_otel(),
         }
     }
 

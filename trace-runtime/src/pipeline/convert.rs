@@ -50,9 +50,9 @@ impl Converter {
         self.anchor.rate()
     }
 
-    pub(crate) fn span_data(&mut self, r: &Record, rate: f64) -> SpanData {
-        let extra = r.extra.as_deref();
+    pub(crate) fn span_data(&mut self, r: &mut Record, rate: f64) -> SpanData {
         let attributes = self.attributes(r);
+        let extra = r.extra.as_deref();
         let name = name(r, &attributes);
         let events = extra.map_or_else(SpanEvents::default, |e| {
             let mut events = SpanEvents::default();
@@ -122,11 +122,12 @@ fn kind(kind: Kind) -> SpanKind {
 impl Converter {
     /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then
     /// usage, the cancelled marker and the code location.
-    fn attributes(&mut self, r: &Record) -> Vec<KeyValue> {
+    fn attributes(&mut self, r: &mut Record) -> Vec<KeyValue> {
         let mut out: Vec<KeyValue> = Vec::with_capacity(r.attr_count() + 4);
-        for attr in r.attrs() {
-            let kv = attr.to_key_value();
-            match out.iter_mut().find(|a| a.key.as_str() == attr.key) {
+        for attr in r.take_attrs() {
+            let key = attr.key;
+            let kv = attr.into_key_value();
+            match out.iter_mut().find(|a| a.key.as_str() == key) {
                 Some(slot) => *slot = kv,
                 None => out.push(kv),
             }

@@ -326,10 +326,10 @@ impl Worker {
     /// Converts and routes everything in the queue.
     fn drain(&mut self, shared: &Shared) {
         let rate = self.convert.refresh();
-        while let Some(batch) = shared.queue.pop() {
+        while let Some(mut batch) = shared.queue.pop() {
             shared.queued_spans.fetch_sub(batch.len(), Ordering::Relaxed);
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
-            for record in &batch {
+            for record in batch.iter_mut() {
                 if record.sink == 0 {
                     if self.exporters.is_empty() {
                         shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
