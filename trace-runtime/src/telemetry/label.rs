@@ -3,8 +3,11 @@
 //! Every label the telemetry API takes is a `&'static str` (a name written in the program, not a
 //! value computed from a request, a file or an error), and is checked again here before it is
 //! counted. Anything that looks like content is replaced by [`REDACTED`]: a path, a URL, an e-mail
-//! address, an IP address, a host name, a long number or hex run (ids, keys), whitespace, or more
-//! than [`MAX_LABEL_BYTES`] bytes.
+//! address, an IP address, a host name, a long number or hex run (ids, keys), whitespace, more
+//! than [`MAX_LABEL_BYTES`] bytes, or a word equal to this machine's host name or the user's login
+//! name (so `"buildbox7"` cannot slip through as a plain word).
+
+use std::sync::OnceLock;
 
 /// What replaces a label that looks like content.
 pub const REDACTED: &str = "redacted";
@@ -59,8 +62,37 @@ pub(crate) fn check(label: &'static str) -> Option<&'static str> {
         && !single_colon(label)
         && !looks_like_address(label)
         && !looks_like_host(label)
-        && !has_long_run(label);
+        && !has_long_run(label)
+        && !names_this_machine(label, identities());
     ok.then_some(label)
+}
+
+/// The host name and login names of this process, lower-cased: words a label must not be.
+fn identities() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok();
+        let vars = ["HOSTNAME", "COMPUTERNAME", "USER", "USERNAME", "LOGNAME"];
+        host.into_iter()
+            .chain(vars.iter().filter_map(|v| std::env::var(v).ok()))
+            .flat_map(|name| {
+                // `host.example.com` also names the machine by its first label.
+                let name = name.trim().to_ascii_lowercase();
+                let first = name.split('.').next().unwrap_or_default().to_string();
+                [name, first]
+            })
+            .filter(|name| name.len() >= 2)
+            .collect()
+    })
+}
+
+/// Whether `label`, or one of its words (split at `.`, `-`, `_`, `:`), is one of `names`.
+fn names_this_machine(label: &str, names: &[String]) -> bool {
+    let label = label.to_ascii_lowercase();
+    names.contains(&label)
+        || label.split(['.', '-', '_', ':']).any(|word| names.iter().any(|name| name == word))
 }
 
 /// A `:` that is not part of a Rust path `::` (a drive letter, `host:port`, IPv6).
@@ -155,6 +187,17 @@ mod tests {
             "a_label_that_goes_on_and_on_and_on_well_past_the_sixty_four_byte_limit",
         ] {
             assert_eq!(check(label), None, "{label:?} must not leave the process");
+        }
+    }
+
+    #[test]
+    fn the_machine_and_user_names_are_refused() {
+        let names = ["buildbox7".to_string(), "ada".to_string()];
+        for label in ["buildbox7", "BuildBox7", "agent.buildbox7", "ada", "ada_agent"] {
+            assert!(names_this_machine(label, &names), "{label}");
+        }
+        for label in ["adapter", "agent.simple", "buildbox"] {
+            assert!(!names_this_machine(label, &names), "{label}");
         }
     }
 
