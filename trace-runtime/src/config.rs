@@ -162,7 +162,6 @@ impl Config {
             (_, _, Some(true)) => Some(TracingOff::Env("OTEL_SDK_DISABLED")),
             _ => None,
         };
-        let telemetry = self.telemetry.resolve(&env, disabled_by.is_some())?;
         let exporters = match self.exporters {
             Some(list) => list,
             None => match env("TRACE_EXPORTER") {
@@ -208,6 +207,7 @@ impl Config {
                 )
             }
         };
+        let telemetry = self.telemetry.resolve(&env, disabled_by.is_some(), export_timeout)?;
         let capture_io = match self.capture_io {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),

@@ -188,8 +188,10 @@ impl TraceGuard {
         local::flush_thread();
         PIPELINE_ON.store(false, Ordering::Relaxed);
         enable::release();
+        let started = std::time::Instant::now();
+        let telemetry = crate::telemetry::stop();
         let result = pipeline::shutdown(self.timeout);
-        let telemetry_done = crate::telemetry::stop(self.timeout);
+        let telemetry_done = telemetry.wait(self.timeout.saturating_sub(started.elapsed()));
         INITIALISED.store(false, Ordering::Release);
         if !telemetry_done {
             return Err(ShutdownError {

@@ -39,11 +39,15 @@ pub(crate) struct TelemetrySettings {
 impl TelemetryConfig {
     /// `tracing_off`: the kill switch already decided; nothing else is consulted but the values'
     /// validity (a bad value is an error whatever the switches say, as for every setting).
+    /// An endpoint's requests are bounded by a quarter of `export_timeout` each (connect, write,
+    /// read), so the last batch fits in shutdown's wait.
     pub(crate) fn resolve(
         self,
         env: &impl Fn(&str) -> Option<String>,
         tracing_off: bool,
+        export_timeout: Duration,
     ) -> Result<TelemetrySettings, ConfigError> {
+        let http = |url: &str| HttpSink::new(url).map(|s| s.timeout(export_timeout / 4));
         let enabled = match self.enabled {
             Some(on) => Some(on),
             None => parse_bool(env, "TRACE_TELEMETRY_ENABLED")?,
@@ -54,15 +58,13 @@ impl TelemetryConfig {
         };
         let sink: Option<Box<dyn TelemetrySink>> = match (self.sink, self.endpoint) {
             (Some(sink), _) => Some(sink),
-            (None, Some(url)) => {
-                Some(Box::new(HttpSink::new(&url).map_err(|e| ConfigError::InvalidSetting {
-                    setting: "telemetry_endpoint",
-                    value: url.clone(),
-                    expected: expected_endpoint(&e),
-                })?))
-            }
+            (None, Some(url)) => Some(Box::new(http(&url).map_err(|e| ConfigError::InvalidSetting {
+                setting: "telemetry_endpoint",
+                value: url.clone(),
+                expected: expected_endpoint(&e),
+            })?)),
             (None, None) => match env("TRACE_TELEMETRY_ENDPOINT") {
-                Some(url) => Some(Box::new(HttpSink::new(&url).map_err(|e| ConfigError::InvalidEnv {
+                Some(url) => Some(Box::new(http(&url).map_err(|e| ConfigError::InvalidEnv {
                     variable: "TRACE_TELEMETRY_ENDPOINT",
                     value: url.clone(),
                     expected: expected_endpoint(&e),
@@ -101,7 +103,10 @@ mod tests {
 
     fn state(config: TelemetryConfig, vars: &[(&str, &str)], tracing_off: bool) -> TelemetryState {
         let vars: HashMap<&str, &str> = vars.iter().copied().collect();
-        config.resolve(&|n: &str| vars.get(n).map(|v| v.to_string()), tracing_off).unwrap().state
+        config
+            .resolve(&|n: &str| vars.get(n).map(|v| v.to_string()), tracing_off, Duration::from_secs(5))
+            .unwrap()
+            .state
     }
 
     const ENDPOINT: (&str, &str) = ("TRACE_TELEMETRY_ENDPOINT", "http://127.0.0.1:9/t");
@@ -160,7 +165,7 @@ mod tests {
         let resolve = |vars: &[(&str, &str)]| {
             let vars: HashMap<&str, &str> = vars.iter().copied().collect();
             TelemetryConfig::default()
-                .resolve(&|n: &str| vars.get(n).map(|v| v.to_string()), false)
+                .resolve(&|n: &str| vars.get(n).map(|v| v.to_string()), false, Duration::from_secs(5))
                 .err()
                 .unwrap()
         };

@@ -88,11 +88,11 @@ fn identities() -> &'static [String] {
     })
 }
 
-/// Whether `label`, or one of its words (split at `.`, `-`, `_`, `:`), is one of `names`.
+/// Whether `label`, or one of its words (split at `.`, `-`, `_`, `:`), is one of `names`
+/// (compared without allocating: this runs once per event on the telemetry thread).
 fn names_this_machine(label: &str, names: &[String]) -> bool {
-    let label = label.to_ascii_lowercase();
-    names.contains(&label)
-        || label.split(['.', '-', '_', ':']).any(|word| names.iter().any(|name| name == word))
+    let is_name = |word: &str| names.iter().any(|name| name.eq_ignore_ascii_case(word));
+    is_name(label) || label.split(['.', '-', '_', ':']).any(is_name)
 }
 
 /// A `:` that is not part of a Rust path `::` (a drive letter, `host:port`, IPv6).
@@ -108,8 +108,8 @@ fn looks_like_address(label: &str) -> bool {
 
 fn looks_like_host(label: &str) -> bool {
     let mut parts = label.rsplit('.');
-    let last = parts.next().unwrap_or_default().to_ascii_lowercase();
-    parts.next().is_some() && HOST_SUFFIXES.contains(&last.as_str())
+    let last = parts.next().unwrap_or_default();
+    parts.next().is_some() && HOST_SUFFIXES.iter().any(|s| s.eq_ignore_ascii_case(last))
 }
 
 /// Six digits in a row (a number that identifies something) or eight hex digits with a digit

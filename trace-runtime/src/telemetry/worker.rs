@@ -56,12 +56,23 @@ pub(crate) fn flush(timeout: Duration) -> bool {
     sent && wait.recv_timeout(timeout).is_ok()
 }
 
-/// Stops counting, sends the last batch and ends the thread, waiting at most `timeout`.
-pub(crate) fn stop(timeout: Duration) -> bool {
+/// Stops counting and asks the thread to send the last batch and end; [`Stopping::wait`] waits
+/// for it, so the span pipeline can shut down meanwhile.
+pub(crate) fn stop() -> Stopping {
     ON.store(false, Ordering::Relaxed);
-    let Some(tx) = control().take() else { return true };
+    let Some(tx) = control().take() else { return Stopping(None) };
     let (done, wait) = mpsc::sync_channel(1);
-    tx.send(Control::Shutdown(done)).is_ok() && wait.recv_timeout(timeout).is_ok()
+    Stopping(tx.send(Control::Shutdown(done)).is_ok().then_some(wait))
+}
+
+/// A telemetry shutdown under way.
+pub(crate) struct Stopping(Option<Receiver<()>>);
+
+impl Stopping {
+    /// `false` if the thread did not finish within `timeout` (it then ends on its own).
+    pub(crate) fn wait(self, timeout: Duration) -> bool {
+        self.0.is_none_or(|done| done.recv_timeout(timeout).is_ok())
+    }
 }
 
 struct Worker {
