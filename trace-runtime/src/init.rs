@@ -74,7 +74,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
     crate::settings::set_capture_io(settings.capture_io);
     let resource = resource(&settings);
-    let mut telemetry = settings.telemetry.sink.take();
+    let telemetry = settings.telemetry.sink.take();
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
     let exporters = exporters(settings);
@@ -82,10 +82,10 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
-    if let Some(sink) = telemetry.take()
+    if let Some(sink) = telemetry
         && !crate::telemetry::start(sink, interval)
     {
-        report.telemetry = TelemetryState::Off(TelemetryOff::NoDestination);
+        report.telemetry = TelemetryState::Off(TelemetryOff::NoThread);
     }
     crate::privacy::debug_report(env, &report);
     Ok(TraceGuard { active: true, timeout, report })

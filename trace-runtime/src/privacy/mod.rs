@@ -116,6 +116,8 @@ pub enum TelemetryOff {
     NoDestination,
     /// A CI job, found by this variable, without `TRACE_ENABLE_TELEMETRY_IN_CI=true`.
     Ci(&'static str),
+    /// The telemetry thread could not be started (the system refused a new thread).
+    NoThread,
 }
 
 impl fmt::Display for InitReport {
@@ -140,6 +142,9 @@ impl fmt::Display for InitReport {
             }
             TelemetryState::Off(TelemetryOff::NoDestination) => {
                 f.write_str("; telemetry off (no TRACE_TELEMETRY_ENDPOINT or sink configured)")
+            }
+            TelemetryState::Off(TelemetryOff::NoThread) => {
+                f.write_str("; telemetry off (its thread could not be started)")
             }
             TelemetryState::Off(TelemetryOff::Ci(variable)) => write!(
                 f,
