@@ -11,6 +11,14 @@
 //! | `TRACE_EXPORT_TIMEOUT_MS` | how long shutdown waits for the exporters | `5000` |
 //! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
 //! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
+//! | `TRACE_TELEMETRY_ENDPOINT` | `http://` URL the anonymous [`telemetry`](crate::telemetry) layer sends to | unset: telemetry off |
+//! | `TRACE_TELEMETRY_ENABLED` | `false` turns the telemetry layer off | on when a destination is set |
+//! | `TRACE_ENABLE_TELEMETRY_IN_CI` | keep telemetry on in a CI job ([`privacy::detect_ci`](crate::privacy::detect_ci)) | `false` |
+//! | `TRACE_DEBUG` | print what `init` decided ([`privacy::InitReport`](crate::privacy::InitReport)) to standard error | `false` |
+//!
+//! The kill switch, the opt-out file `~/.trace-runtime-no-tracing` and the telemetry switches are
+//! described in [`privacy`](crate::privacy); an opt-out always wins over a setting that turns
+//! things on.
 //!
 //! Invalid values are errors from [`init`](crate::init) that name the variable and the value.
 
@@ -21,6 +29,7 @@ use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
+use crate::privacy::TracingOff;
 
 /// A built-in exporter, as named in `TRACE_EXPORTER`.
 ///
@@ -109,6 +118,7 @@ pub struct Config {
     export_timeout: Option<Duration>,
     capture_io: Option<bool>,
     disabled: Option<bool>,
+    telemetry: crate::telemetry::config::TelemetryConfig,
 }
 
 impl fmt::Debug for Config {
@@ -124,6 +134,7 @@ impl fmt::Debug for Config {
             .field("export_timeout", &self.export_timeout)
             .field("capture_io", &self.capture_io)
             .field("disabled", &self.disabled)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -142,12 +153,14 @@ impl Config {
     /// Resolves the settings against `env` (tests pass a map instead of mutating the process).
     pub(crate) fn resolve_with(self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let env = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let disabled = match self.disabled {
-            Some(d) => d,
-            None => {
-                parse_bool(&env, "TRACE_DISABLE_ALL")?.unwrap_or(false)
-                    || parse_bool(&env, "OTEL_SDK_DISABLED")?.unwrap_or(false)
-            }
+        // Any opt-out wins: `disabled(false)` in code does not override an operator's kill switch.
+        let (trace_off, otel_off) =
+            (parse_bool(&env, "TRACE_DISABLE_ALL")?, parse_bool(&env, "OTEL_SDK_DISABLED")?);
+        let disabled_by = match (self.disabled, trace_off, otel_off) {
+            (Some(true), _, _) => Some(TracingOff::Config),
+            (_, Some(true), _) => Some(TracingOff::Env("TRACE_DISABLE_ALL")),
+            (_, _, Some(true)) => Some(TracingOff::Env("OTEL_SDK_DISABLED")),
+            _ => None,
         };
         let exporters = match self.exporters {
             Some(list) => list,
@@ -194,6 +207,7 @@ impl Config {
                 )
             }
         };
+        let telemetry = self.telemetry.resolve(&env, disabled_by.is_some(), export_timeout)?;
         let capture_io = match self.capture_io {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
@@ -202,7 +216,8 @@ impl Config {
         let environment =
             self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
         Ok(Settings {
-            disabled,
+            disabled_by,
+            telemetry,
             exporters,
             span_exporters: self.span_exporters,
             sampling_rate,
@@ -216,7 +231,7 @@ impl Config {
     }
 }
 
-fn parse_bool(
+pub(crate) fn parse_bool(
     env: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
 ) -> Result<Option<bool>, ConfigError> {
@@ -330,9 +345,48 @@ impl ConfigBuilder {
         self
     }
 
-    /// The kill switch (replaces `TRACE_DISABLE_ALL` and `OTEL_SDK_DISABLED`).
+    /// The kill switch. `true` turns everything off whatever the environment says; `false` does
+    /// not override `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` or the opt-out file: an opt-out wins.
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.0.disabled = Some(disabled);
+        self
+    }
+
+    /// Sends anonymous telemetry to an `http://` endpoint (replaces `TRACE_TELEMETRY_ENDPOINT`);
+    /// see [`telemetry`](crate::telemetry) for what is sent and what switches it off.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().telemetry_endpoint("http://127.0.0.1:4318/t").build();
+    /// # drop(config);
+    /// ```
+    pub fn telemetry_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.0.telemetry.endpoint = Some(url.into());
+        self
+    }
+
+    /// Hands telemetry batches to `sink` instead of an endpoint (see
+    /// [`TelemetrySink`](crate::telemetry::TelemetrySink) for an example).
+    pub fn telemetry_sink(mut self, sink: impl crate::telemetry::TelemetrySink) -> Self {
+        self.0.telemetry.sink = Some(Box::new(sink));
+        self
+    }
+
+    /// `false` turns the telemetry layer off (replaces `TRACE_TELEMETRY_ENABLED`); `true` alone
+    /// does not turn it on: it needs a destination.
+    pub fn telemetry_enabled(mut self, on: bool) -> Self {
+        self.0.telemetry.enabled = Some(on);
+        self
+    }
+
+    /// Keeps telemetry on in CI jobs (replaces `TRACE_ENABLE_TELEMETRY_IN_CI`).
+    pub fn telemetry_in_ci(mut self, on: bool) -> Self {
+        self.0.telemetry.in_ci = Some(on);
+        self
+    }
+
+    /// Time between two telemetry batches (default one minute; at least 10 ms).
+    pub fn telemetry_interval(mut self, interval: Duration) -> Self {
+        self.0.telemetry.interval = Some(interval);
         self
     }
 
@@ -344,7 +398,8 @@ impl ConfigBuilder {
 
 /// Every setting, resolved.
 pub(crate) struct Settings {
-    pub(crate) disabled: bool,
+    pub(crate) disabled_by: Option<TracingOff>,
+    pub(crate) telemetry: crate::telemetry::config::TelemetrySettings,
     pub(crate) exporters: Vec<Exporter>,
     pub(crate) span_exporters: Vec<Box<dyn DynExporter>>,
     pub(crate) sampling_rate: f64,
@@ -375,7 +430,7 @@ mod tests {
         assert_eq!(s.queue_size, DEFAULT_QUEUE_SPANS);
         assert_eq!(s.batch_size, DEFAULT_BATCH_SIZE);
         assert_eq!(s.export_timeout, Duration::from_secs(5));
-        assert!(!s.capture_io && !s.disabled);
+        assert!(!s.capture_io && s.disabled_by.is_none());
         assert_eq!(s.environment, "development");
     }
 
@@ -394,7 +449,8 @@ mod tests {
         assert_eq!(s.exporters, vec![Exporter::None, Exporter::Stdout]);
         assert_eq!((s.sampling_rate, s.queue_size), (0.5, 100));
         assert_eq!((s.service_name.as_str(), s.environment.as_str()), ("agent", "prod"));
-        assert!(s.capture_io && s.disabled);
+        assert!(s.capture_io);
+        assert_eq!(s.disabled_by, Some(TracingOff::Env("OTEL_SDK_DISABLED")));
     }
 
     #[test]
@@ -413,6 +469,18 @@ mod tests {
         assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, none"));
         let err = resolve(&[("TRACE_EXPORTER", "otlp")]).err().unwrap();
         assert!(err.to_string().contains("`otlp`") && err.to_string().contains("with_span_exporter"));
+    }
+
+    #[test]
+    fn an_opt_out_wins_over_the_builder() {
+        let vars: HashMap<&str, &str> = [("TRACE_DISABLE_ALL", "true")].into();
+        let s =
+            Config::builder().disabled(false).build().resolve_with(|n| vars.get(n).map(|v| v.to_string()));
+        assert_eq!(s.unwrap().disabled_by, Some(TracingOff::Env("TRACE_DISABLE_ALL")));
+        let s = Config::builder().disabled(true).build().resolve_with(|_| None).unwrap();
+        assert_eq!(s.disabled_by, Some(TracingOff::Config));
+        let off = resolve(&[("TRACE_DISABLE_ALL", "false"), ("OTEL_SDK_DISABLED", "0")]).unwrap();
+        assert_eq!(off.disabled_by, None);
     }
 
     #[test]

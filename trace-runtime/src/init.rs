@@ -10,6 +10,7 @@ use crate::active::{PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
 use crate::console::ConsoleExporter;
 use crate::pipeline::exporter::{DynExporter, Sdk};
+use crate::privacy::{InitReport, TelemetryOff, TelemetryState, TracingState};
 use crate::{enable, local, pipeline};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
@@ -51,10 +52,19 @@ pub fn init() -> Result<TraceGuard, InitError> {
 }
 
 /// Starts tracing with `config`; settings it leaves unset come from the environment.
+///
+/// The kill switch and the opt-out file are checked here, once: when either is on, nothing is
+/// started (no export worker, no telemetry thread) and instrumented code stays on its disabled
+/// path. [`TraceGuard::report`] says what was decided; `TRACE_DEBUG=true` prints it.
 pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
-    let settings = config.resolve()?;
-    if settings.disabled {
-        return Ok(TraceGuard { active: false, timeout: settings.export_timeout });
+    let mut settings = config.resolve()?;
+    let env = |name: &str| std::env::var(name).ok();
+    let opt_out = crate::privacy::opt_out_file(env);
+    let tracing = crate::privacy::tracing_state(settings.disabled_by.take(), opt_out.as_deref());
+    if tracing != TracingState::On {
+        let report = InitReport { tracing, telemetry: TelemetryState::Off(TelemetryOff::KillSwitch) };
+        crate::privacy::debug_report(env, &report);
+        return Ok(TraceGuard { active: false, timeout: settings.export_timeout, report });
     }
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialized);
@@ -64,12 +74,21 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
     crate::settings::set_capture_io(settings.capture_io);
     let resource = resource(&settings);
+    let telemetry = settings.telemetry.sink.take();
+    let interval = settings.telemetry.interval;
+    let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
     let exporters = exporters(settings);
     pipeline::install(exporters, resource, batch_size, queue_size);
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
-    Ok(TraceGuard { active: true, timeout })
+    if let Some(sink) = telemetry
+        && !crate::telemetry::start(sink, interval)
+    {
+        report.telemetry = TelemetryState::Off(TelemetryOff::NoThread);
+    }
+    crate::privacy::debug_report(env, &report);
+    Ok(TraceGuard { active: true, timeout, report })
 }
 
 /// Roots are sampled when the low 63 bits of their trace id fall below this.
@@ -122,6 +141,7 @@ fn resource(settings: &Settings) -> Resource {
 pub struct TraceGuard {
     active: bool,
     timeout: Duration,
+    report: InitReport,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
@@ -133,6 +153,18 @@ pub struct ShutdownError {
 }
 
 impl TraceGuard {
+    /// What [`init`] decided: whether tracing and the telemetry layer run, and why.
+    ///
+    /// ```rust,standalone_crate
+    /// use trace_runtime::{Config, config::Exporter, privacy::TelemetryState};
+    ///
+    /// let guard = trace_runtime::init_with(Config::builder().exporter(Exporter::None).build()).unwrap();
+    /// assert!(matches!(guard.report().telemetry, TelemetryState::Off(_)), "no destination configured");
+    /// ```
+    pub fn report(&self) -> &InitReport {
+        &self.report
+    }
+
     /// Hands everything recorded so far to the exporters, waiting at most the export timeout.
     /// Returns `false` if the worker did not finish in time.
     pub fn flush(&self) -> bool {
@@ -156,8 +188,16 @@ impl TraceGuard {
         local::flush_thread();
         PIPELINE_ON.store(false, Ordering::Relaxed);
         enable::release();
+        let started = std::time::Instant::now();
+        let telemetry = crate::telemetry::stop();
         let result = pipeline::shutdown(self.timeout);
+        let telemetry_done = telemetry.wait(self.timeout.saturating_sub(started.elapsed()));
         INITIALISED.store(false, Ordering::Release);
+        if !telemetry_done {
+            return Err(ShutdownError {
+                reason: format!("the telemetry thread did not finish within {:?}", self.timeout),
+            });
+        }
         match result {
             Ok(report) if report.errors.is_empty() && report.failed_exports == 0 => Ok(()),
             Ok(report) => Err(ShutdownError {

@@ -23,11 +23,17 @@ pub struct Metrics {
     pub spans_export_failed: u64,
     /// Exporter calls.
     pub export_batches: u64,
+    /// The anonymous telemetry layer's counters ([`crate::telemetry::metrics`]).
+    pub telemetry: crate::telemetry::TelemetryMetrics,
 }
 
 /// The pipeline's counters.
 pub fn metrics() -> Metrics {
-    let c = &crate::pipeline::shared().counters;
+    // Reading the counters must not start the export worker (the kill switch promises none runs).
+    let Some(shared) = crate::pipeline::started() else {
+        return Metrics { telemetry: crate::telemetry::metrics(), ..Metrics::default() };
+    };
+    let c = &shared.counters;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     Metrics {
         spans_queued: get(&c.spans_queued),
@@ -36,5 +42,6 @@ pub fn metrics() -> Metrics {
         spans_exported: get(&c.exported),
         spans_export_failed: get(&c.export_failed),
         export_batches: get(&c.export_batches),
+        telemetry: crate::telemetry::metrics(),
     }
 }

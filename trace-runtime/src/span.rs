@@ -42,11 +42,18 @@ pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
     local::with_current_record(|r| r.push_attr(Attr::new(key, value.into_value())));
 }
 
-/// Adds a timestamped event to the current span.
+/// Adds a timestamped event to the current span. Its name and string values are cut at
+/// [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES), its attributes at
+/// [`limits::MAX_EVENT_ATTRIBUTES`](crate::limits::MAX_EVENT_ATTRIBUTES).
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterator<Item = KeyValue>) {
     local::with_current_record(|r| {
-        let attrs = attributes.into_iter().collect();
-        r.push_event(EventRecord { name: name.into(), time: crate::clock::now(), attrs });
+        let attrs = attributes
+            .into_iter()
+            .take(crate::limits::MAX_EVENT_ATTRIBUTES)
+            .map(crate::limits::clamp_key_value)
+            .collect();
+        let name = crate::limits::clamp_text(name.into());
+        r.push_event(EventRecord { name, time: crate::clock::now(), attrs });
     });
 }
 
@@ -86,13 +93,13 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
         }
         r.push_event(EventRecord { name: "exception".into(), time: crate::clock::now(), attrs });
         r.push_attr(Attr::new("error.type", crate::value::AttrValue::Static(type_name)));
-        r.set_error(message.into());
+        r.set_error(crate::limits::clamp_text(message.into()));
     });
 }
 
 /// Sets the current span's status to Error with `description`.
 pub fn set_error(description: impl Into<Cow<'static, str>>) {
-    local::with_current_record(|r| r.set_error(description.into()));
+    local::with_current_record(|r| r.set_error(crate::limits::clamp_text(description.into())));
 }
 
 /// Sets the current span's status to Ok (final: a later error does not override it in most

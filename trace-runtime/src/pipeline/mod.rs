@@ -113,6 +113,11 @@ pub(crate) fn shared() -> &'static Shared {
     })
 }
 
+/// The pipeline if something already started it (reading counters must not start the worker).
+pub(crate) fn started() -> Option<&'static Shared> {
+    SHARED.get()
+}
+
 /// A buffer for a batch of `len` records: a recycled full-size one for a full batch, an exact one
 /// for a short trace (so queued memory stays in proportion to queued spans).
 pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {

@@ -1,0 +1,216 @@
+//! Where telemetry batches go: a [`TelemetrySink`] set in code, or [`HttpSink`], which POSTs the
+//! JSON payload to `TRACE_TELEMETRY_ENDPOINT`.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use super::Payload;
+
+/// Receives telemetry batches on the telemetry thread. Closures
+/// `FnMut(&Payload) -> Result<(), SinkError>` are sinks too.
+///
+/// ```rust,standalone_crate
+/// use std::sync::{Arc, Mutex};
+/// use trace_runtime::{Config, config::Exporter, telemetry::{self, Payload, SinkError}};
+///
+/// let batches: Arc<Mutex<Vec<Payload>>> = Arc::default();
+/// let seen = batches.clone();
+/// let sink = move |p: &Payload| -> Result<(), SinkError> { seen.lock().unwrap().push(p.clone()); Ok(()) };
+/// let guard = trace_runtime::init_with(
+///     Config::builder().exporter(Exporter::None).telemetry_sink(sink).telemetry_in_ci(true).build(),
+/// )
+/// .unwrap();
+/// telemetry::feature("voice");
+/// drop(guard); // sends the last batch
+/// assert_eq!(batches.lock().unwrap()[0].features[0].name, "voice");
+/// ```
+pub trait TelemetrySink: Send + 'static {
+    /// Delivers one batch; an error counts as a failure for the breaker.
+    fn send(&mut self, payload: &Payload) -> Result<(), SinkError>;
+
+    /// Where batches go, for [`InitReport`](crate::privacy::InitReport).
+    fn destination(&self) -> String {
+        "a sink in code".to_string()
+    }
+}
+
+impl<F> TelemetrySink for F
+where
+    F: FnMut(&Payload) -> Result<(), SinkError> + Send + 'static,
+{
+    fn send(&mut self, payload: &Payload) -> Result<(), SinkError> {
+        self(payload)
+    }
+}
+
+/// A batch that could not be delivered. Its text stays in the process (it is counted, never sent).
+///
+/// ```
+/// let err = trace_runtime::telemetry::SinkError::new("collector answered 503");
+/// assert_eq!(err.to_string(), "telemetry batch not delivered: collector answered 503");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("telemetry batch not delivered: {reason}")]
+pub struct SinkError {
+    reason: String,
+}
+
+impl SinkError {
+    /// An error with a reason.
+    pub fn new(reason: impl Into<String>) -> Self {
+        SinkError { reason: reason.into() }
+    }
+}
+
+/// An endpoint that [`HttpSink::new`] cannot use.
+///
+/// ```
+/// let err = trace_runtime::telemetry::HttpSink::new("ftp://x").unwrap_err();
+/// assert!(err.to_string().contains("`ftp://x`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "telemetry endpoint `{url}` {problem}: expected http://host:port/path, such as http://127.0.0.1:4318/v1/telemetry"
+)]
+pub struct EndpointError {
+    url: String,
+    problem: &'static str,
+}
+
+/// POSTs each batch as JSON (`Content-Type: application/json`) to an `http://` endpoint, over
+/// HTTP/1.1 with one connection per batch. A status other than 2xx is a failure.
+///
+/// `https://` endpoints are refused: this build has no TLS client. Send through a local
+/// collector or relay, or give [`Config`](crate::Config) a [`TelemetrySink`] built on your HTTP
+/// client.
+///
+/// ```
+/// use trace_runtime::telemetry::HttpSink;
+///
+/// let sink = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
+/// assert!(HttpSink::new("https://telemetry.example/v1").is_err());
+/// # drop(sink);
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpSink {
+    url: String,
+    authority: String,
+    path: String,
+    timeout: Duration,
+}
+
+impl HttpSink {
+    /// A sink for `url` with a 5 s timeout per request.
+    pub fn new(url: &str) -> Result<HttpSink, EndpointError> {
+        let error = |problem| EndpointError { url: url.to_string(), problem };
+        let rest = match url.trim().split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
+                return Err(error(
+                    "uses https, which this build cannot send: use a local http collector or a sink in code",
+                ));
+            }
+            _ => return Err(error("is not an http:// URL")),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() || authority.contains('@') || authority.chars().any(char::is_whitespace) {
+            return Err(error("has no usable host"));
+        }
+        if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(error("has a path with spaces or control characters"));
+        }
+        let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+            && !authority.ends_with(']')
+        {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        Ok(HttpSink {
+            url: url.trim().to_string(),
+            authority,
+            path: path.to_string(),
+            timeout: Duration::from_secs(5),
+        })
+    }
+
+    /// Bounds connecting, writing and reading the answer, each.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    fn post(&self, body: &[u8]) -> std::io::Result<u16> {
+        let address = self
+            .authority
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+        let mut stream = TcpStream::connect_timeout(&address, self.timeout)?;
+        stream.set_write_timeout(Some(self.timeout))?;
+        stream.set_read_timeout(Some(self.timeout))?;
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: trace-runtime/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.path,
+            self.authority,
+            env!("CARGO_PKG_VERSION"),
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        stream.flush()?;
+        // Only the status line matters; read at most a small bounded prefix of the answer.
+        let mut answer = [0u8; 512];
+        let mut len = 0;
+        while len < answer.len() && !answer[..len].contains(&b'\n') {
+            match stream.read(&mut answer[len..])? {
+                0 => break,
+                n => len += n,
+            }
+        }
+        let line = String::from_utf8_lossy(&answer[..len]);
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no HTTP status line"))
+    }
+}
+
+impl TelemetrySink for HttpSink {
+    fn send(&mut self, payload: &Payload) -> Result<(), SinkError> {
+        let body = serde_json::to_vec(payload).map_err(|e| SinkError::new(e.to_string()))?;
+        match self.post(&body) {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(SinkError::new(format!("{} answered HTTP {status}", self.url))),
+            Err(e) => Err(SinkError::new(format!("{}: {e}", self.url))),
+        }
+    }
+
+    fn destination(&self) -> String {
+        self.url.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_parsed_or_refused_with_the_reason() {
+        let s = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
+        assert_eq!((s.authority.as_str(), s.path.as_str()), ("127.0.0.1:4318", "/v1/telemetry"));
+        let s = HttpSink::new("HTTP://collector").unwrap();
+        assert_eq!((s.authority.as_str(), s.path.as_str()), ("collector:80", "/"));
+        let s = HttpSink::new("http://[::1]:9000/t").unwrap();
+        assert_eq!(s.authority, "[::1]:9000");
+        let err = HttpSink::new("https://t.example").unwrap_err().to_string();
+        assert!(err.contains("`https://t.example` uses https"), "{err}");
+        assert!(HttpSink::new("127.0.0.1:4318").unwrap_err().to_string().contains("not an http:// URL"));
+        assert!(HttpSink::new("http://user:pw@host/").is_err());
+        assert!(HttpSink::new("http:///x").is_err());
+    }
+}
