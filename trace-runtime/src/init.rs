@@ -66,6 +66,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let resource = resource(&settings);
     let exporters = exporters(settings);
     pipeline::install(exporters, resource, batch_size, queue_size);
+    crate::interop::install();
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);

@@ -43,6 +43,7 @@ mod context;
 mod enable;
 mod ids;
 mod init;
+mod interop;
 pub mod keys;
 pub mod limits;
 mod local;
@@ -73,6 +74,12 @@ pub use metrics::{Metrics, metrics};
 pub use settings::capture_io_enabled;
 pub use span::{log_with_trace, span_id, trace_id};
 pub use usage::{Usage, record_usage};
+
+// Across services and libraries: the OpenTelemetry API, `tracing`, W3C Trace Context.
+pub use interop::propagation::{extract, inject};
+#[cfg(feature = "tracing")]
+pub use interop::tracing::{TracingLayer, tracing_layer};
+pub use interop::{otel, propagation};
 
 /// Traces an LLM call as an OpenTelemetry GenAI client span.
 ///

@@ -56,7 +56,7 @@ impl Converter {
             }
             _ => Status::Unset,
         };
-        SpanData {
+        let mut data = SpanData {
             span_context: SpanContext::new(
                 TraceId::from(r.trace_id),
                 SpanId::from(r.span_id),
@@ -76,7 +76,9 @@ impl Converter {
             links: SpanLinks::default(),
             status,
             instrumentation_scope: self.scope.clone(),
-        }
+        };
+        crate::interop::complete_span_data(r, &mut data);
+        data
     }
 }
 
