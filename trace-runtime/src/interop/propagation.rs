@@ -31,8 +31,9 @@
 //! assert!(server[0].parent_span_is_remote);
 //! ```
 //!
-//! Any carrier implementing OpenTelemetry's [`Injector`] / [`Extractor`] works (a
-//! `HashMap<String, String>` does; header names are matched without regard to case);
+//! Any carrier implementing OpenTelemetry's [`Injector`] / [`Extractor`] works (header names are
+//! matched without regard to case where the carrier lists its keys; a `HashMap<String, String>`,
+//! as OpenTelemetry implements it, wants lowercase names);
 //! [`inject_headers`] / [`extract_headers`] take an `http::HeaderMap` (feature `http`).
 //! [`Propagator`] is the same as an OpenTelemetry `TextMapPropagator`, installed as the global one
 //! by [`init`](crate::init).
@@ -188,21 +189,51 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// A carrier read with header names matched regardless of case (`Traceparent` from a map built by
-/// hand).
+/// A carrier read with header names matched regardless of case (`Traceparent` from a carrier
+/// built by hand), and a `traceparent` that breaks the W3C format hidden, so it starts a new trace.
 struct AnyCase<'a>(&'a dyn Extractor);
 
 impl Extractor for AnyCase<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).or_else(|| {
+        let value = self.0.get(key).or_else(|| {
             let name = self.0.keys().into_iter().find(|k| k.eq_ignore_ascii_case(key))?;
             self.0.get(name)
-        })
+        })?;
+        if key == "traceparent" && !well_formed(value) {
+            return None;
+        }
+        Some(value)
     }
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys()
     }
+}
+
+/// Whether `traceparent` follows the W3C format: `version-trace_id-parent_id-flags`, lowercase hex
+/// of 2, 32, 16 and 2 digits, a version other than `ff`, ids not all zero, and for version `00`
+/// nothing after the flags (later versions may append fields). The OpenTelemetry SDK's parser is
+/// more lenient (it takes a short trace id), so the format is checked here first.
+fn well_formed(traceparent: &str) -> bool {
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
+    let mut parts = traceparent.trim().split('-');
+    let (Some(version), Some(trace_id), Some(parent_id), Some(flags)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let rest_ok = if version == "00" { parts.next().is_none() } else { true };
+    hex(version, 2)
+        && version != "ff"
+        && hex(trace_id, 32)
+        && nonzero(trace_id)
+        && hex(parent_id, 16)
+        && nonzero(parent_id)
+        && hex(flags, 2)
+        && rest_ok
 }
 
 impl Context {
@@ -341,4 +372,29 @@ pub(crate) fn trace_state(trace_id: u128) -> TraceState {
         return TraceState::default();
     }
     states().as_ref().and_then(|s| s.by_trace.get(&trace_id).cloned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::well_formed;
+
+    #[test]
+    fn traceparent_format_is_checked_strictly() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert!(well_formed(ok));
+        assert!(well_formed("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"));
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(!well_formed(bad), "{bad:?}");
+        }
+    }
 }
