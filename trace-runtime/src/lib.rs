@@ -32,6 +32,8 @@
 //!   [`FutureExt::in_current_span`]); errors, panics and cancelled futures are recorded.
 //! - [`init`] reads the environment ([`config`]); [`testing::capture`] collects spans in tests.
 //! - Export runs on a worker thread behind a bounded queue: the application never waits for it.
+//! - One trace across services and libraries: W3C [`propagation`] (`inject` / `extract`), the
+//!   OpenTelemetry API ([`otel`], installed as the global provider) and `tracing` ([`tracing_layer`]).
 
 extern crate self as trace_runtime;
 

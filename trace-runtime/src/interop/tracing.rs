@@ -1,35 +1,4 @@
-//! The `tracing` crate, feeding the kit: a `tracing_subscriber` layer that turns `tracing` spans
-//! into kit spans and `tracing` events into span events (feature `tracing`, on by default).
-//!
-//! `tracing` spans nest under the current kit span, kit spans started inside an entered `tracing`
-//! span nest under it, and both take the kit's sampling decision and ids and go through its
-//! export pipeline. Span fields become attributes under their field names; `otel.name`,
-//! `otel.kind` (`client`, `server`, `producer`, `consumer`, `internal`), `otel.status_code`
-//! (`ok`, `error`) and `otel.status_message` set the span's name, kind and status, as with
-//! `tracing-opentelemetry`. An event becomes an event of the innermost span, named by its
-//! message, with `level`, `target` and its fields; an `ERROR` event also sets the span's status
-//! to Error with that message (turn off with [`TracingLayer::with_error_status`]).
-//!
-//! ```
-//! use trace_runtime::{testing, trace, tracing_layer};
-//! use tracing_subscriber::layer::SubscriberExt;
-//!
-//! let subscriber = tracing_subscriber::registry().with(tracing_layer());
-//! let _default = tracing::subscriber::set_default(subscriber);
-//! let (_, spans) = testing::capture(|| {
-//!     trace!("turn", {
-//!         let span = tracing::info_span!("fetch", url = "https://example.com", attempt = 1);
-//!         let _entered = span.enter();
-//!         tracing::warn!(status = 503, "retrying");
-//!         trace!("parse", {});
-//!     })
-//! });
-//! let id = |name: &str| spans.iter().find(|s| s.name == name).unwrap().span_context.span_id();
-//! let fetch = spans.iter().find(|s| s.name == "fetch").unwrap();
-//! assert_eq!(fetch.parent_span_id, id("turn"));
-//! assert_eq!(fetch.events.events[0].name, "retrying");
-//! assert_eq!(spans.iter().find(|s| s.name == "parse").unwrap().parent_span_id, id("fetch"));
-//! ```
+//! The `tracing` crate, feeding the kit: see [`tracing_layer`](crate::tracing_layer).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -51,7 +20,7 @@ use crate::local::{self, Ctx};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
 use crate::value::{Attr, AttrValue};
 
-/// The layer; see the [module](self) for what it records.
+/// The layer made by [`tracing_layer`], where what it records is described.
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
@@ -71,8 +40,40 @@ pub struct TracingLayer {
     error_status: bool,
 }
 
-/// A `tracing_subscriber` layer that records `tracing` spans and events as kit spans; add it to a
-/// registry: `tracing_subscriber::registry().with(trace_runtime::tracing_layer())`.
+/// A `tracing_subscriber` layer that turns `tracing` spans into kit spans and `tracing` events into
+/// span events (feature `tracing`, on by default).
+///
+/// `tracing` spans nest under the current kit span, kit spans started inside an entered `tracing`
+/// span nest under it, and both take the kit's sampling decision and ids and go through its
+/// export pipeline. Span fields become attributes under their field names; `otel.name`,
+/// `otel.kind` (`client`, `server`, `producer`, `consumer`, `internal`), `otel.status_code`
+/// (`ok`, `error`) and `otel.status_message` set the span's name, kind and status, as with
+/// `tracing-opentelemetry`. An event becomes an event of the innermost span, named by its
+/// message, with `level`, `target` and its fields; an `ERROR` event also sets the span's status
+/// to Error with that message (turn off with [`TracingLayer::with_error_status`]).
+///
+/// ```
+/// use trace_runtime::{testing, trace, tracing_layer};
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let subscriber = tracing_subscriber::registry().with(tracing_layer());
+/// let _default = tracing::subscriber::set_default(subscriber);
+/// let (_, spans) = testing::capture(|| {
+///     trace!("turn", {
+///         let span = tracing::info_span!("fetch", url = "https://example.com", attempt = 1);
+///         let _entered = span.enter();
+///         tracing::warn!(status = 503, "retrying");
+///         trace!("parse", {});
+///     })
+/// });
+/// let id = |name: &str| spans.iter().find(|s| s.name == name).unwrap().span_context.span_id();
+/// let fetch = spans.iter().find(|s| s.name == "fetch").unwrap();
+/// assert_eq!(fetch.parent_span_id, id("turn"));
+/// assert_eq!(fetch.events.events[0].name, "retrying");
+/// assert_eq!(spans.iter().find(|s| s.name == "parse").unwrap().parent_span_id, id("fetch"));
+/// ```
+///
+/// Setting it as the global subscriber:
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
