@@ -239,3 +239,41 @@ fn nothing_is_recorded_outside_a_capture_or_init() {
     let (_, spans) = testing::capture(|| {});
     assert!(spans.is_empty());
 }
+
+#[test]
+fn api_spans_obey_the_kit_limits() {
+    let (_, spans) = testing::capture(|| {
+        let mut span = global::tracer("app").start("big");
+        for i in 0..200 {
+            span.set_attribute(KeyValue::new(format!("key.{i}"), i as i64));
+        }
+        span.set_attribute(KeyValue::new("huge", "x".repeat(trace_runtime::limits::MAX_VALUE_BYTES * 2)));
+        for _ in 0..200 {
+            span.add_event("tick", vec![]);
+        }
+        span.end();
+    });
+    let span = &spans[0];
+    assert_eq!(span.attributes.len(), trace_runtime::limits::MAX_ATTRIBUTES);
+    assert_eq!(span.dropped_attributes_count, 200 + 1 - trace_runtime::limits::MAX_ATTRIBUTES as u32);
+    assert_eq!(span.events.events.len(), trace_runtime::limits::MAX_EVENTS);
+    assert_eq!(span.events.dropped_count, 200 - trace_runtime::limits::MAX_EVENTS as u32);
+}
+
+#[test]
+fn unsampled_api_roots_pass_their_decision_to_kit_children() {
+    // Captures sample everything; an unsampled remote parent is the way to get an unsampled trace.
+    let headers = std::collections::HashMap::from([(
+        "traceparent".to_string(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_string(),
+    )]);
+    let (_, spans) = testing::capture(|| {
+        let _remote = trace_runtime::propagation::extract(&headers).attach();
+        global::tracer("app").in_span("api", |cx| {
+            assert!(!cx.span().is_recording());
+            assert!(!cx.span().span_context().is_sampled());
+            trace!("kit", {});
+        });
+    });
+    assert!(spans.is_empty(), "{spans:#?}");
+}

@@ -215,11 +215,15 @@ impl opentelemetry::trace::Span for Span {
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        self.inner.end(tick_at(timestamp));
+        if self.inner.record.is_some() {
+            self.inner.end(tick_at(timestamp));
+        }
     }
 
     fn end(&mut self) {
-        self.inner.end(clock::now());
+        if self.inner.record.is_some() {
+            self.inner.end(clock::now());
+        }
     }
 }
 
