@@ -89,10 +89,12 @@ impl HeapSpan {
         if record.sink != 0 {
             sinks::unregister(record.span_id);
         }
+        // A kit span recording on this thread hands the batch off when its local root ends;
+        // otherwise hand it off now, so this span does not wait in an idle thread's buffer.
+        let local_root = local::current().record.is_null();
         // SAFETY: `record` is initialised and given up here: `ManuallyDrop` keeps it from being
-        // dropped again after `push` copied it into the thread's batch. Handing the batch off at
-        // once (`true`) keeps a span ended on a thread with no kit root from waiting there.
-        unsafe { local::push(&*record, true) };
+        // dropped again after `push` copied it into the thread's batch.
+        unsafe { local::push(&*record, local_root) };
     }
 
     /// The span's OpenTelemetry context: its ids when it records, the trace's otherwise.
