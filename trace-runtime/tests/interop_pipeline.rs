@@ -10,11 +10,10 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Mutex;
 
 use opentelemetry::global;
-use opentelemetry::trace::{SpanId, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanId, Tracer as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use trace_runtime::config::Exporter;
-use trace_runtime::{Config, TraceGuard, init_with, propagation, trace, tracing_layer};
-use tracing_subscriber::layer::SubscriberExt;
+use trace_runtime::{Config, TraceGuard, init_with, propagation, trace};
 
 static INIT: Mutex<()> = Mutex::new(());
 
@@ -44,10 +43,13 @@ fn id(spans: &[SpanData], name: &str) -> SpanId {
     find(spans, name).span_context.span_id()
 }
 
+#[cfg(feature = "tracing")]
 #[test]
 fn otel_api_and_tracing_spans_reach_the_exporter_in_the_kit_tree() {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_subscriber::layer::SubscriberExt;
     let (_serial, guard, memory) = start(1.0);
-    let subscriber = tracing_subscriber::registry().with(tracing_layer());
+    let subscriber = tracing_subscriber::registry().with(trace_runtime::tracing_layer());
     tracing::subscriber::with_default(subscriber, || {
         trace!("agent turn", {
             global::tracer("vector-db").in_span("similarity search", |cx| {

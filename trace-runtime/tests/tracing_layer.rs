@@ -2,6 +2,7 @@
 //! ways, fields as attributes, events as span events, the `otel.*` fields and the error status.
 //!
 //! Each test installs the layer as its thread's default subscriber, so tests run side by side.
+#![cfg(feature = "tracing")]
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, Tracer as _};
 use opentelemetry::{Value, global};
