@@ -277,3 +277,51 @@ fn unsampled_api_roots_pass_their_decision_to_kit_children() {
     });
     assert!(spans.is_empty(), "{spans:#?}");
 }
+
+#[test]
+fn guards_dropped_out_of_order_restore_the_kit_span() {
+    let (_, spans) = testing::capture(|| {
+        trace!("outer", {
+            let tracer = global::tracer("app");
+            let a = Context::current_with_span(tracer.start("a"));
+            let guard_a = a.clone().attach();
+            let b = Context::current_with_span(tracer.start("b"));
+            let guard_b = b.clone().attach();
+            trace!("in b", {});
+            drop(guard_a);
+            drop(guard_b);
+            trace!("back in outer", {});
+            a.span().end();
+            b.span().end();
+        })
+    });
+    assert_eq!(find(&spans, "b").parent_span_id, id(&spans, "a"));
+    assert_eq!(find(&spans, "in b").parent_span_id, id(&spans, "b"));
+    assert_eq!(find(&spans, "back in outer").parent_span_id, id(&spans, "outer"));
+}
+
+#[test]
+fn api_spans_carried_into_tasks_on_a_multi_thread_runtime_keep_their_children() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let (_, spans) = rt.block_on(testing::capture_async(async {
+        let cx = Context::current_with_span(global::tracer("app").start("request"));
+        let tasks: Vec<_> = (0..4)
+            .map(|i| {
+                tokio::spawn(
+                    async move {
+                        tokio::task::yield_now().await;
+                        trace!("task", "task.index" = i, async { tokio::task::yield_now().await }).await;
+                    }
+                    .with_context(cx.clone()),
+                )
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        cx.span().end();
+    }));
+    assert_eq!(spans.len(), 5, "every task's span reached the capture: {spans:#?}");
+    let request = id(&spans, "request");
+    assert!(spans.iter().filter(|s| s.name == "task").all(|s| s.parent_span_id == request));
+}
