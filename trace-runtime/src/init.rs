@@ -42,6 +42,11 @@ pub enum InitError {
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
 /// variables. Dropping the returned guard exports what is queued and shuts the exporters down.
 ///
+/// The first call also makes the kit OpenTelemetry's global tracer provider and text-map
+/// propagator ([`otel`](crate::otel), [`propagation::Propagator`](crate::propagation::Propagator)),
+/// so code instrumented with the OpenTelemetry API joins the kit's traces; set another one after
+/// `init` to replace them.
+///
 /// ```rust,standalone_crate
 /// let _guard = trace_runtime::init().expect("valid tracing settings");
 /// trace_runtime::trace!("startup", {});
