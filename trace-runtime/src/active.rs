@@ -372,7 +372,7 @@ impl<S: Storage> SpanIn<S> {
     }
 }
 
-enum Decision {
+pub(crate) enum Decision {
     Record {
         trace_id: u128,
         span_id: u64,
@@ -387,7 +387,7 @@ enum Decision {
 
 /// Whether a span started under `parent` records, and its ids.
 #[inline(always)]
-fn decide(l: &local::Local, parent: Ctx) -> Decision {
+pub(crate) fn decide(l: &local::Local, parent: Ctx) -> Decision {
     if parent.trace_id != 0 {
         if !parent.sampled() {
             return Decision::Inert;

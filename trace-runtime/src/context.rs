@@ -59,7 +59,13 @@ impl Context {
 
     /// Makes this the current context of this thread until the guard drops.
     pub fn attach(self) -> ContextGuard {
-        ContextGuard { previous: local::swap(self.to_ctx()), _not_send: std::marker::PhantomData }
+        let mut ctx = self.to_ctx();
+        // A context made outside any `testing::capture` (every context, in production) keeps the
+        // capture this thread is in: a header extracted before a capture still lands in it.
+        if ctx.sink == 0 {
+            ctx.sink = local::current().sink;
+        }
+        ContextGuard { previous: local::swap(ctx), _not_send: std::marker::PhantomData }
     }
 
     /// Runs `f` with this context current.

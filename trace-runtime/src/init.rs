@@ -43,6 +43,11 @@ pub enum InitError {
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
 /// variables. Dropping the returned guard exports what is queued and shuts the exporters down.
 ///
+/// The first call also makes the kit OpenTelemetry's global tracer provider and text-map
+/// propagator ([`otel`](crate::otel), [`propagation::Propagator`](crate::propagation::Propagator)),
+/// so code instrumented with the OpenTelemetry API joins the kit's traces; set another one after
+/// `init` to replace them.
+///
 /// ```rust,standalone_crate
 /// let _guard = trace_runtime::init().expect("valid tracing settings");
 /// trace_runtime::trace!("startup", {});
@@ -79,6 +84,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
     let exporters = exporters(settings);
     pipeline::install(exporters, resource, batch_size, queue_size);
+    crate::interop::install();
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);

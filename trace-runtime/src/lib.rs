@@ -32,6 +32,8 @@
 //!   [`FutureExt::in_current_span`]); errors, panics and cancelled futures are recorded.
 //! - [`init`] reads the environment ([`config`]); [`testing::capture`] collects spans in tests.
 //! - Export runs on a worker thread behind a bounded queue: the application never waits for it.
+//! - One trace across services and libraries: W3C [`propagation`] (`inject` / `extract`), the
+//!   OpenTelemetry API ([`otel`], installed as the global provider) and `tracing` ([`tracing_layer`]).
 
 extern crate self as trace_runtime;
 
@@ -43,6 +45,7 @@ mod context;
 mod enable;
 mod ids;
 mod init;
+mod interop;
 pub mod keys;
 pub mod limits;
 mod local;
@@ -75,6 +78,12 @@ pub use metrics::{Metrics, metrics};
 pub use settings::capture_io_enabled;
 pub use span::{log_with_trace, span_id, trace_id};
 pub use usage::{Usage, record_usage};
+
+// Across services and libraries: the OpenTelemetry API, `tracing`, W3C Trace Context.
+pub use interop::propagation::{extract, inject};
+#[cfg(feature = "tracing")]
+pub use interop::tracing::{TracingLayer, tracing_layer};
+pub use interop::{otel, propagation};
 
 /// Traces an LLM call as an OpenTelemetry GenAI client span.
 ///

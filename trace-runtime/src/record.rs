@@ -94,6 +94,11 @@ pub(crate) struct Extra {
     /// enough that one allocation does not show).
     pub(crate) usage: Usage,
     pub(crate) name: Option<Cow<'static, str>>,
+    /// Spans made through the OpenTelemetry API or `tracing` (see `interop`): attributes under
+    /// keys known only at run time, links, and the instrumentation scope of their tracer.
+    pub(crate) otel_attrs: Vec<KeyValue>,
+    pub(crate) links: Vec<opentelemetry::trace::Link>,
+    pub(crate) scope: Option<opentelemetry::InstrumentationScope>,
 }
 
 pub(crate) struct EventRecord {

@@ -29,6 +29,7 @@ impl Session {
     fn open() -> Self {
         let sink = NEXT_SINK.fetch_add(1, Ordering::Relaxed).max(1);
         pipeline::open_capture(sink);
+        crate::interop::install();
         enable::acquire();
         Session { sink, finished: false }
     }

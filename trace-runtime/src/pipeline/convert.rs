@@ -78,7 +78,7 @@ impl Converter {
             }
             _ => Status::Unset,
         };
-        SpanData {
+        let mut data = SpanData {
             span_context: SpanContext::new(
                 TraceId::from(r.trace_id),
                 SpanId::from(r.span_id),
@@ -98,7 +98,9 @@ impl Converter {
             links: SpanLinks::default(),
             status,
             instrumentation_scope: self.scope.clone(),
-        }
+        };
+        crate::interop::complete_span_data(r, &mut data);
+        data
     }
 }
 

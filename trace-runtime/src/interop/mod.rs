@@ -1,0 +1,267 @@
+//! Across services and libraries: the OpenTelemetry API, the `tracing` crate and W3C Trace Context.
+//!
+//! One span tree, whoever made the spans:
+//!
+//! - [`otel`]: a `TracerProvider` whose tracers make kit spans, installed as the global provider by
+//!   [`init`](crate::init) (and by [`testing::capture`](crate::testing::capture)), so
+//!   `opentelemetry::global::tracer("x").in_span(..)` nests under the current kit span and kit
+//!   spans started inside nest under it.
+//! - [`tracing_layer`](crate::tracing_layer) (feature `tracing`): `tracing` spans become kit spans
+//!   and `tracing` events become span events.
+//! - [`propagation`]: `inject` / `extract` of `traceparent` and `tracestate`, so one trace crosses
+//!   services.
+//!
+//! Spans made this way are not on the hot path: their record lives on the heap while they run.
+//! They take their ids and their sampling decision exactly as the kit's own spans do.
+
+mod observer;
+pub mod otel;
+pub mod propagation;
+#[cfg(feature = "tracing")]
+pub mod tracing;
+
+use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
+use opentelemetry_sdk::trace::{SpanData, SpanLinks};
+
+use crate::active::{Decision, ENABLED, decide};
+use crate::clock::{self, Tick};
+use crate::local::{self, Ctx, ctx_flags};
+use crate::record::{Kind, Naming, Record, SpanMeta};
+
+/// Installs the kit as the process's OpenTelemetry tracer provider and text-map propagator, and
+/// the context observer that lets OpenTelemetry contexts parent kit spans. Once per process.
+pub(crate) fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        observer::install();
+        opentelemetry::global::set_tracer_provider(otel::TracerProvider::default());
+        opentelemetry::global::set_text_map_propagator(propagation::Propagator::new());
+    });
+}
+
+/// A span whose record lives on the heap: one made through the OpenTelemetry API or `tracing`.
+pub(crate) struct HeapSpan {
+    pub(crate) record: Option<Box<Record>>,
+    /// The context children of this span see (the parent's, when this span does not record).
+    pub(crate) ctx: Ctx,
+}
+
+// SAFETY: the context's record pointer is always null here (set so in `start`): a `HeapSpan` holds
+// only owned data, and its record is reached only through `&mut self`.
+unsafe impl Send for HeapSpan {}
+// SAFETY: as above; `&HeapSpan` gives no access to the record.
+unsafe impl Sync for HeapSpan {}
+
+impl HeapSpan {
+    /// Starts a span under `parent`, with the decision and ids a kit span would get there.
+    pub(crate) fn start(meta: &'static SpanMeta, parent: Ctx) -> HeapSpan {
+        let parent = Ctx { record: std::ptr::null_mut(), ..parent };
+        if !ENABLED.load(Ordering::Relaxed) {
+            return HeapSpan { record: None, ctx: parent };
+        }
+        match decide(local::get(), parent) {
+            Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
+                let mut record = Box::new(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+                record.start = clock::now();
+                if sink != 0 {
+                    sinks::register(span_id, sink);
+                }
+                let ctx =
+                    Ctx { trace_id, span_id, record: std::ptr::null_mut(), sink, flags: ctx_flags::SAMPLED };
+                HeapSpan { record: Some(record), ctx }
+            }
+            Decision::Unsampled(ctx) => HeapSpan { record: None, ctx },
+            Decision::Inert => HeapSpan { record: None, ctx: parent },
+        }
+    }
+
+    /// Ends the span at `end` and hands its record to the export pipeline; later calls do nothing.
+    pub(crate) fn end(&mut self, end: Tick) {
+        let Some(record) = self.record.take() else { return };
+        let mut record = ManuallyDrop::new(*record);
+        record.end = end.max(record.start);
+        if record.sink != 0 {
+            sinks::unregister(record.span_id);
+        }
+        // A kit span recording on this thread hands the batch off when its local root ends;
+        // otherwise hand it off now, so this span does not wait in an idle thread's buffer.
+        let local_root = local::current().record.is_null();
+        // SAFETY: `record` is initialised and given up here: `ManuallyDrop` keeps it from being
+        // dropped again after `push` copied it into the thread's batch.
+        unsafe { local::push(&*record, local_root) };
+    }
+
+    /// The span's OpenTelemetry context: its ids when it records, the trace's otherwise.
+    pub(crate) fn span_context(&self) -> SpanContext {
+        let ctx = self.ctx;
+        if ctx.trace_id == 0 {
+            return SpanContext::empty_context();
+        }
+        let flags = if ctx.sampled() {
+            opentelemetry::trace::TraceFlags::SAMPLED
+        } else {
+            opentelemetry::trace::TraceFlags::default()
+        };
+        let remote = self.record.is_none() && ctx.flags & ctx_flags::REMOTE != 0;
+        SpanContext::new(
+            opentelemetry::trace::TraceId::from(ctx.trace_id),
+            SpanId::from(ctx.span_id),
+            flags,
+            remote,
+            propagation::trace_state(ctx.trace_id),
+        )
+    }
+}
+
+impl Drop for HeapSpan {
+    fn drop(&mut self) {
+        if self.record.is_some() {
+            self.end(clock::now());
+        }
+    }
+}
+
+/// The tick of a wall-clock time, for timestamps given through the OpenTelemetry API.
+pub(crate) fn tick_at(time: SystemTime) -> Tick {
+    let (now_tick, now) = (clock::now(), SystemTime::now());
+    let rate = clock::anchor().rate().max(f64::MIN_POSITIVE);
+    let ticks = |d: std::time::Duration| (d.as_nanos() as f64 / rate) as u64;
+    match now.duration_since(time) {
+        Ok(ago) => now_tick.saturating_sub(ticks(ago)),
+        Err(ahead) => now_tick.saturating_add(ticks(ahead.duration())),
+    }
+}
+
+/// The kit context of an OpenTelemetry span context: what kit children of that span see.
+pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
+    if !sc.is_valid() {
+        return Ctx { sink, ..Ctx::EMPTY };
+    }
+    let mut flags = 0;
+    if sc.is_sampled() {
+        flags |= ctx_flags::SAMPLED;
+    }
+    if sc.is_remote() {
+        flags |= ctx_flags::REMOTE;
+    }
+    Ctx {
+        trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
+        span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
+        record: std::ptr::null_mut(),
+        sink: sinks::of(sc).unwrap_or(sink),
+        flags,
+    }
+}
+
+/// The parent of a span started through the OpenTelemetry API with `parent_cx` as its context.
+///
+/// With the context observer installed, the kit's current context follows every OpenTelemetry
+/// context made current, and kit spans entered inside it replace it: when `parent_cx` is the
+/// current OpenTelemetry context, the kit's current context is the innermost span of both.
+pub(crate) fn parent_for(parent_cx: &opentelemetry::Context) -> Ctx {
+    let kit = local::current();
+    let valid = |cx: &opentelemetry::Context| cx.has_active_span() && cx.span().span_context().is_valid();
+    let current =
+        opentelemetry::Context::map_current(|cx| valid(cx).then(|| cx.span().span_context().span_id()));
+    if !valid(parent_cx) {
+        // No span in `parent_cx`: the kit's current span, unless the caller passed a span-less
+        // context while an OpenTelemetry span is current, which asks for a new trace.
+        return if current.is_some() { Ctx { sink: kit.sink, ..Ctx::EMPTY } } else { kit };
+    }
+    let sc = parent_cx.span().span_context().clone();
+    if current == Some(sc.span_id()) && observer::active() {
+        return kit;
+    }
+    ctx_of(&sc, kit.sink)
+}
+
+/// Static metadata of spans made through the OpenTelemetry API (the name is set per span).
+pub(crate) fn meta_for(kind: Kind) -> &'static SpanMeta {
+    macro_rules! meta {
+        ($kind:ident) => {{
+            static META: SpanMeta = SpanMeta {
+                name: "span",
+                kind: Kind::$kind,
+                naming: Naming::Static,
+                function: "",
+                module_path: "",
+                file: "",
+                line: 0,
+            };
+            &META
+        }};
+    }
+    match kind {
+        Kind::Internal => meta!(Internal),
+        Kind::Client => meta!(Client),
+        Kind::Server => meta!(Server),
+        Kind::Producer => meta!(Producer),
+        Kind::Consumer => meta!(Consumer),
+    }
+}
+
+/// Adds to a converted span what spans made through the OpenTelemetry API or `tracing` carry
+/// beyond kit spans; called by the export worker for every span.
+pub(crate) fn complete_span_data(r: &Record, data: &mut SpanData) {
+    if propagation::has_trace_states() {
+        let state = propagation::trace_state(r.trace_id);
+        let sc = &data.span_context;
+        data.span_context = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), false, state);
+    }
+    if r.meta.file.is_empty() {
+        data.attributes.retain(|kv| !matches!(kv.key.as_str(), "code.file.path" | "code.line.number"));
+    }
+    let Some(extra) = r.extra.as_deref() else { return };
+    for kv in &extra.otel_attrs {
+        match data.attributes.iter_mut().find(|a| a.key == kv.key) {
+            Some(slot) => *slot = kv.clone(),
+            None => data.attributes.push(kv.clone()),
+        }
+    }
+    if !extra.links.is_empty() {
+        let mut links = SpanLinks::default();
+        links.links = extra.links.clone();
+        data.links = links;
+    }
+    if let Some(scope) = &extra.scope {
+        data.instrumentation_scope = scope.clone();
+    }
+}
+
+/// Sinks of running heap spans inside a `testing::capture`, so that kit spans parented by them on
+/// another thread reach the same capture. Empty (and never locked) outside captures.
+mod sinks {
+    use super::*;
+
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    static SINKS: Mutex<Option<HashMap<u64, u32>>> = Mutex::new(None);
+
+    fn lock() -> std::sync::MutexGuard<'static, Option<HashMap<u64, u32>>> {
+        SINKS.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn register(span_id: u64, sink: u32) {
+        lock().get_or_insert_with(HashMap::new).insert(span_id, sink);
+        LIVE.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn unregister(span_id: u64) {
+        if lock().as_mut().and_then(|m| m.remove(&span_id)).is_some() {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn of(sc: &SpanContext) -> Option<u32> {
+        if LIVE.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let id = u64::from_be_bytes(sc.span_id().to_bytes());
+        lock().as_ref().and_then(|m| m.get(&id).copied())
+    }
+}
