@@ -42,6 +42,11 @@ pub enum InitError {
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
 /// variables. Dropping the returned guard exports what is queued and shuts the exporters down.
 ///
+/// A built-in exporter that cannot start (a `TRACE_LOCAL_DIR` that cannot be created or
+/// written, a `TRACE_SQLITE_PATH` that cannot be opened) does not fail `init`: it is left out,
+/// the other exporters run, and the reason, naming the path, is in [`TraceGuard::warnings`] and
+/// printed once on standard error as `trace-runtime: warning: ...`.
+///
 /// ```rust,standalone_crate
 /// let _guard = trace_runtime::init().expect("valid tracing settings");
 /// trace_runtime::trace!("startup", {});
@@ -54,7 +59,7 @@ pub fn init() -> Result<TraceGuard, InitError> {
 pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let settings = config.resolve()?;
     if settings.disabled {
-        return Ok(TraceGuard { active: false, timeout: settings.export_timeout });
+        return Ok(TraceGuard { active: false, timeout: settings.export_timeout, warnings: Vec::new() });
     }
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialized);
@@ -64,12 +69,16 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
     crate::settings::set_capture_io(settings.capture_io);
     let resource = resource(&settings);
-    let exporters = exporters(settings);
+    let (exporters, warnings) = exporters(settings);
+    for warning in &warnings {
+        // The documented console output of a failed exporter (see `init`).
+        eprintln!("trace-runtime: warning: {warning}");
+    }
     pipeline::install(exporters, resource, batch_size, queue_size);
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
-    Ok(TraceGuard { active: true, timeout })
+    Ok(TraceGuard { active: true, timeout, warnings })
 }
 
 /// Roots are sampled when the low 63 bits of their trace id fall below this.
@@ -77,16 +86,28 @@ fn sample_threshold(rate: f64) -> u64 {
     (rate.clamp(0.0, 1.0) * (1u64 << 63) as f64) as u64
 }
 
-fn exporters(settings: Settings) -> Vec<Box<dyn DynExporter>> {
+/// The exporters to run, and why any built-in one was left out.
+fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
     let mut out: Vec<Box<dyn DynExporter>> = Vec::new();
+    let mut warnings = Vec::new();
     for exporter in &settings.exporters {
         match exporter {
             Exporter::Stdout => out.push(Sdk::boxed("stdout", ConsoleExporter::stdout())),
             Exporter::None => {}
+            Exporter::File | Exporter::Sqlite => match crate::store_init::exporter(*exporter, &settings) {
+                Ok(built) => out.push(built),
+                Err(warning) => warnings.push(warning),
+            },
         }
     }
     out.extend(settings.span_exporters);
-    out
+    if !warnings.is_empty() && out.is_empty() {
+        warnings.push(
+            "no other exporter is configured: spans are dropped and counted in `metrics().spans_dropped_no_sink`"
+                .to_string(),
+        );
+    }
+    (out, warnings)
 }
 
 fn resource(settings: &Settings) -> Resource {
@@ -122,6 +143,7 @@ fn resource(settings: &Settings) -> Resource {
 pub struct TraceGuard {
     active: bool,
     timeout: Duration,
+    warnings: Vec<String>,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
@@ -133,6 +155,26 @@ pub struct ShutdownError {
 }
 
 impl TraceGuard {
+    /// Why built-in exporters were left out at `init`, one line each naming the path and the fix
+    /// (also printed once on standard error); empty when every exporter started.
+    ///
+    /// ```rust,standalone_crate
+    /// use trace_runtime::{Config, config::Exporter};
+    ///
+    /// // A directory below a regular file cannot be created.
+    /// let file = std::env::temp_dir().join(format!("not-a-dir-{}", std::process::id()));
+    /// std::fs::write(&file, b"").unwrap();
+    /// let guard = trace_runtime::init_with(
+    ///     Config::builder().exporter(Exporter::File).local_dir(file.join("traces")).build(),
+    /// )
+    /// .expect("init still succeeds");
+    /// assert!(guard.warnings()[0].contains(&file.join("traces").display().to_string()));
+    /// # drop(guard); std::fs::remove_file(&file).unwrap();
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// Hands everything recorded so far to the exporters, waiting at most the export timeout.
     /// Returns `false` if the worker did not finish in time.
     pub fn flush(&self) -> bool {

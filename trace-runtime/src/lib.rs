@@ -52,6 +52,10 @@ mod pipeline;
 mod record;
 mod settings;
 pub mod span;
+#[cfg(any(feature = "file-store", feature = "sqlite"))]
+pub mod store;
+#[path = "store/init.rs"]
+mod store_init;
 pub mod testing;
 mod usage;
 mod value;
