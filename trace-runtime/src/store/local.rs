@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-use super::span::StoredSpan;
+use super::span::{ModelTotals, SpanStatus, StoredSpan};
 use super::time::{file_stamp, rfc3339};
 use super::{StoreError, normalize_id};
 
@@ -169,6 +169,12 @@ pub struct TraceInfo {
     pub span_count: usize,
     /// Trace duration in seconds.
     pub duration: f64,
+    /// Spans with status error.
+    pub error_count: usize,
+    /// Input plus output tokens of its LLM spans.
+    pub total_tokens: u64,
+    /// Sum of its priced spans' cost; `None` if none was priced.
+    pub cost: Option<f64>,
     /// The file.
     pub path: PathBuf,
 }
@@ -245,16 +251,24 @@ impl LocalStore {
         let mut listing = TraceListing::default();
         for path in self.trace_files()? {
             match read_trace(&path) {
-                Ok((file, size)) => listing.traces.push(TraceInfo {
-                    trace_id: file.trace_id,
-                    timestamp: file.timestamp,
-                    created_at: file.data.created_at,
-                    size,
-                    name: file.data.name,
-                    span_count: file.data.trace_spans.len(),
-                    duration: file.data.duration,
-                    path,
-                }),
+                Ok((file, size)) => {
+                    let spans = &file.data.trace_spans;
+                    let usages = || spans.iter().filter_map(|s| s.usage.as_ref());
+                    let costs: Vec<f64> = usages().filter_map(|u| u.cost).collect();
+                    listing.traces.push(TraceInfo {
+                        span_count: spans.len(),
+                        error_count: spans.iter().filter(|s| s.status == SpanStatus::Error).count(),
+                        total_tokens: usages().map(|u| u.total_tokens).fold(0, u64::saturating_add),
+                        cost: (!costs.is_empty()).then(|| costs.iter().sum()),
+                        trace_id: file.trace_id,
+                        timestamp: file.timestamp,
+                        created_at: file.data.created_at,
+                        size,
+                        name: file.data.name,
+                        duration: file.data.duration,
+                        path,
+                    })
+                }
                 Err(why) => listing.warnings.push(why),
             }
         }
@@ -289,6 +303,34 @@ impl LocalStore {
                 candidates: found.into_iter().map(|t| t.file.trace_id).collect(),
             }),
         }
+    }
+
+    /// Totals per (provider, model) of the LLM spans that started in `[since, until)` (either
+    /// end open when `None`), over every readable trace file; skipped files are the warnings.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("model-totals-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let (totals, warnings) = trace_runtime::store::LocalStore::new(&dir).model_totals(None, None).unwrap();
+    /// assert!(totals.is_empty() && warnings.is_empty());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn model_totals(
+        &self,
+        since: Option<SystemTime>,
+        until: Option<SystemTime>,
+    ) -> Result<(Vec<ModelTotals>, Vec<String>), StoreError> {
+        let mut spans = Vec::new();
+        let mut warnings = Vec::new();
+        for path in self.trace_files()? {
+            match read_trace(&path) {
+                Ok((file, _)) => spans.extend(file.data.trace_spans.into_iter().filter(|s| {
+                    since.is_none_or(|t| s.start_time >= t) && until.is_none_or(|t| s.start_time < t)
+                })),
+                Err(why) => warnings.push(why),
+            }
+        }
+        Ok((ModelTotals::of(&spans), warnings))
     }
 
     /// Removes trace and span files whose time (in their name) is more than `older_than_days`

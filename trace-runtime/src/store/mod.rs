@@ -36,9 +36,9 @@ mod time;
 pub use file::{FileExporter, FileExporterBuilder, SavedTrace, save_trace};
 #[cfg(feature = "file-store")]
 pub use local::{Cleanup, LocalStore, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo, TraceListing};
-pub use span::{LogRow, SpanStatus, SpanUsage, StoredEvent, StoredSpan, log_rows_of};
+pub use span::{LogRow, ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan, log_rows_of};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{ModelTotals, SCHEMA_VERSION, SqliteExporter, SqliteStore, TraceSummary};
+pub use sqlite::{SCHEMA_VERSION, SqliteExporter, SqliteStore, TraceSummary};
 pub use time::{format_rfc3339, parse_time};
 
 use std::path::PathBuf;

@@ -269,6 +269,87 @@ fn as_u64(v: &Json) -> Option<u64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
+/// Totals of one (provider, model) over a time range, from `SqliteStore::model_totals` or
+/// [`LocalStore::model_totals`](super::LocalStore::model_totals).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelTotals {
+    /// `gen_ai.provider.name`.
+    pub provider: Option<String>,
+    /// The model.
+    pub model: String,
+    /// LLM spans.
+    pub calls: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cached input tokens read.
+    pub cache_read_tokens: u64,
+    /// Cached input tokens written.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// Cost of the priced calls; `None` if none was priced (never a made-up $0).
+    pub cost: Option<f64>,
+    /// Calls without a price.
+    pub unpriced_calls: u64,
+}
+
+impl ModelTotals {
+    /// Totals per (provider, model) of the LLM spans (those with a model) among `spans`,
+    /// most expensive first, then by tokens.
+    ///
+    /// ```
+    /// use trace_runtime::store::{ModelTotals, StoredSpan};
+    /// use trace_runtime::{record_usage, testing, trace_llm, Usage};
+    ///
+    /// #[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+    /// fn complete() {
+    ///     record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
+    /// }
+    ///
+    /// let (_, spans) = testing::capture(|| { complete(); complete() });
+    /// let spans: Vec<StoredSpan> = spans.iter().map(StoredSpan::from_span_data).collect();
+    /// let totals = ModelTotals::of(&spans);
+    /// assert_eq!((totals[0].calls, totals[0].input_tokens, totals[0].unpriced_calls), (2, 62, 2));
+    /// ```
+    pub fn of<'a>(spans: impl IntoIterator<Item = &'a StoredSpan>) -> Vec<ModelTotals> {
+        let mut out: Vec<ModelTotals> = Vec::new();
+        for usage in spans.into_iter().filter_map(|s| s.usage.as_ref()) {
+            let Some(model) = &usage.model else { continue };
+            let i = match out.iter().position(|t| &t.model == model && t.provider == usage.provider) {
+                Some(i) => i,
+                None => {
+                    out.push(ModelTotals {
+                        provider: usage.provider.clone(),
+                        model: model.clone(),
+                        ..Default::default()
+                    });
+                    out.len() - 1
+                }
+            };
+            let t = &mut out[i];
+            t.calls += 1;
+            t.input_tokens = t.input_tokens.saturating_add(usage.input_tokens);
+            t.output_tokens = t.output_tokens.saturating_add(usage.output_tokens);
+            t.cache_read_tokens = t.cache_read_tokens.saturating_add(usage.cache_read_tokens);
+            t.cache_write_tokens = t.cache_write_tokens.saturating_add(usage.cache_write_tokens);
+            t.reasoning_tokens = t.reasoning_tokens.saturating_add(usage.reasoning_tokens);
+            match usage.cost {
+                Some(cost) => t.cost = Some(t.cost.unwrap_or(0.0) + cost),
+                None => t.unpriced_calls += 1,
+            }
+        }
+        out.sort_by(|a, b| {
+            let cost = |t: &ModelTotals| t.cost.unwrap_or(-1.0);
+            cost(b)
+                .total_cmp(&cost(a))
+                .then_with(|| (b.input_tokens + b.output_tokens).cmp(&(a.input_tokens + a.output_tokens)))
+        });
+        out
+    }
+}
+
 /// A levelled log record, as a row of the SQLite `logs` table.
 ///
 /// Log records travel as span events named `log` (attributes `log.level`, `log.message`,

@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use rusqlite::{Connection, Row, params};
 use serde_json::{Map, Value as Json};
 
-use super::span::{LogRow, SpanStatus, SpanUsage, StoredEvent, StoredSpan, log_rows_of};
+use super::span::{LogRow, ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan, log_rows_of};
 use super::time::{from_unix_nanos, unix_nanos};
 use super::{StoreError, normalize_id};
 
@@ -142,31 +142,6 @@ pub struct TraceSummary {
     pub output_tokens: u64,
     /// Sum of the priced spans' cost; `None` if none was priced.
     pub cost: Option<f64>,
-}
-
-/// Totals of one (provider, model) over a time range, from [`SqliteStore::model_totals`].
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ModelTotals {
-    /// `gen_ai.provider.name`.
-    pub provider: Option<String>,
-    /// The model.
-    pub model: String,
-    /// LLM spans.
-    pub calls: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Cached input tokens read.
-    pub cache_read_tokens: u64,
-    /// Cached input tokens written.
-    pub cache_write_tokens: u64,
-    /// Reasoning tokens.
-    pub reasoning_tokens: u64,
-    /// Cost of the priced calls; `None` if none was priced (never a made-up $0).
-    pub cost: Option<f64>,
-    /// Calls without a price.
-    pub unpriced_calls: u64,
 }
 
 impl SqliteStore {
