@@ -451,6 +451,23 @@ mod tests {
     }
 
     #[test]
+    fn storage_locations_come_from_the_environment_or_the_builder() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.local_dir, PathBuf::from("traces"));
+        assert_eq!(s.sqlite_path, PathBuf::from("traces").join("traces.db"));
+        let s = resolve(&[("TRACE_LOCAL_DIR", "/tmp/t"), ("TRACE_SQLITE_PATH", "/tmp/t.db")]).unwrap();
+        assert_eq!((s.local_dir, s.sqlite_path), (PathBuf::from("/tmp/t"), PathBuf::from("/tmp/t.db")));
+        let env = |n: &str| (n == "TRACE_LOCAL_DIR" || n == "TRACE_SQLITE_PATH").then(|| "env".to_string());
+        let s = Config::builder().local_dir("a").sqlite_path("b.db").build().resolve_with(env).unwrap();
+        assert_eq!((s.local_dir, s.sqlite_path), (PathBuf::from("a"), PathBuf::from("b.db")));
+        #[cfg(all(feature = "file-store", feature = "sqlite"))]
+        assert_eq!(
+            resolve(&[("TRACE_EXPORTER", "file,sqlite")]).unwrap().exporters,
+            [Exporter::File, Exporter::Sqlite]
+        );
+    }
+
+    #[test]
     fn invalid_values_name_the_variable_and_the_value() {
         let err = resolve(&[("TRACE_SAMPLING_RATE", "1.5")]).err().unwrap();
         assert_eq!(

@@ -91,7 +91,7 @@ pub struct SpanUsage {
 pub struct StoredEvent {
     /// Event name (`exception`, `log`, ...).
     pub name: String,
-    /// When it happened (RFC 3339 in the files).
+    /// When it happened, to the microsecond (RFC 3339 in the files).
     #[serde(with = "rfc3339")]
     pub time: SystemTime,
     /// Its attributes.
@@ -166,7 +166,9 @@ impl StoredSpan {
             .iter()
             .map(|e| StoredEvent {
                 name: e.name.to_string(),
-                time: e.timestamp,
+                // Microseconds, as the files keep them: the same event reads back equal from
+                // either store.
+                time: to_micros(e.timestamp),
                 attributes: e
                     .attributes
                     .iter()
@@ -206,6 +208,15 @@ impl StoredSpan {
     /// ```
     pub fn is_local_root(&self) -> bool {
         self.parent_span_id.is_none() || self.parent_is_remote
+    }
+}
+
+fn to_micros(t: SystemTime) -> SystemTime {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => {
+            SystemTime::UNIX_EPOCH + Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        }
+        Err(_) => t,
     }
 }
 
