@@ -240,6 +240,28 @@ fn traces_without_their_root_wait_boundedly_and_are_written_at_flush_and_shutdow
 }
 
 #[test]
+fn a_trace_written_before_its_root_is_completed_in_the_same_file() {
+    let dir = scratch("early");
+    let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    let mut spans = trace_of("connection", 4);
+    let root = spans.remove(spans.iter().position(|s| s.name == "connection").unwrap());
+    let third = spans.pop().unwrap();
+    export(&exporter, spans);
+    exporter.force_flush().unwrap();
+    let names = files(&dir, "trace_");
+    let path = dir.join(&names[0]);
+    assert_eq!(read(&path)["data"]["trace_spans"].as_array().unwrap().len(), 2);
+    export(&exporter, vec![third]);
+    assert_eq!(read(&path)["data"]["trace_spans"].as_array().unwrap().len(), 2, "waits for the root again");
+    export(&exporter, vec![root]);
+    assert_eq!(files(&dir, "trace_"), names);
+    let file = read(&path);
+    assert_eq!(file["data"]["trace_spans"].as_array().unwrap().len(), 4);
+    assert_eq!((file["data"]["name"].as_str(), file["data"]["update_id"].as_u64()), (Some("connection"), Some(2)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_reader_never_sees_a_partial_file() {
     let dir = scratch("atomic");
     let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();

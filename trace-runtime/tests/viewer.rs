@@ -41,14 +41,22 @@ fn stores(name: &str) -> (PathBuf, PathBuf, String) {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status, stdout(out), stderr(out));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
     stdout(out)
 }
 
 #[test]
 fn help_lists_every_command() {
     let text = ok(&view(&["--help"]));
-    for command in ["list", "show <ID>", "models", "cleanup --older-than-days N", "html <ID>", "--dir DIR", "--db FILE"] {
+    for command in
+        ["list", "show <ID>", "models", "cleanup --older-than-days N", "html <ID>", "--dir DIR", "--db FILE"]
+    {
         assert!(text.contains(command), "{command} missing from:\n{text}");
     }
     assert_eq!(ok(&view(&["show", "--help"])), text);
@@ -65,8 +73,14 @@ fn list_show_and_models_over_a_directory_and_a_database() {
         assert_eq!(lines.len(), 3, "{list}");
         assert!(lines[0].starts_with("ID ") && lines[0].contains("DURATION") && lines[0].ends_with("NAME"));
         assert!(lines[1].starts_with(&id[..8]) && lines[1].ends_with("answer_question"), "{list}");
-        assert!(lines[1].contains(" 5 ") && lines[1].contains(" 128 ") && lines[1].contains("$0.000021"), "{list}");
-        assert!(lines[2].ends_with("nightly_batch") && lines[2].contains(" - "), "unpriced shows `-`: {list}");
+        assert!(
+            lines[1].contains(" 5 ") && lines[1].contains(" 128 ") && lines[1].contains("$0.000021"),
+            "{list}"
+        );
+        assert!(
+            lines[2].ends_with("nightly_batch") && lines[2].contains(" - "),
+            "unpriced shows `-`: {list}"
+        );
 
         let show = ok(&view(&[source[0], source[1], "show", &id[..8]]));
         let lines: Vec<&str> = show.lines().collect();
@@ -78,8 +92,14 @@ fn list_show_and_models_over_a_directory_and_a_database() {
         assert!(lines[3].ends_with("log [warning] tool is slow"), "{show}");
         assert!(lines[4].starts_with("├─ chat gpt-4o-mini  client  "), "{show}");
         assert!(lines[4].ends_with("openai/gpt-4o-mini  tokens in 31 out 27 cached 4  $0.000021"), "{show}");
-        assert!(lines[5].contains("error: rate limited  anthropic/claude-haiku  tokens in 10 out 2  -"), "{show}");
-        assert!(lines.last().unwrap().starts_with("└─ chat gpt-4o-mini") && lines.last().unwrap().ends_with("  -"));
+        assert!(
+            lines[5].contains("error: rate limited  anthropic/claude-haiku  tokens in 10 out 2  -"),
+            "{show}"
+        );
+        assert!(
+            lines.last().unwrap().starts_with("└─ chat gpt-4o-mini")
+                && lines.last().unwrap().ends_with("  -")
+        );
 
         let models = ok(&view(&[source[0], source[1], "models", "--since", "2020-01-01"]));
         let lines: Vec<&str> = models.lines().collect();
@@ -125,14 +145,20 @@ fn html_writes_a_self_contained_waterfall() {
 fn cleanup_by_age_in_both_stores() {
     let (dir, db, _) = stores("cleanup");
     let dir_arg = dir.to_str().unwrap();
-    assert_eq!(ok(&view(&["--dir", dir_arg, "cleanup", "--older-than-days", "30"])).trim(),
-        format!("removed 0 file(s) older than 30 day(s) from {dir_arg}"));
-    assert_eq!(ok(&view(&["--dir", dir_arg, "cleanup", "--older-than-days", "0"])).trim(),
-        format!("removed 2 file(s) older than 0 day(s) from {dir_arg}"));
+    assert_eq!(
+        ok(&view(&["--dir", dir_arg, "cleanup", "--older-than-days", "30"])).trim(),
+        format!("removed 0 file(s) older than 30 day(s) from {dir_arg}")
+    );
+    assert_eq!(
+        ok(&view(&["--dir", dir_arg, "cleanup", "--older-than-days", "0"])).trim(),
+        format!("removed 2 file(s) older than 0 day(s) from {dir_arg}")
+    );
     assert!(ok(&view(&["--dir", dir_arg, "list"])).starts_with("no traces in"));
     let db_arg = db.to_str().unwrap();
-    assert_eq!(ok(&view(&["--db", db_arg, "cleanup", "--older-than-days", "0"])).trim(),
-        format!("deleted 8 span(s) and 1 log record(s) older than 0 day(s) from {db_arg}"));
+    assert_eq!(
+        ok(&view(&["--db", db_arg, "cleanup", "--older-than-days", "0"])).trim(),
+        format!("deleted 8 span(s) and 1 log record(s) older than 0 day(s) from {db_arg}")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -150,7 +176,11 @@ fn clear_errors_for_a_missing_store_an_unknown_id_and_wrong_usage() {
     let missing = dir.join("nowhere");
     let missing_arg = missing.to_str().unwrap();
     fails(&view(&["--dir", missing_arg, "list"]), 1, &[missing_arg, "does not exist"]);
-    fails(&view(&["--db", &format!("{missing_arg}.db"), "list"]), 1, &[&format!("{missing_arg}.db"), "does not exist"]);
+    fails(
+        &view(&["--db", &format!("{missing_arg}.db"), "list"]),
+        1,
+        &[&format!("{missing_arg}.db"), "does not exist"],
+    );
     assert!(!Path::new(&format!("{missing_arg}.db")).exists(), "the viewer never creates a database");
     let dir_arg = dir.to_str().unwrap();
     fails(&view(&["--dir", dir_arg, "show", "0123abcd"]), 1, &["no trace with id `0123abcd`", dir_arg]);
@@ -159,7 +189,11 @@ fn clear_errors_for_a_missing_store_an_unknown_id_and_wrong_usage() {
     fails(&view(&["--dir", dir_arg, "show"]), 2, &["`show` needs the trace ID", "--help"]);
     fails(&view(&["--dir", dir_arg, "frobnicate"]), 2, &["unknown command `frobnicate`"]);
     fails(&view(&["--dir", dir_arg, "cleanup"]), 2, &["--older-than-days"]);
-    fails(&view(&["--dir", dir_arg, "cleanup", "--older-than-days", "soon"]), 2, &["`--older-than-days soon`"]);
+    fails(
+        &view(&["--dir", dir_arg, "cleanup", "--older-than-days", "soon"]),
+        2,
+        &["`--older-than-days soon`"],
+    );
     fails(&view(&["--dir", dir_arg, "models", "--since", "yesterday"]), 2, &["`--since yesterday`"]);
     fails(&view(&["--dir", dir_arg, "list", "--limit"]), 2, &["`--limit` needs a value"]);
     fails(&view(&["--dir", dir_arg, "--db", "x.db", "list"]), 2, &["either --dir or --db"]);
@@ -168,7 +202,11 @@ fn clear_errors_for_a_missing_store_an_unknown_id_and_wrong_usage() {
     std::fs::write(dir.join("trace_20240101_000000_deadbeef.json"), b"{broken").unwrap();
     let out = view(&["--dir", dir_arg, "list"]);
     assert!(out.status.success());
-    assert!(stderr(&out).contains("warning: skipped `") && stderr(&out).contains("deadbeef"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: skipped `") && stderr(&out).contains("deadbeef"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stdout(&out).lines().count(), 3, "the good traces are still listed");
     std::fs::remove_dir_all(&dir).unwrap();
 }

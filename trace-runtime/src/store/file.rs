@@ -12,7 +12,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{Map, Value as Json};
 
 use super::StoreError;
-use super::local::{TraceData, TraceFile, prepare_dir, read_trace, write_atomic};
+use super::local::{Durability, TraceData, TraceFile, prepare_dir, read_trace, write_atomic};
 use super::span::{StoredSpan, json_of};
 use super::time::{file_stamp, naive};
 
@@ -84,16 +84,23 @@ struct Pending {
 #[derive(Default)]
 struct Remembered {
     paths: HashMap<String, PathBuf>,
+    /// Of those, the traces whose root was written: later spans are merged at once. Spans of a
+    /// trace written early (no root yet) wait again, so a long trace is not rewritten per batch.
+    rooted: std::collections::HashSet<String>,
     order: VecDeque<String>,
 }
 
 impl Remembered {
-    fn insert(&mut self, trace_id: &str, path: PathBuf) {
+    fn insert(&mut self, trace_id: &str, path: PathBuf, rooted: bool) {
+        if rooted {
+            self.rooted.insert(trace_id.to_string());
+        }
         if self.paths.insert(trace_id.to_string(), path).is_none() {
             self.order.push_back(trace_id.to_string());
             while self.order.len() > REMEMBERED {
                 if let Some(old) = self.order.pop_front() {
                     self.paths.remove(&old);
+                    self.rooted.remove(&old);
                 }
             }
         }
@@ -201,7 +208,9 @@ impl FileExporter {
             storage_type: "local",
             data: span,
         };
-        write_atomic(&self.inner.dir, &names, &to_json(&file)?, false).map(drop)
+        // Not fsynced: a span file repeats a part of its trace file (which is), and an fsync per span
+        // would cap the exporter at a couple of hundred spans a second on an ordinary disk.
+        write_atomic(&self.inner.dir, &names, &to_json(&file)?, false, Durability::ProcessCrash).map(drop)
     }
 
     /// Writes `spans` of one trace: a new file, or merged into the file written before.
@@ -234,16 +243,17 @@ impl FileExporter {
         let path = match state.written.paths.get(trace_id) {
             Some(path) if update_id > 1 => {
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                write_atomic(&self.inner.dir, &[name], &bytes, true)?
+                write_atomic(&self.inner.dir, &[name], &bytes, true, Durability::PowerLoss)?
             }
             _ => {
                 let stamp = file_stamp(file.data.created_at);
                 let short = trace_id.get(..8).unwrap_or(trace_id);
                 let names = [format!("trace_{stamp}_{short}.json"), format!("trace_{stamp}_{trace_id}.json")];
-                write_atomic(&self.inner.dir, &names, &bytes, false)?
+                write_atomic(&self.inner.dir, &names, &bytes, false, Durability::PowerLoss)?
             }
         };
-        state.written.insert(trace_id, path.clone());
+        let rooted = file.data.trace_spans.iter().any(StoredSpan::is_local_root);
+        state.written.insert(trace_id, path.clone(), rooted);
         remember(trace_id, &path);
         Ok(())
     }
@@ -297,7 +307,7 @@ impl SpanExporter for FileExporter {
                 result = Err(self.failure(&e));
             }
             let trace_id = span.trace_id.clone();
-            if span.is_local_root() || state.written.paths.contains_key(&trace_id) {
+            if span.is_local_root() || state.written.rooted.contains(&trace_id) {
                 complete.push(trace_id.clone());
             }
             let pending = state.pending.entry(trace_id.clone()).or_insert_with(|| {
@@ -381,7 +391,7 @@ fn saved() -> &'static Mutex<Remembered> {
 }
 
 fn remember(trace_id: &str, path: &Path) {
-    saved().lock().unwrap_or_else(PoisonError::into_inner).insert(trace_id, path.to_path_buf());
+    saved().lock().unwrap_or_else(PoisonError::into_inner).insert(trace_id, path.to_path_buf(), false);
 }
 
 /// Exports everything recorded so far and returns where the file exporter wrote `trace_id`, as a

@@ -408,15 +408,25 @@ pub(crate) fn read_trace(path: &Path) -> Result<(TraceFile, u64), String> {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// How much a write must survive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Whole after the process is killed: atomic rename, no fsync.
+    ProcessCrash,
+    /// Also after the machine stops: the data is fsynced before the rename.
+    PowerLoss,
+}
+
 /// Writes `bytes` under the first free name of `names` in `dir` (the last one is replaced if
 /// all are taken, or when `replace`), atomically: a temporary file in the same directory, owner
-/// read/write only, synced, then linked or renamed into place. A reader sees the whole file or
-/// none of it.
+/// read/write only, synced for [`Durability::PowerLoss`], then linked or renamed into place. A
+/// reader sees the whole file or none of it.
 pub(crate) fn write_atomic(
     dir: &Path,
     names: &[String],
     bytes: &[u8],
     replace: bool,
+    durability: Durability,
 ) -> std::io::Result<PathBuf> {
     let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
     let temp = dir.join(format!(
@@ -424,7 +434,7 @@ pub(crate) fn write_atomic(
         names.first().map_or("trace", String::as_str),
         std::process::id()
     ));
-    let result = write_then_publish(&temp, dir, names, bytes, replace);
+    let result = write_then_publish(&temp, dir, names, bytes, replace, durability);
     if result.is_err() || !replace {
         let _ = std::fs::remove_file(&temp);
     }
@@ -437,6 +447,7 @@ fn write_then_publish(
     names: &[String],
     bytes: &[u8],
     replace: bool,
+    durability: Durability,
 ) -> std::io::Result<PathBuf> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -444,7 +455,9 @@ fn write_then_publish(
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(temp)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
+    if durability == Durability::PowerLoss {
+        file.sync_all()?;
+    }
     drop(file);
     let last = names.last().map_or_else(|| dir.join("trace.json"), |n| dir.join(n));
     if !replace {
@@ -500,9 +513,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("store-atomic-{}", std::process::id()));
         let dir = prepare_dir(&dir).unwrap();
         let names = ["a.json".to_string(), "b.json".to_string()];
-        assert_eq!(write_atomic(&dir, &names, b"1", false).unwrap(), dir.join("a.json"));
-        assert_eq!(write_atomic(&dir, &names, b"2", false).unwrap(), dir.join("b.json"));
-        assert_eq!(write_atomic(&dir, &names[..1], b"3", true).unwrap(), dir.join("a.json"));
+        assert_eq!(
+            write_atomic(&dir, &names, b"1", false, Durability::PowerLoss).unwrap(),
+            dir.join("a.json")
+        );
+        assert_eq!(
+            write_atomic(&dir, &names, b"2", false, Durability::ProcessCrash).unwrap(),
+            dir.join("b.json")
+        );
+        assert_eq!(
+            write_atomic(&dir, &names[..1], b"3", true, Durability::PowerLoss).unwrap(),
+            dir.join("a.json")
+        );
         assert_eq!(std::fs::read(dir.join("a.json")).unwrap(), b"3");
         assert_eq!(std::fs::read(dir.join("b.json")).unwrap(), b"2");
         let leftovers = std::fs::read_dir(&dir)
