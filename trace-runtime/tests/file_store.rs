@@ -257,7 +257,10 @@ fn a_trace_written_before_its_root_is_completed_in_the_same_file() {
     assert_eq!(files(&dir, "trace_"), names);
     let file = read(&path);
     assert_eq!(file["data"]["trace_spans"].as_array().unwrap().len(), 4);
-    assert_eq!((file["data"]["name"].as_str(), file["data"]["update_id"].as_u64()), (Some("connection"), Some(2)));
+    assert_eq!(
+        (file["data"]["name"].as_str(), file["data"]["update_id"].as_u64()),
+        (Some("connection"), Some(2))
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -30,7 +30,8 @@ use super::{StoreError, normalize_id};
 ///
 /// `timestamp` is when the file was (last) written, in UTC without a zone suffix as in the
 /// reference format; `created_at` is the trace's first span start; the file name's time is
-/// `created_at`'s. `metadata` holds the resource attributes (`service.name`,
+/// `created_at`'s at the first write (a file written before its root keeps its name when the
+/// root's earlier start arrives). `metadata` holds the resource attributes (`service.name`,
 /// `deployment.environment.name`, ...). `update_id` counts writes: spans that arrive after the
 /// file was written are merged into it and `update_id` goes up.
 ///

@@ -18,11 +18,11 @@ h1{font-size:16px;margin:0 0 4px}
 .bar{position:absolute;top:5px;height:12px;min-width:2px;border-radius:2px;background:#4e79a7}
 .bar.error{background:#e15759}.bar.client{background:#59a14f}
 .label{position:absolute;top:3px;font-size:11px;color:#444;white-space:nowrap}
+.label.in{color:#fff}
 details{grid-column:1/3;padding:2px 8px 6px;background:#fafafa}
 summary{cursor:pointer;color:#555}
 table{border-collapse:collapse;font-family:ui-monospace,monospace;font-size:12px}
 td{padding:1px 8px 1px 0;vertical-align:top;word-break:break-all}
-.err{color:#c00}
 #toggle{margin-bottom:8px}
 ";
 
@@ -60,12 +60,14 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
             (_, "client") => "bar client",
             _ => "bar",
         };
-        let label_left = (left + width + 0.5).min(85.0);
+        // Beside the bar, or inside it (in white) when the bar reaches the right edge.
+        let (label_left, label_class) =
+            if left + width < 85.0 { (left + width + 0.5, "label") } else { (left + 0.5, "label in") };
         let _ = write!(
             body,
             "<div class=\"row\"><div class=\"name\" style=\"padding-left:{}px\" title=\"{}\">{}</div>\
              <div class=\"lane\"><div class=\"{class}\" style=\"left:{left:.3}%;width:{width:.3}%\"></div>\
-             <span class=\"label\" style=\"left:{label_left:.3}%\">{}</span></div>",
+             <span class=\"{label_class}\" style=\"left:{label_left:.3}%\">{}</span></div>",
             4 + depth * 16,
             escape(&span.name),
             escape(&span.name),
