@@ -108,6 +108,15 @@ impl Remembered {
 }
 
 /// Builds a [`FileExporter`].
+///
+/// ```
+/// use trace_runtime::store::FileExporter;
+///
+/// let dir = std::env::temp_dir().join(format!("builder-doc-{}", std::process::id()));
+/// let exporter = FileExporter::builder().dir(&dir).span_files(false).max_buffered_spans(1000).build().unwrap();
+/// assert_eq!(exporter.dir(), std::fs::canonicalize(&dir).unwrap());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct FileExporterBuilder {
     dir: PathBuf,
@@ -150,7 +159,7 @@ impl FileExporterBuilder {
     }
 }
 
-/// Where a trace was saved.
+/// Where a trace was saved: see [`FileExporter`] and [`save_trace`] for examples.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SavedTrace {
     /// 32 hex characters.

@@ -57,7 +57,7 @@ pub struct TraceFile {
     pub data: TraceData,
 }
 
-/// The `data` object of a [`TraceFile`].
+/// The `data` object of a [`TraceFile`] (see there for an example).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceData {
     /// 32 hex characters.
@@ -139,6 +139,22 @@ impl TraceData {
 /// The kit's span ids share their first 8 hex characters within a thread, so when that name is
 /// taken the file is named with the whole 16-character id instead: a span file never replaces
 /// another.
+///
+/// ```
+/// use trace_runtime::opentelemetry_sdk::trace::SpanExporter;
+/// use trace_runtime::store::{FileExporter, SpanFile};
+/// use trace_runtime::{testing, trace};
+///
+/// let dir = std::env::temp_dir().join(format!("span-file-doc-{}", std::process::id()));
+/// let exporter = FileExporter::new(&dir).unwrap();
+/// let (_, spans) = testing::capture(|| trace!("job", {}));
+/// futures::executor::block_on(exporter.export(spans)).unwrap();
+/// let path = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path())
+///     .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("span_")).unwrap();
+/// let file: SpanFile = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+/// assert_eq!((file.storage_type.as_str(), file.data.name.as_str()), ("local", "job"));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpanFile {
     /// 32 hex characters.
@@ -153,7 +169,7 @@ pub struct SpanFile {
     pub data: StoredSpan,
 }
 
-/// A stored trace, as [`LocalStore::list`] sees it.
+/// A stored trace, as [`LocalStore::list`] sees it (see [`LocalStore`] for an example).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceInfo {
     /// 32 hex characters.
@@ -180,7 +196,7 @@ pub struct TraceInfo {
     pub path: PathBuf,
 }
 
-/// The traces of a directory, newest first, and the files that were skipped.
+/// The traces of a directory, newest first, and the files that were skipped (see [`LocalStore`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceListing {
     /// Readable traces, newest `created_at` first.
@@ -189,7 +205,7 @@ pub struct TraceListing {
     pub warnings: Vec<String>,
 }
 
-/// A trace read back by [`LocalStore::get`].
+/// A trace read back by [`LocalStore::get`] (see [`LocalStore`] for an example).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredTrace {
     /// The file it came from.
@@ -198,7 +214,7 @@ pub struct StoredTrace {
     pub file: TraceFile,
 }
 
-/// What [`LocalStore::cleanup`] did.
+/// What [`LocalStore::cleanup`] did (see [`LocalStore`] for an example).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cleanup {
     /// Trace, span and leftover temporary files removed.

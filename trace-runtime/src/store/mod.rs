@@ -44,6 +44,17 @@ pub use time::{format_rfc3339, parse_time};
 use std::path::PathBuf;
 
 /// What went wrong reading or writing a local store. Messages name the path or id and the fix.
+///
+/// ```
+/// use trace_runtime::store::{LocalStore, StoreError};
+///
+/// let err = LocalStore::new("/no/such/traces").list().unwrap_err();
+/// assert!(matches!(err, StoreError::MissingDirectory { .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "trace directory `/no/such/traces` does not exist: check the path, or run the traced program first"
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

@@ -38,6 +38,7 @@ impl SpanStatus {
     }
 
     /// The status named by [`as_str`](Self::as_str); anything else is `Unset`.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn parse(name: &str) -> Self {
         match name {
             "ok" => SpanStatus::Ok,
@@ -86,7 +87,7 @@ pub struct SpanUsage {
     pub cost: Option<f64>,
 }
 
-/// A span event.
+/// A span event (see [`log_rows_of`] for an example).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
     /// Event name (`exception`, `log`, ...).

@@ -121,7 +121,7 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-/// One trace in [`SqliteStore::traces`].
+/// One trace in [`SqliteStore::traces`] (see [`SqliteStore`] for an example).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceSummary {
     /// 32 hex characters.
@@ -161,6 +161,14 @@ impl SqliteStore {
     }
 
     /// Opens an existing database (never creates one), migrating it if it is older.
+    ///
+    /// ```
+    /// use trace_runtime::store::{SqliteStore, StoreError};
+    ///
+    /// let err = SqliteStore::open_existing("/no/such/traces.db").unwrap_err();
+    /// assert!(matches!(err, StoreError::MissingDatabase { .. }));
+    /// assert!(!std::path::Path::new("/no/such/traces.db").exists());
+    /// ```
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if !path.is_file() {

@@ -38,6 +38,7 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
 }
 
 /// Without the zone suffix, as the `timestamp` of the reference file format.
+#[cfg_attr(not(feature = "file-store"), allow(dead_code))]
 pub(crate) fn naive(t: SystemTime) -> String {
     let mut s = format_rfc3339(t);
     s.pop();
@@ -45,16 +46,19 @@ pub(crate) fn naive(t: SystemTime) -> String {
 }
 
 /// `YYYYMMDD_HHMMSS`, for file names.
+#[cfg_attr(not(feature = "file-store"), allow(dead_code))]
 pub(crate) fn file_stamp(t: SystemTime) -> String {
     let s = format_rfc3339(t);
     let digits: String = s.chars().take(19).filter(char::is_ascii_digit).collect();
     format!("{}_{}", &digits[..8], &digits[8..14])
 }
 
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn unix_nanos(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn from_unix_nanos(nanos: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
 }
