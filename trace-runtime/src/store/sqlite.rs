@@ -580,6 +580,22 @@ impl SqliteExporter {
         Ok(SqliteExporter { store: Mutex::new(SqliteStore::open(path)?), service: Mutex::new(None) })
     }
 
+    /// The database file, for opening another [`SqliteStore`] on it (WAL lets readers and
+    /// writers share it), e.g. to [`insert_logs`](SqliteStore::insert_logs).
+    ///
+    /// ```
+    /// use trace_runtime::store::{LogRow, SqliteExporter, SqliteStore};
+    ///
+    /// let path = std::env::temp_dir().join(format!("exporter-path-doc-{}.db", std::process::id()));
+    /// let exporter = SqliteExporter::open(&path).unwrap();
+    /// let logs = SqliteStore::open(exporter.path()).unwrap();
+    /// logs.insert_logs(&[LogRow::new("info", "side channel")]).unwrap();
+    /// # drop((exporter, logs)); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
+    pub fn path(&self) -> PathBuf {
+        self.store().path.clone()
+    }
+
     fn store(&self) -> MutexGuard<'_, SqliteStore> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
