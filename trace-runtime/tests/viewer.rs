@@ -9,8 +9,14 @@ use opentelemetry_sdk::trace::SpanExporter;
 use store_common::{export, resource, sample_trace, scratch, trace_of};
 use trace_runtime::store::{FileExporter, SqliteExporter};
 
+fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trace-view"));
+    command.env_remove("TRACE_LOCAL_DIR").env_remove("TRACE_SQLITE_PATH");
+    command
+}
+
 fn view(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trace-view")).args(args).env_remove("TRACE_LOCAL_DIR").output().unwrap()
+    command().args(args).output().unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -208,5 +214,22 @@ fn clear_errors_for_a_missing_store_an_unknown_id_and_wrong_usage() {
         stderr(&out)
     );
     assert_eq!(stdout(&out).lines().count(), 3, "the good traces are still listed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn without_flags_the_default_directory_is_read_else_the_default_database() {
+    let (dir, db, id) = stores("defaults");
+    let out = command().arg("list").current_dir(&dir).output().unwrap();
+    fails(&out, 1, &["trace directory `traces` does not exist"]);
+
+    let cwd = dir.join("cwd");
+    std::fs::create_dir_all(cwd.join("traces")).unwrap();
+    std::fs::copy(&db, cwd.join("traces").join("traces.db")).unwrap();
+    let list = ok(&command().arg("list").current_dir(&cwd).output().unwrap());
+    assert!(list.lines().nth(1).unwrap().starts_with(&id[..8]), "only a database: it is read\n{list}");
+
+    let env_dir = ok(&command().args(["show", &id[..8]]).env("TRACE_LOCAL_DIR", &dir).output().unwrap());
+    assert!(env_dir.starts_with(&format!("trace {id}")));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,7 +12,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{Map, Value as Json};
 
 use super::StoreError;
-use super::local::{Durability, TraceData, TraceFile, prepare_dir, read_trace, write_atomic};
+use super::atomic::{Durability, prepare_dir, write_atomic};
+use super::local::{TraceData, TraceFile, read_trace};
 use super::span::{StoredSpan, json_of};
 use super::time::{file_stamp, naive};
 

@@ -24,9 +24,12 @@
 //! ```
 
 #[cfg(feature = "file-store")]
+mod atomic;
+#[cfg(feature = "file-store")]
 mod file;
 #[cfg(feature = "file-store")]
 mod local;
+mod log;
 mod span;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -36,7 +39,8 @@ mod time;
 pub use file::{FileExporter, FileExporterBuilder, SavedTrace, save_trace};
 #[cfg(feature = "file-store")]
 pub use local::{Cleanup, LocalStore, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo, TraceListing};
-pub use span::{LogRow, ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan, log_rows_of};
+pub use log::{LogRow, log_rows_of};
+pub use span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SCHEMA_VERSION, SqliteExporter, SqliteStore, TraceSummary};
 pub use time::{format_rfc3339, parse_time};

@@ -11,7 +11,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use rusqlite::{Connection, Row, params};
 use serde_json::{Map, Value as Json};
 
-use super::span::{LogRow, ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan, log_rows_of};
+use super::log::{LogRow, log_rows_of};
+use super::span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 use super::time::{from_unix_nanos, unix_nanos};
 use super::{StoreError, normalize_id};
 

@@ -18,9 +18,11 @@ trace-view: look at locally stored traces
 USAGE:
     trace-view [--dir DIR | --db FILE] <COMMAND> [OPTIONS]
 
-SOURCES (default: the JSON store in $TRACE_LOCAL_DIR, else ./traces):
+SOURCES:
     --dir DIR    a directory of trace_*.json files (TRACE_EXPORTER=file)
     --db FILE    a SQLite trace database (TRACE_EXPORTER=sqlite)
+    default: the directory $TRACE_LOCAL_DIR (else ./traces); if it holds no trace file, the
+    database $TRACE_SQLITE_PATH (else ./traces/traces.db) when it exists
 
 COMMANDS:
     list [--limit N]                  traces, newest first (default limit 50)
@@ -109,11 +111,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
         (Some(_), Some(_)) => return Err(Failure::Usage("give either --dir or --db, not both".into())),
         (_, Some(db)) => Source::Db(SqliteStore::open_existing(&db)?),
         (Some(dir), None) => Source::Dir(LocalStore::new(dir)),
-        (None, None) => Source::Dir(LocalStore::new(
-            std::env::var_os("TRACE_LOCAL_DIR")
-                .filter(|v| !v.is_empty())
-                .map_or_else(|| PathBuf::from("traces"), PathBuf::from),
-        )),
+        (None, None) => default_source()?,
     };
     let mut opts = Options::parse(command, options)?;
     match command {
@@ -158,6 +156,23 @@ fn run(args: &[String]) -> Result<(), Failure> {
             "unknown command `{other}`: expected list, show, models, cleanup or html"
         ))),
     }
+}
+
+/// The directory of `TRACE_LOCAL_DIR`, or the database of `TRACE_SQLITE_PATH` when only it has
+/// traces (a program run with `TRACE_EXPORTER=sqlite` alone).
+fn default_source() -> Result<Source, Failure> {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = env("TRACE_LOCAL_DIR").unwrap_or_else(|| PathBuf::from("traces"));
+    let db = env("TRACE_SQLITE_PATH").unwrap_or_else(|| PathBuf::from("traces").join("traces.db"));
+    let has_trace_files = std::fs::read_dir(&dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("trace_") && n.ends_with(".json")))
+    });
+    if !has_trace_files && db.is_file() {
+        return Ok(Source::Db(SqliteStore::open_existing(&db)?));
+    }
+    Ok(Source::Dir(LocalStore::new(dir)))
 }
 
 fn value<'a>(it: &mut impl Iterator<Item = &'a str>, flag: &str) -> Result<&'a str, Failure> {
