@@ -404,6 +404,15 @@ fn cleanup_removes_what_is_older_than_the_cutoff() {
     assert_eq!(files(&dir, ""), left);
     assert_eq!(store.cleanup(0).unwrap().removed.len(), 3, "0 days: everything up to now");
     assert_eq!(files(&dir, ""), ["traces.db"]);
+
+    // Temporary files left by a killed writer go once old; a fresh one may be a write in progress.
+    let stale = std::fs::File::create(dir.join(".trace_x.json.1.1.tmp")).unwrap();
+    stale.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400)).unwrap();
+    std::fs::write(dir.join(".trace_y.json.1.2.tmp"), b"{").unwrap();
+    let removed = store.cleanup(1).unwrap().removed;
+    assert_eq!(removed, [dir.join(".trace_x.json.1.1.tmp")]);
+    store.cleanup(0).unwrap();
+    assert_eq!(files(&dir, ""), [".trace_y.json.1.2.tmp", "traces.db"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -349,8 +349,8 @@ impl LocalStore {
     }
 
     /// Removes trace and span files whose time (in their name) is more than `older_than_days`
-    /// days ago, and temporary files left by a killed process as old as that. `0` removes
-    /// everything up to now.
+    /// days ago, and temporary files left by a killed process as old as that (and at least an
+    /// hour old). `0` removes every trace and span file up to now.
     pub fn cleanup(&self, older_than_days: u64) -> Result<Cleanup, StoreError> {
         let cutoff = SystemTime::now()
             .checked_sub(Duration::from_secs(older_than_days.saturating_mul(86_400)))
@@ -360,8 +360,10 @@ impl LocalStore {
         for entry in self.entries()? {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
             let old = if name.ends_with(".tmp") && name.starts_with('.') {
+                // A temporary file younger than an hour may be a write in progress.
                 let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::now());
-                modified <= cutoff
+                let in_progress = SystemTime::now().checked_sub(Duration::from_secs(3600)).unwrap_or(cutoff);
+                modified <= cutoff.min(in_progress)
             } else if let Some(stamp) = stamp_of(&name) {
                 stamp <= cutoff_stamp.as_str()
             } else {
