@@ -2,7 +2,9 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `TRACE_EXPORTER` | comma list of `stdout`, `none` | `stdout` |
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `file`, `sqlite`, `none` | `stdout` |
+//! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
+//! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
 //! | `OTEL_SERVICE_NAME` | resource `service.name` | the binary's name |
 //! | `ENVIRONMENT` | resource `deployment.environment.name` | `development` |
 //! | `TRACE_SAMPLING_RATE` | share of traces recorded, `0.0`-`1.0`, decided once per trace | `1.0` |
@@ -23,6 +25,7 @@
 //! Invalid values are errors from [`init`](crate::init) that name the variable and the value.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter;
@@ -39,7 +42,7 @@ use crate::privacy::TracingOff;
 /// // Only the exporters added in code: no console output.
 /// let config = Config::builder().exporter(Exporter::None).build();
 /// # drop(config);
-/// assert_eq!(Exporter::NAMES, ["stdout", "none"]);
+/// assert!(Exporter::NAMES.contains(&"stdout") && Exporter::NAMES.contains(&"none"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -48,24 +51,44 @@ pub enum Exporter {
     Stdout,
     /// Nothing (only exporters added with [`ConfigBuilder::with_span_exporter`]).
     None,
+    /// JSON files in `TRACE_LOCAL_DIR` ([`crate::store::FileExporter`]; feature `file-store`).
+    File,
+    /// A SQLite database at `TRACE_SQLITE_PATH` ([`crate::store::SqliteExporter`]; feature `sqlite`).
+    Sqlite,
 }
 
 impl Exporter {
     /// Names accepted in `TRACE_EXPORTER`.
-    pub const NAMES: &'static [&'static str] = &["stdout", "none"];
-    /// Names pinned for exporters this build does not include yet.
+    pub const NAMES: &'static [&'static str] = store_names::NAMES;
+    /// Names pinned for exporters this build does not include (yet, or without their feature).
     const PLANNED: &'static [&'static str] = &["otlp", "zipkin", "file", "sqlite"];
 
     fn parse(name: &str) -> Result<Self, ConfigError> {
         match name {
             "stdout" | "console" => Ok(Exporter::Stdout),
             "none" => Ok(Exporter::None),
+            #[cfg(feature = "file-store")]
+            "file" => Ok(Exporter::File),
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Ok(Exporter::Sqlite),
             other if Self::PLANNED.contains(&other) => {
                 Err(ConfigError::UnavailableExporter { name: other.to_string() })
             }
             other => Err(ConfigError::UnknownExporter { name: other.to_string() }),
         }
     }
+}
+
+/// `TRACE_EXPORTER` names by the storage features compiled in.
+mod store_names {
+    #[cfg(all(feature = "file-store", feature = "sqlite"))]
+    pub(super) const NAMES: &[&str] = &["stdout", "file", "sqlite", "none"];
+    #[cfg(all(feature = "file-store", not(feature = "sqlite")))]
+    pub(super) const NAMES: &[&str] = &["stdout", "file", "none"];
+    #[cfg(all(not(feature = "file-store"), feature = "sqlite"))]
+    pub(super) const NAMES: &[&str] = &["stdout", "sqlite", "none"];
+    #[cfg(not(any(feature = "file-store", feature = "sqlite")))]
+    pub(super) const NAMES: &[&str] = &["stdout", "none"];
 }
 
 /// A setting that could not be used.
@@ -119,6 +142,8 @@ pub struct Config {
     capture_io: Option<bool>,
     disabled: Option<bool>,
     telemetry: crate::telemetry::config::TelemetryConfig,
+    local_dir: Option<PathBuf>,
+    sqlite_path: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -135,6 +160,8 @@ impl fmt::Debug for Config {
             .field("capture_io", &self.capture_io)
             .field("disabled", &self.disabled)
             .field("telemetry", &self.telemetry)
+            .field("local_dir", &self.local_dir)
+            .field("sqlite_path", &self.sqlite_path)
             .finish()
     }
 }
@@ -215,9 +242,15 @@ impl Config {
         let service_name = self.service_name.or_else(|| env("OTEL_SERVICE_NAME")).unwrap_or_else(binary_name);
         let environment =
             self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
+        let local_dir = self.local_dir.or_else(|| env("TRACE_LOCAL_DIR").map(PathBuf::from));
+        let local_dir = local_dir.unwrap_or_else(|| PathBuf::from("traces"));
+        let sqlite_path = self.sqlite_path.or_else(|| env("TRACE_SQLITE_PATH").map(PathBuf::from));
+        let sqlite_path = sqlite_path.unwrap_or_else(|| PathBuf::from("traces").join("traces.db"));
         Ok(Settings {
             disabled_by,
             telemetry,
+            local_dir,
+            sqlite_path,
             exporters,
             span_exporters: self.span_exporters,
             sampling_rate,
@@ -390,6 +423,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// Directory of the `file` exporter's JSON traces (replaces `TRACE_LOCAL_DIR`, default
+    /// `./traces`).
+    pub fn local_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.0.local_dir = Some(dir.into());
+        self
+    }
+
+    /// Database file of the `sqlite` exporter (replaces `TRACE_SQLITE_PATH`, default
+    /// `./traces/traces.db`).
+    pub fn sqlite_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.0.sqlite_path = Some(path.into());
+        self
+    }
+
     /// The configuration.
     pub fn build(self) -> Config {
         self.0
@@ -409,6 +456,12 @@ pub(crate) struct Settings {
     pub(crate) capture_io: bool,
     pub(crate) service_name: String,
     pub(crate) environment: String,
+    /// Directory of the `file` exporter.
+    #[cfg_attr(not(feature = "file-store"), allow(dead_code))]
+    pub(crate) local_dir: PathBuf,
+    /// Database of the `sqlite` exporter.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) sqlite_path: PathBuf,
 }
 
 #[cfg(test)]
@@ -454,6 +507,23 @@ mod tests {
     }
 
     #[test]
+    fn storage_locations_come_from_the_environment_or_the_builder() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.local_dir, PathBuf::from("traces"));
+        assert_eq!(s.sqlite_path, PathBuf::from("traces").join("traces.db"));
+        let s = resolve(&[("TRACE_LOCAL_DIR", "/tmp/t"), ("TRACE_SQLITE_PATH", "/tmp/t.db")]).unwrap();
+        assert_eq!((s.local_dir, s.sqlite_path), (PathBuf::from("/tmp/t"), PathBuf::from("/tmp/t.db")));
+        let env = |n: &str| (n == "TRACE_LOCAL_DIR" || n == "TRACE_SQLITE_PATH").then(|| "env".to_string());
+        let s = Config::builder().local_dir("a").sqlite_path("b.db").build().resolve_with(env).unwrap();
+        assert_eq!((s.local_dir, s.sqlite_path), (PathBuf::from("a"), PathBuf::from("b.db")));
+        #[cfg(all(feature = "file-store", feature = "sqlite"))]
+        assert_eq!(
+            resolve(&[("TRACE_EXPORTER", "file,sqlite")]).unwrap().exporters,
+            [Exporter::File, Exporter::Sqlite]
+        );
+    }
+
+    #[test]
     fn invalid_values_name_the_variable_and_the_value() {
         let err = resolve(&[("TRACE_SAMPLING_RATE", "1.5")]).err().unwrap();
         assert_eq!(
@@ -466,7 +536,7 @@ mod tests {
         assert!(err.to_string().contains("`TRACE_DISABLE_ALL` is `maybe`: expected true or false"));
         let err = resolve(&[("TRACE_EXPORTER", "stdout,jaeger")]).err().unwrap();
         assert_eq!(err, ConfigError::UnknownExporter { name: "jaeger".into() });
-        assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, none"));
+        assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, "));
         let err = resolve(&[("TRACE_EXPORTER", "otlp")]).err().unwrap();
         assert!(err.to_string().contains("`otlp`") && err.to_string().contains("with_span_exporter"));
     }

@@ -48,6 +48,11 @@ pub enum InitError {
 /// so code instrumented with the OpenTelemetry API joins the kit's traces; set another one after
 /// `init` to replace them.
 ///
+/// A built-in exporter that cannot start (a `TRACE_LOCAL_DIR` that cannot be created or
+/// written, a `TRACE_SQLITE_PATH` that cannot be opened) does not fail `init`: it is left out,
+/// the other exporters run, and the reason, naming the path, is in [`TraceGuard::warnings`] and
+/// printed once on standard error as `trace-runtime: warning: ...`.
+///
 /// ```rust,standalone_crate
 /// let _guard = trace_runtime::init().expect("valid tracing settings");
 /// trace_runtime::trace!("startup", {});
@@ -69,7 +74,12 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     if tracing != TracingState::On {
         let report = InitReport { tracing, telemetry: TelemetryState::Off(TelemetryOff::KillSwitch) };
         crate::privacy::debug_report(env, &report);
-        return Ok(TraceGuard { active: false, timeout: settings.export_timeout, report });
+        return Ok(TraceGuard {
+            active: false,
+            timeout: settings.export_timeout,
+            report,
+            warnings: Vec::new(),
+        });
     }
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialized);
@@ -82,7 +92,11 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let telemetry = settings.telemetry.sink.take();
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
-    let exporters = exporters(settings);
+    let (exporters, warnings) = exporters(settings);
+    for warning in &warnings {
+        // The documented console output of a failed exporter (see `init`).
+        eprintln!("trace-runtime: warning: {warning}");
+    }
     pipeline::install(exporters, resource, batch_size, queue_size);
     crate::interop::install();
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
@@ -94,7 +108,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
         report.telemetry = TelemetryState::Off(TelemetryOff::NoThread);
     }
     crate::privacy::debug_report(env, &report);
-    Ok(TraceGuard { active: true, timeout, report })
+    Ok(TraceGuard { active: true, timeout, report, warnings })
 }
 
 /// Roots are sampled when the low 63 bits of their trace id fall below this.
@@ -102,16 +116,28 @@ fn sample_threshold(rate: f64) -> u64 {
     (rate.clamp(0.0, 1.0) * (1u64 << 63) as f64) as u64
 }
 
-fn exporters(settings: Settings) -> Vec<Box<dyn DynExporter>> {
+/// The exporters to run, and why any built-in one was left out.
+fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
     let mut out: Vec<Box<dyn DynExporter>> = Vec::new();
+    let mut warnings = Vec::new();
     for exporter in &settings.exporters {
         match exporter {
             Exporter::Stdout => out.push(Sdk::boxed("stdout", ConsoleExporter::stdout())),
             Exporter::None => {}
+            Exporter::File | Exporter::Sqlite => match crate::store_init::exporter(*exporter, &settings) {
+                Ok(built) => out.push(built),
+                Err(warning) => warnings.push(warning),
+            },
         }
     }
     out.extend(settings.span_exporters);
-    out
+    if !warnings.is_empty() && out.is_empty() {
+        warnings.push(
+            "no other exporter is configured: spans are dropped and counted in `metrics().spans_dropped_no_sink`"
+                .to_string(),
+        );
+    }
+    (out, warnings)
 }
 
 fn resource(settings: &Settings) -> Resource {
@@ -148,6 +174,7 @@ pub struct TraceGuard {
     active: bool,
     timeout: Duration,
     report: InitReport,
+    warnings: Vec<String>,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
@@ -169,6 +196,26 @@ impl TraceGuard {
     /// ```
     pub fn report(&self) -> &InitReport {
         &self.report
+    }
+
+    /// Why built-in exporters were left out at `init`, one line each naming the path and the fix
+    /// (also printed once on standard error); empty when every exporter started.
+    ///
+    /// ```rust,standalone_crate
+    /// use trace_runtime::{Config, config::Exporter};
+    ///
+    /// // A directory below a regular file cannot be created.
+    /// let file = std::env::temp_dir().join(format!("not-a-dir-{}", std::process::id()));
+    /// std::fs::write(&file, b"").unwrap();
+    /// let guard = trace_runtime::init_with(
+    ///     Config::builder().exporter(Exporter::File).local_dir(file.join("traces")).build(),
+    /// )
+    /// .expect("init still succeeds");
+    /// assert!(guard.warnings()[0].contains(&file.join("traces").display().to_string()));
+    /// # drop(guard); std::fs::remove_file(&file).unwrap();
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Hands everything recorded so far to the exporters, waiting at most the export timeout.

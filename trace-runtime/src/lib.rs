@@ -56,6 +56,10 @@ pub mod privacy;
 mod record;
 mod settings;
 pub mod span;
+#[cfg(any(feature = "file-store", feature = "sqlite"))]
+pub mod store;
+#[path = "store/init.rs"]
+mod store_init;
 pub mod telemetry;
 pub mod testing;
 mod usage;

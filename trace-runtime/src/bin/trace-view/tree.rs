@@ -1,0 +1,141 @@
+//! A trace as a tree of spans, children under their parent by start time.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use trace_runtime::store::{SpanStatus, StoredSpan};
+
+use crate::format;
+
+/// The spans in tree order, each with its depth. Spans whose parent is missing are roots; every
+/// span appears once, even with duplicate or cyclic parent ids.
+pub(crate) fn ordered(spans: &[StoredSpan]) -> Vec<(usize, &StoredSpan)> {
+    let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut children: HashMap<&str, Vec<&StoredSpan>> = HashMap::new();
+    let mut roots: Vec<&StoredSpan> = Vec::new();
+    for span in spans {
+        match span.parent_span_id.as_deref().filter(|p| ids.contains(p) && *p != span.span_id) {
+            Some(parent) => children.entry(parent).or_default().push(span),
+            None => roots.push(span),
+        }
+    }
+    roots.sort_by_key(|s| s.start_time);
+    for list in children.values_mut() {
+        list.sort_by_key(|s| s.start_time);
+    }
+    let mut out = Vec::with_capacity(spans.len());
+    let mut seen: HashSet<*const StoredSpan> = HashSet::new();
+    let mut stack: Vec<(usize, &StoredSpan)> = roots.into_iter().rev().map(|s| (0, s)).collect();
+    loop {
+        while let Some((depth, span)) = stack.pop() {
+            if !seen.insert(std::ptr::from_ref(span)) {
+                continue;
+            }
+            out.push((depth, span));
+            if let Some(kids) = children.get(span.span_id.as_str()) {
+                stack.extend(kids.iter().rev().map(|k| (depth + 1, *k)));
+            }
+        }
+        // Spans only reachable through a cycle: start again from the earliest one left.
+        match spans.iter().filter(|s| !seen.contains(&std::ptr::from_ref(*s))).min_by_key(|s| s.start_time) {
+            Some(span) => stack.push((0, span)),
+            None => break,
+        }
+    }
+    out
+}
+
+/// The `show` output.
+pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
+    let start = spans.iter().map(|s| s.start_time).min();
+    let end = spans.iter().map(|s| s.end_time).max();
+    let total = match (start, end) {
+        (Some(s), Some(e)) => e.duration_since(s).unwrap_or(Duration::ZERO).as_secs_f64(),
+        _ => 0.0,
+    };
+    let order = ordered(spans);
+    let name = order.first().map_or("", |(_, s)| s.name.as_str());
+    let usages = || spans.iter().filter_map(|s| s.usage.as_ref());
+    let tokens: u64 = usages().map(|u| u.total_tokens).sum();
+    let costs: Vec<f64> = usages().filter_map(|u| u.cost).collect();
+    let errors = spans.iter().filter(|s| s.status == SpanStatus::Error).count();
+    let mut out = format!(
+        "trace {trace_id} · {name} · {} · {} span(s) · {errors} error(s) · {tokens} tokens · cost {}\n",
+        format::duration(total),
+        spans.len(),
+        format::cost((!costs.is_empty()).then(|| costs.iter().sum())),
+    );
+    // For each depth, whether an ancestor at that depth has siblings still to come.
+    let mut open: Vec<bool> = Vec::new();
+    for (i, (depth, span)) in order.iter().enumerate() {
+        let last_sibling = order[i + 1..].iter().take_while(|(d, _)| d >= depth).all(|(d, _)| d > depth);
+        open.truncate(*depth);
+        let mut prefix = String::new();
+        for (d, more) in open.iter().enumerate() {
+            if d > 0 {
+                prefix.push_str(if *more { "│  " } else { "   " });
+            }
+        }
+        if *depth > 0 {
+            prefix.push_str(if last_sibling { "└─ " } else { "├─ " });
+        }
+        open.push(!last_sibling);
+        out.push_str(&prefix);
+        out.push_str(&line(span));
+        out.push('\n');
+        let indent: String = prefix.replace("├─ ", "│  ").replace("└─ ", "   ");
+        let bar = if order[i + 1..].first().is_some_and(|(d, _)| d > depth) { "│  " } else { "   " };
+        for event in &span.events {
+            let at = event.time.duration_since(span.start_time).unwrap_or(Duration::ZERO).as_secs_f64();
+            out.push_str(&format!(
+                "{indent}{bar}· {} {}{}\n",
+                format::duration(at),
+                event.name,
+                event_detail(event)
+            ));
+        }
+    }
+    out
+}
+
+fn line(span: &StoredSpan) -> String {
+    let mut parts = vec![span.name.clone()];
+    if span.kind != "internal" {
+        parts.push(span.kind.clone());
+    }
+    parts.push(format::duration(span.duration));
+    parts.push(match (&span.status, &span.status_message) {
+        (SpanStatus::Error, Some(message)) => format!("error: {message}"),
+        (status, _) => status.as_str().to_string(),
+    });
+    if let Some(u) = &span.usage {
+        let model = match (&u.provider, &u.model) {
+            (Some(p), Some(m)) => format!("{p}/{m}"),
+            (None, Some(m)) => m.clone(),
+            (Some(p), None) => p.clone(),
+            (None, None) => String::new(),
+        };
+        if !model.is_empty() {
+            parts.push(model);
+        }
+        let mut tokens = format!("tokens in {} out {}", u.input_tokens, u.output_tokens);
+        if u.cache_read_tokens > 0 {
+            tokens.push_str(&format!(" cached {}", u.cache_read_tokens));
+        }
+        if u.reasoning_tokens > 0 {
+            tokens.push_str(&format!(" reasoning {}", u.reasoning_tokens));
+        }
+        parts.push(tokens);
+        parts.push(format::cost(u.cost));
+    }
+    parts.join("  ")
+}
+
+fn event_detail(event: &trace_runtime::store::StoredEvent) -> String {
+    let get = |k: &str| event.attributes.get(k).and_then(|v| v.as_str());
+    match event.name.as_str() {
+        "log" => format!(" [{}] {}", get("log.level").unwrap_or("info"), get("log.message").unwrap_or("")),
+        "exception" => format!(" {}", get("exception.message").unwrap_or("")),
+        _ => String::new(),
+    }
+}
