@@ -18,7 +18,7 @@ use support::{Observed, run_child};
 use trace_runtime::{span, telemetry, trace, trace_pipeline};
 
 /// `TRACE_EXPORTER` of the child program.
-const EXPORTERS: &str = "stdout";
+const EXPORTERS: &str = "stdout,file,sqlite";
 
 /// A value shaped like an API key, recorded on a span by the child program.
 pub const SECRET: &str = "sk-live-0123456789abcdef0123456789abcdef";
@@ -93,6 +93,17 @@ fn assert_traced(o: &Observed) {
     assert_ran(o);
     assert_eq!(o.line("recording"), Some("true"));
     assert!(o.stdout.contains(ROOT), "the span tree is printed:\n{}", o.stdout);
+    let written = |prefix: &str| {
+        o.files
+            .iter()
+            .any(|(path, _)| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+    };
+    assert!(
+        written("trace_"),
+        "a local trace file is written: {:?}",
+        o.files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert!(written("traces.db"), "the SQLite database is written");
 }
 
 fn telemetry_batches(o: &Observed) -> Vec<serde_json::Value> {
