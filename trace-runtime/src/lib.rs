@@ -46,11 +46,14 @@ mod init;
 pub mod keys;
 pub mod limits;
 mod local;
+pub mod log;
 mod metrics;
 mod panic;
 mod pipeline;
 mod record;
 mod settings;
+#[cfg(feature = "sinks")]
+pub mod sinks;
 pub mod span;
 pub mod testing;
 mod usage;

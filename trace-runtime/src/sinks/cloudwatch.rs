@@ -1,0 +1,164 @@
+//! AWS CloudWatch Logs `PutLogEvents`, JSON protocol.
+//!
+//! Requests are not signed with SigV4: point the sink at an endpoint that accepts them unsigned
+//! (a signing proxy such as `aws-sigv4-proxy`, a VPC endpoint policy, LocalStack) — see the
+//! README's "Remote sinks" section.
+
+use serde_json::json;
+
+use super::doc::Doc;
+use super::engine::{Format, HttpSink, Outcome};
+use super::http::{Http, Request, Retry};
+use super::{SinkError, check_url, env, retry_from_env};
+
+const NAME: &str = "cloudwatch";
+/// `PutLogEvents` limits: events per call, and bytes (each event counts its message plus 26).
+const MAX_EVENTS: usize = 10_000;
+const MAX_BYTES: usize = 1_048_576;
+const EVENT_OVERHEAD: usize = 26;
+/// Longest message kept: CloudWatch rejects events over 256 KiB.
+const MAX_MESSAGE: usize = 256 * 1024 - EVENT_OVERHEAD;
+
+/// Builds the CloudWatch Logs sink: POSTs `PutLogEvents` requests
+/// (`X-Amz-Target: Logs_20140328.PutLogEvents`, `Content-Type: application/x-amz-json-1.1`) with
+/// body `{"logGroupName", "logStreamName", "logEvents": [{"timestamp": <ms>, "message": "<document
+/// as JSON>"}]}`, events sorted by timestamp, split at 10 000 events or 1 MiB per call.
+///
+/// ```
+/// use trace_runtime::sinks::CloudWatchConfig;
+///
+/// let sink = CloudWatchConfig::new("http://127.0.0.1:8080", "/voice/agent", "host-1").build().unwrap();
+/// assert_eq!(sink.name(), "cloudwatch");
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a config does nothing until `.build()`"]
+pub struct CloudWatchConfig {
+    url: Option<String>,
+    group: Option<String>,
+    stream: Option<String>,
+    headers: Vec<(String, String)>,
+    service: Option<String>,
+    retry: Retry,
+}
+
+impl CloudWatchConfig {
+    /// A sink sending to `url` (an endpoint or signing proxy) for `log_group` / `log_stream`.
+    pub fn new(url: impl Into<String>, log_group: impl Into<String>, log_stream: impl Into<String>) -> Self {
+        CloudWatchConfig {
+            url: Some(url.into()),
+            group: Some(log_group.into()),
+            stream: Some(log_stream.into()),
+            headers: Vec::new(),
+            service: None,
+            retry: Retry::default(),
+        }
+    }
+
+    /// From `TRACE_CLOUDWATCH_URL`, `TRACE_CLOUDWATCH_LOG_GROUP`, `TRACE_CLOUDWATCH_LOG_STREAM`
+    /// and the retry variables.
+    pub fn from_env() -> Result<Self, SinkError> {
+        Ok(CloudWatchConfig {
+            url: env("TRACE_CLOUDWATCH_URL"),
+            group: env("TRACE_CLOUDWATCH_LOG_GROUP"),
+            stream: env("TRACE_CLOUDWATCH_LOG_STREAM"),
+            headers: Vec::new(),
+            service: None,
+            retry: retry_from_env(NAME)?,
+        })
+    }
+
+    /// Adds a header to every request (what a proxy needs).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The `service` field of every message (default: the pipeline's `service.name`).
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// Attempts per request, the first included (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.retry.max_attempts = n.max(1);
+        self
+    }
+
+    /// The whole retry policy.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Starts the sink.
+    pub fn build(self) -> Result<HttpSink, SinkError> {
+        let missing = |what, variable| SinkError::Missing { sink: NAME, what, variable, method: "new" };
+        let url = self.url.ok_or_else(|| missing("the endpoint URL", "TRACE_CLOUDWATCH_URL"))?;
+        let url = check_url(NAME, "TRACE_CLOUDWATCH_URL", &url)?;
+        let group = self.group.ok_or_else(|| missing("the log group", "TRACE_CLOUDWATCH_LOG_GROUP"))?;
+        let stream = self.stream.ok_or_else(|| missing("the log stream", "TRACE_CLOUDWATCH_LOG_STREAM"))?;
+        let mut headers = vec![
+            ("content-type".to_string(), "application/x-amz-json-1.1".to_string()),
+            ("x-amz-target".to_string(), "Logs_20140328.PutLogEvents".to_string()),
+        ];
+        headers.extend(self.headers);
+        HttpSink::start(NAME, self.service, self.retry, CloudWatch { url, group, stream, headers })
+    }
+}
+
+struct CloudWatch {
+    url: String,
+    group: String,
+    stream: String,
+    headers: Vec<(String, String)>,
+}
+
+impl CloudWatch {
+    fn send(&self, http: &Http, events: &[(u64, String)], outcome: &mut Outcome) {
+        let log_events: Vec<_> =
+            events.iter().map(|(ms, message)| json!({ "timestamp": ms, "message": message })).collect();
+        let body =
+            json!({ "logGroupName": self.group, "logStreamName": self.stream, "logEvents": log_events });
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        outcome.send(
+            http,
+            &Request { url: self.url.clone(), headers: self.headers.clone(), body },
+            events.len() as u64,
+        );
+    }
+}
+
+impl Format for CloudWatch {
+    fn deliver(&mut self, http: &Http, docs: Vec<Doc>) -> Outcome {
+        let mut events: Vec<(u64, String)> = docs
+            .iter()
+            .map(|doc| {
+                let mut message = doc.json().to_string();
+                if message.len() > MAX_MESSAGE {
+                    let mut end = MAX_MESSAGE;
+                    while !message.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    message.truncate(end);
+                }
+                (doc.time_unix_nano() / 1_000_000, message)
+            })
+            .collect();
+        events.sort_by_key(|(ms, _)| *ms);
+        let mut outcome = Outcome::default();
+        let (mut start, mut bytes) = (0, 0);
+        for i in 0..events.len() {
+            let size = events[i].1.len() + EVENT_OVERHEAD;
+            if i > start && (i - start == MAX_EVENTS || bytes + size > MAX_BYTES) {
+                self.send(http, &events[start..i], &mut outcome);
+                (start, bytes) = (i, 0);
+            }
+            bytes += size;
+        }
+        if start < events.len() {
+            self.send(http, &events[start..], &mut outcome);
+        }
+        outcome
+    }
+}
