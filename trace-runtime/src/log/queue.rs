@@ -207,10 +207,9 @@ pub fn remove_sink(id: LogSinkId) -> bool {
 }
 
 /// Waits until every record queued before the call reached the sinks and they flushed, at most
-/// `timeout`; `false` if that did not happen in time. Log records are also flushed when the
-/// [`init`](crate::init) guard drops.
+/// `timeout`; `false` if that did not happen in time. Records held by a live
+/// [`buffer`](crate::log::buffer) guard are not queued yet: they wait for the guard.
 pub fn flush(timeout: Duration) -> bool {
-    crate::log::flush_thread_buffer();
     let shared = shared();
     let (done, wait) = mpsc::sync_channel(1);
     if lock(&shared.control).send(done).is_err() {

@@ -15,7 +15,8 @@ const MAX_ENTRIES: usize = 1000;
 
 /// Builds the Datadog logs sink: POSTs to the logs intake v2 (`/api/v2/logs`) a JSON array of
 /// entries `{"ddsource", "ddtags", "hostname", "service", "status", "message", ...}` with the
-/// document's other fields beside them (`trace_id`, `span_id`, `run_id`, `attributes`, ...).
+/// document's other fields beside them (`trace_id`, `span_id`, `run_id`, `attributes`, ..., a span's
+/// status as `span_status`).
 /// `status` is the level (`debug`, `info`, `warn`, `error`, `critical` for exceptions); a span is
 /// `info`, or `error` if it failed, with its name as message.
 ///
@@ -150,6 +151,10 @@ impl Datadog {
         let mut entry = doc.fields.clone();
         let service = entry.remove("service").unwrap_or(Json::Null);
         entry.remove("message");
+        // `status` is Datadog's level; a span's own status is kept beside it.
+        if let Some(span_status) = entry.remove("status") {
+            entry.insert("span_status".into(), span_status);
+        }
         let mut out = serde_json::Map::new();
         out.insert("ddsource".into(), json!(self.source));
         if let Some(tags) = &self.tags {
