@@ -2,7 +2,8 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `TRACE_EXPORTER` | comma list of `stdout`, `none` | `stdout` |
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
+//! | `TRACE_LOG_DIR` | directory of the run-directory log sink ([`log::RunDirSink`](crate::log::RunDirSink)) | none |
 //! | `OTEL_SERVICE_NAME` | resource `service.name` | the binary's name |
 //! | `ENVIRONMENT` | resource `deployment.environment.name` | `development` |
 //! | `TRACE_SAMPLING_RATE` | share of traces recorded, `0.0`-`1.0`, decided once per trace | `1.0` |
@@ -30,7 +31,7 @@ use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 /// // Only the exporters added in code: no console output.
 /// let config = Config::builder().exporter(Exporter::None).build();
 /// # drop(config);
-/// assert_eq!(Exporter::NAMES, ["stdout", "none"]);
+/// assert_eq!(&Exporter::NAMES[..2], ["stdout", "none"]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -39,11 +40,32 @@ pub enum Exporter {
     Stdout,
     /// Nothing (only exporters added with [`ConfigBuilder::with_span_exporter`]).
     None,
+    /// Remote sinks, built from their environment variables (see [`sinks`](crate::sinks)) and
+    /// installed both as span exporters and as log sinks.
+    #[cfg(feature = "sinks")]
+    Rest,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    Datadog,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    Loki,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    CloudWatch,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    Elasticsearch,
 }
 
 impl Exporter {
     /// Names accepted in `TRACE_EXPORTER`.
+    #[cfg(not(feature = "sinks"))]
     pub const NAMES: &'static [&'static str] = &["stdout", "none"];
+    /// Names accepted in `TRACE_EXPORTER`.
+    #[cfg(feature = "sinks")]
+    pub const NAMES: &'static [&'static str] =
+        &["stdout", "none", "rest", "datadog", "loki", "cloudwatch", "elasticsearch"];
     /// Names pinned for exporters this build does not include yet.
     const PLANNED: &'static [&'static str] = &["otlp", "zipkin", "file", "sqlite"];
 
@@ -51,6 +73,16 @@ impl Exporter {
         match name {
             "stdout" | "console" => Ok(Exporter::Stdout),
             "none" => Ok(Exporter::None),
+            #[cfg(feature = "sinks")]
+            "rest" => Ok(Exporter::Rest),
+            #[cfg(feature = "sinks")]
+            "datadog" => Ok(Exporter::Datadog),
+            #[cfg(feature = "sinks")]
+            "loki" => Ok(Exporter::Loki),
+            #[cfg(feature = "sinks")]
+            "cloudwatch" => Ok(Exporter::CloudWatch),
+            #[cfg(feature = "sinks")]
+            "elasticsearch" => Ok(Exporter::Elasticsearch),
             other if Self::PLANNED.contains(&other) => {
                 Err(ConfigError::UnavailableExporter { name: other.to_string() })
             }
@@ -109,6 +141,7 @@ pub struct Config {
     export_timeout: Option<Duration>,
     capture_io: Option<bool>,
     disabled: Option<bool>,
+    log_dir: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -124,6 +157,7 @@ impl fmt::Debug for Config {
             .field("export_timeout", &self.export_timeout)
             .field("capture_io", &self.capture_io)
             .field("disabled", &self.disabled)
+            .field("log_dir", &self.log_dir)
             .finish()
     }
 }
@@ -212,6 +246,7 @@ impl Config {
             capture_io,
             service_name,
             environment,
+            log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
         })
     }
 }
@@ -336,6 +371,24 @@ impl ConfigBuilder {
         self
     }
 
+    /// Directory of the run-directory log sink, installed by `init` (replaces `TRACE_LOG_DIR`).
+    ///
+    /// ```rust,standalone_crate
+    /// use trace_runtime::{Config, config::Exporter, log};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("log-dir-doc-{}", std::process::id()));
+    /// let guard = trace_runtime::init_with(Config::builder().exporter(Exporter::None).log_dir(&dir).build())
+    ///     .expect("a writable directory");
+    /// log::run("job-1").in_scope(|| log::info("started"));
+    /// drop(guard); // hands the log records to the sinks
+    /// assert!(std::fs::read_to_string(dir.join("run_id=job-1/stdout.txt")).unwrap().contains("started"));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// ```
+    pub fn log_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.0.log_dir = Some(dir.into());
+        self
+    }
+
     /// The configuration.
     pub fn build(self) -> Config {
         self.0
@@ -354,6 +407,7 @@ pub(crate) struct Settings {
     pub(crate) capture_io: bool,
     pub(crate) service_name: String,
     pub(crate) environment: String,
+    pub(crate) log_dir: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]

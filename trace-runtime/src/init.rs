@@ -37,6 +37,9 @@ pub enum InitError {
     /// `init` was called while the guard of an earlier call is alive.
     #[error("tracing is already initialised: keep the first guard, or drop it before calling init again")]
     AlreadyInitialized,
+    /// A log sink or remote sink could not be set up; the message names the setting or path.
+    #[error(transparent)]
+    Logs(#[from] crate::log::SetupError),
 }
 
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
@@ -54,8 +57,9 @@ pub fn init() -> Result<TraceGuard, InitError> {
 pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let settings = config.resolve()?;
     if settings.disabled {
-        return Ok(TraceGuard { active: false, timeout: settings.export_timeout });
+        return Ok(TraceGuard { active: false, timeout: settings.export_timeout, logs: Default::default() });
     }
+    let logs = crate::log::setup::from_settings(&settings)?;
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialized);
     }
@@ -64,12 +68,13 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
     crate::settings::set_capture_io(settings.capture_io);
     let resource = resource(&settings);
-    let exporters = exporters(settings);
+    let mut exporters = exporters(settings);
+    exporters.extend(logs.exporters());
     pipeline::install(exporters, resource, batch_size, queue_size);
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
-    Ok(TraceGuard { active: true, timeout })
+    Ok(TraceGuard { active: true, timeout, logs: logs.install() })
 }
 
 /// Roots are sampled when the low 63 bits of their trace id fall below this.
@@ -83,6 +88,13 @@ fn exporters(settings: Settings) -> Vec<Box<dyn DynExporter>> {
         match exporter {
             Exporter::Stdout => out.push(Sdk::boxed("stdout", ConsoleExporter::stdout())),
             Exporter::None => {}
+            // Built and checked by `log::setup` before anything started.
+            #[cfg(feature = "sinks")]
+            Exporter::Rest
+            | Exporter::Datadog
+            | Exporter::Loki
+            | Exporter::CloudWatch
+            | Exporter::Elasticsearch => {}
         }
     }
     out.extend(settings.span_exporters);
@@ -122,6 +134,7 @@ fn resource(settings: &Settings) -> Resource {
 pub struct TraceGuard {
     active: bool,
     timeout: Duration,
+    logs: crate::log::setup::Installed,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
@@ -140,6 +153,7 @@ impl TraceGuard {
             return true;
         }
         local::flush_thread();
+        self.logs.flush(self.timeout);
         pipeline::flush(true, self.timeout)
     }
 
@@ -154,6 +168,7 @@ impl TraceGuard {
             return Ok(());
         }
         local::flush_thread();
+        self.logs.remove(self.timeout);
         PIPELINE_ON.store(false, Ordering::Relaxed);
         enable::release();
         let result = pipeline::shutdown(self.timeout);

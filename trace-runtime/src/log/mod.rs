@@ -36,6 +36,7 @@
 mod queue;
 mod record;
 mod rundir;
+pub(crate) mod setup;
 
 use std::cell::{Cell, RefCell};
 use std::error::Error;
@@ -48,6 +49,7 @@ pub use queue::{
 };
 pub use record::{EVENT_NAME, Level, LogRecord, UnknownLevel, attr};
 pub use rundir::{RunDirError, RunDirSink, RunLogs, RunSummary};
+pub use setup::SetupError;
 
 pub(crate) use record::{rfc3339, unix_nanos, utc_date};
 

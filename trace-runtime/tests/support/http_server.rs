@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test binaries, each using part of it
 //! A tiny HTTP/1.1 server on 127.0.0.1, for the sink tests: records every request and answers
 //! from a script (then `200 {}`), closing each connection after its answer.
 
