@@ -22,7 +22,7 @@ fn init_installs_remote_sinks_and_the_run_directory_from_the_environment() {
         std::env::remove_var("TRACE_DATADOG_API_KEY");
         std::env::remove_var("DD_API_KEY");
     }
-    let err = trace_runtime::init().err().expect("datadog without an API key is refused");
+    let err = trace_runtime::init().expect_err("datadog without an API key is refused");
     assert!(err.to_string().contains("TRACE_DATADOG_API_KEY"), "{err}");
 
     unsafe {

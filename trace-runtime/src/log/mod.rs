@@ -51,6 +51,7 @@ pub use record::{EVENT_NAME, Level, LogRecord, UnknownLevel, attr};
 pub use rundir::{RunDirError, RunDirSink, RunLogs, RunSummary};
 pub use setup::SetupError;
 
+#[cfg(feature = "sinks")]
 pub(crate) use record::{rfc3339, unix_nanos, utc_date};
 
 use crate::local;

@@ -318,6 +318,7 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
 }
 
 /// The UTC calendar date of `time`.
+#[cfg(any(feature = "sinks", test))]
 pub(crate) fn utc_date(time: SystemTime) -> (i64, u32, u32) {
     civil_from_days((unix_nanos(time) / 1_000_000_000 / 86_400) as i64)
 }

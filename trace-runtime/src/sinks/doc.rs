@@ -73,12 +73,11 @@ pub(crate) fn from_span(span: &SpanData, service: &str, with_logs: bool, out: &m
     let mut events = Vec::new();
     for event in span.events.iter() {
         if event.name == crate::log::EVENT_NAME {
-            if with_logs {
-                if let Some(record) =
+            if with_logs
+                && let Some(record) =
                     LogRecord::from_event(event, Some(trace_id.clone()), Some(span_id.clone()))
-                {
-                    out.push(from_log(&record, service));
-                }
+            {
+                out.push(from_log(&record, service));
             }
             continue;
         }
