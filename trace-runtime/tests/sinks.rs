@@ -276,6 +276,37 @@ fn cloudwatch_sends_put_log_events_sorted_by_timestamp() {
 }
 
 #[test]
+fn cloudwatch_signs_with_sigv4_when_given_credentials() {
+    let server = Server::start(vec![]);
+    let sink = CloudWatchConfig::new(&server.url, "/voice/agent", "host-1")
+        .region("eu-west-1")
+        .aws_credentials("AKIDEXAMPLE", "secret")
+        .session_token("session-1")
+        .retry(fast(1))
+        .build()
+        .unwrap();
+    sink.write(&[record(Level::Info, "signed", 1_000)]).unwrap();
+    assert!(sink.flush(FLUSH));
+
+    let req = &server.received()[0];
+    let date = req.header("x-amz-date").unwrap();
+    assert_eq!((date.len(), &date[8..9], &date[15..]), (16, "T", "Z"), "{date}");
+    assert_eq!(req.header("x-amz-security-token"), Some("session-1"));
+    let auth = req.header("authorization").unwrap();
+    let prefix =
+        format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/eu-west-1/logs/aws4_request, ", &date[..8]);
+    assert!(auth.starts_with(&prefix), "{auth}");
+    assert!(
+        auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, "),
+        "{auth}"
+    );
+    let signature = auth.rsplit("Signature=").next().unwrap();
+    assert_eq!(signature.len(), 64);
+    assert!(signature.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(sink.stats().delivered, 1);
+}
+
+#[test]
 fn elasticsearch_bulk_retries_only_failed_items_and_counts_permanent_failures() {
     let partial = r#"{"errors":true,"items":[
         {"create":{"_index":"x","status":201}},
@@ -347,6 +378,9 @@ fn elasticsearch_api_key_auth_and_default_index() {
 fn bad_settings_name_the_setting() {
     let err = ElasticsearchConfig::new("http://127.0.0.1:1").index("a b").build().unwrap_err();
     assert!(err.to_string().contains("TRACE_ELASTICSEARCH_INDEX") && err.to_string().contains("a b"));
+    let err =
+        CloudWatchConfig::new("http://127.0.0.1:1", "g", "s").aws_credentials("a", "b").build().unwrap_err();
+    assert!(err.to_string().contains("AWS_REGION"), "{err}");
     let err = LokiConfig::new("not a url").build().unwrap_err();
     assert!(err.to_string().contains("not a url"));
 }

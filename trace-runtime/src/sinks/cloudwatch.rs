@@ -1,14 +1,12 @@
-//! AWS CloudWatch Logs `PutLogEvents`, JSON protocol.
-//!
-//! Requests are not signed with SigV4: point the sink at an endpoint that accepts them unsigned
-//! (a signing proxy such as `aws-sigv4-proxy`, a VPC endpoint policy, LocalStack) — see the
-//! README's "Remote sinks" section.
+//! AWS CloudWatch Logs `PutLogEvents`, JSON protocol, signed with SigV4 when credentials are
+//! given (else sent unsigned, for a signing proxy or LocalStack).
 
 use serde_json::json;
 
 use super::doc::Doc;
 use super::engine::{Format, HttpSink, Outcome};
 use super::http::{Http, Request, Retry};
+use super::sigv4::{Credentials, Signer};
 use super::{SinkError, check_url, env, retry_from_env};
 
 const NAME: &str = "cloudwatch";
@@ -24,11 +22,21 @@ const MAX_MESSAGE: usize = 256 * 1024 - EVENT_OVERHEAD;
 /// body `{"logGroupName", "logStreamName", "logEvents": [{"timestamp": <ms>, "message": "<document
 /// as JSON>"}]}`, events sorted by timestamp, split at 10 000 events or 1 MiB per call.
 ///
+/// With AWS credentials (`aws_credentials(..)`, or `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN` in [`from_env`](Self::from_env)) and a region, every request is signed with
+/// AWS Signature Version 4 (service `logs`), and the URL defaults to
+/// `https://logs.{region}.amazonaws.com/`. Without credentials requests go unsigned: for a signing
+/// proxy, LocalStack or a gateway of your own. The log group and stream must exist.
+///
 /// ```
 /// use trace_runtime::sinks::CloudWatchConfig;
 ///
-/// let sink = CloudWatchConfig::new("http://127.0.0.1:8080", "/voice/agent", "host-1").build().unwrap();
-/// assert_eq!(sink.name(), "cloudwatch");
+/// let signed = CloudWatchConfig::aws("eu-west-1", "/voice/agent", "host-1")
+///     .aws_credentials("AKIDEXAMPLE", "secret")
+///     .build()
+///     .unwrap();
+/// let via_proxy = CloudWatchConfig::new("http://127.0.0.1:8080", "/voice/agent", "host-1").build().unwrap();
+/// assert_eq!((signed.name(), via_proxy.name()), ("cloudwatch", "cloudwatch"));
 /// ```
 #[derive(Clone, Debug)]
 #[must_use = "a config does nothing until `.build()`"]
@@ -38,10 +46,30 @@ pub struct CloudWatchConfig {
     stream: Option<String>,
     headers: Vec<(String, String)>,
     service: Option<String>,
+    region: Option<String>,
+    credentials: Option<Credentials>,
     retry: Retry,
 }
 
 impl CloudWatchConfig {
+    /// A sink sending to CloudWatch Logs in `region`; give it credentials to sign its requests.
+    pub fn aws(
+        region: impl Into<String>,
+        log_group: impl Into<String>,
+        log_stream: impl Into<String>,
+    ) -> Self {
+        CloudWatchConfig {
+            url: None,
+            group: Some(log_group.into()),
+            stream: Some(log_stream.into()),
+            headers: Vec::new(),
+            service: None,
+            region: Some(region.into()),
+            credentials: None,
+            retry: Retry::default(),
+        }
+    }
+
     /// A sink sending to `url` (an endpoint or signing proxy) for `log_group` / `log_stream`.
     pub fn new(url: impl Into<String>, log_group: impl Into<String>, log_stream: impl Into<String>) -> Self {
         CloudWatchConfig {
@@ -50,21 +78,62 @@ impl CloudWatchConfig {
             stream: Some(log_stream.into()),
             headers: Vec::new(),
             service: None,
+            region: None,
+            credentials: None,
             retry: Retry::default(),
         }
     }
 
-    /// From `TRACE_CLOUDWATCH_URL`, `TRACE_CLOUDWATCH_LOG_GROUP`, `TRACE_CLOUDWATCH_LOG_STREAM`
-    /// and the retry variables.
+    /// From `TRACE_CLOUDWATCH_URL`, `TRACE_CLOUDWATCH_LOG_GROUP`, `TRACE_CLOUDWATCH_LOG_STREAM`,
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN` and the retry variables.
     pub fn from_env() -> Result<Self, SinkError> {
+        let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token: env("AWS_SESSION_TOKEN"),
+            }),
+            _ => None,
+        };
         Ok(CloudWatchConfig {
             url: env("TRACE_CLOUDWATCH_URL"),
             group: env("TRACE_CLOUDWATCH_LOG_GROUP"),
             stream: env("TRACE_CLOUDWATCH_LOG_STREAM"),
             headers: Vec::new(),
             service: None,
+            region: env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
+            credentials,
             retry: retry_from_env(NAME)?,
         })
+    }
+
+    /// Signs requests with these credentials (SigV4).
+    pub fn aws_credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token: None,
+        });
+        self
+    }
+
+    /// A session token for temporary credentials (`x-amz-security-token`).
+    pub fn session_token(mut self, token: impl Into<String>) -> Self {
+        if let Some(c) = &mut self.credentials {
+            c.session_token = Some(token.into());
+        }
+        self
+    }
+
+    /// The AWS region, for the signature and the default URL.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
     }
 
     /// Adds a header to every request (what a proxy needs).
@@ -94,8 +163,29 @@ impl CloudWatchConfig {
     /// Starts the sink.
     pub fn build(self) -> Result<HttpSink, SinkError> {
         let missing = |what, variable| SinkError::Missing { sink: NAME, what, variable, method: "new" };
-        let url = self.url.ok_or_else(|| missing("the endpoint URL", "TRACE_CLOUDWATCH_URL"))?;
+        let url = self
+            .url
+            .or_else(|| self.region.as_ref().map(|r| format!("https://logs.{r}.amazonaws.com/")))
+            .ok_or_else(|| missing("the endpoint URL", "TRACE_CLOUDWATCH_URL"))?;
         let url = check_url(NAME, "TRACE_CLOUDWATCH_URL", &url)?;
+        let signing = match self.credentials {
+            Some(credentials) => {
+                let region = self.region.ok_or(SinkError::Missing {
+                    sink: NAME,
+                    what: "the AWS region (needed to sign requests)",
+                    variable: "AWS_REGION",
+                    method: "region",
+                })?;
+                let parsed = reqwest::Url::parse(&url).map_err(|_| SinkError::Invalid {
+                    sink: NAME,
+                    setting: "TRACE_CLOUDWATCH_URL",
+                    value: url.clone(),
+                    expected: "an http:// or https:// URL",
+                })?;
+                Some((Signer { credentials, region, service: "logs" }, parsed))
+            }
+            None => None,
+        };
         let group = self.group.ok_or_else(|| missing("the log group", "TRACE_CLOUDWATCH_LOG_GROUP"))?;
         let stream = self.stream.ok_or_else(|| missing("the log stream", "TRACE_CLOUDWATCH_LOG_STREAM"))?;
         let mut headers = vec![
@@ -103,7 +193,7 @@ impl CloudWatchConfig {
             ("x-amz-target".to_string(), "Logs_20140328.PutLogEvents".to_string()),
         ];
         headers.extend(self.headers);
-        HttpSink::start(NAME, self.service, self.retry, CloudWatch { url, group, stream, headers })
+        HttpSink::start(NAME, self.service, self.retry, CloudWatch { url, group, stream, headers, signing })
     }
 }
 
@@ -112,6 +202,7 @@ struct CloudWatch {
     group: String,
     stream: String,
     headers: Vec<(String, String)>,
+    signing: Option<(Signer, reqwest::Url)>,
 }
 
 impl CloudWatch {
@@ -121,11 +212,11 @@ impl CloudWatch {
         let body =
             json!({ "logGroupName": self.group, "logStreamName": self.stream, "logEvents": log_events });
         let body = serde_json::to_vec(&body).unwrap_or_default();
-        outcome.send(
-            http,
-            &Request { url: self.url.clone(), headers: self.headers.clone(), body },
-            events.len() as u64,
-        );
+        let mut headers = self.headers.clone();
+        if let Some((signer, url)) = &self.signing {
+            signer.sign("POST", url, &mut headers, &body, std::time::SystemTime::now());
+        }
+        outcome.send(http, &Request { url: self.url.clone(), headers, body }, events.len() as u64);
     }
 }
 

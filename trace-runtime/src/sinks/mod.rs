@@ -34,8 +34,9 @@
 //! | `TRACE_LOKI_LABELS` | extra stream labels, `name=value,...` | |
 //! | `TRACE_LOKI_TENANT` | `X-Scope-OrgID` header | |
 //! | `TRACE_LOKI_USERNAME`, `TRACE_LOKI_PASSWORD` | basic auth | |
-//! | `TRACE_CLOUDWATCH_URL` | a CloudWatch Logs endpoint or signing proxy (required) | |
 //! | `TRACE_CLOUDWATCH_LOG_GROUP`, `TRACE_CLOUDWATCH_LOG_STREAM` | target group and stream (required) | |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | with credentials, CloudWatch requests are SigV4-signed | unsigned |
+//! | `TRACE_CLOUDWATCH_URL` | CloudWatch Logs endpoint, or a signing proxy for unsigned requests | `https://logs.{AWS_REGION}.amazonaws.com/` |
 //! | `TRACE_ELASTICSEARCH_URL` | cluster URL (required) | |
 //! | `TRACE_ELASTICSEARCH_INDEX` | index name; `{date}` becomes the record's UTC `YYYY.MM.DD` | `trace-runtime-{date}` |
 //! | `TRACE_ELASTICSEARCH_USERNAME`, `TRACE_ELASTICSEARCH_PASSWORD` | basic auth | |
@@ -53,6 +54,7 @@ mod engine;
 mod http;
 mod loki;
 mod rest;
+mod sigv4;
 
 pub use cloudwatch::CloudWatchConfig;
 pub use datadog::DatadogConfig;
