@@ -384,3 +384,31 @@ fn bad_settings_name_the_setting() {
     let err = LokiConfig::new("not a url").build().unwrap_err();
     assert!(err.to_string().contains("not a url"));
 }
+
+#[test]
+fn batches_are_split_at_the_services_limits() {
+    let server = Server::start(vec![]);
+    let datadog = DatadogConfig::new("k").url(&server.url).retry(fast(1)).build().unwrap();
+    let records: Vec<_> = (0..1001).map(|i| record(Level::Info, "many", i)).collect();
+    datadog.write(&records).unwrap();
+    assert!(datadog.flush(FLUSH));
+    let sizes: Vec<_> = server.received().iter().map(|r| r.json().as_array().unwrap().len()).collect();
+    assert_eq!(sizes, [1000, 1], "at most 1000 entries per intake request");
+
+    let server = Server::start(vec![]);
+    let cloudwatch = CloudWatchConfig::new(&server.url, "g", "s").retry(fast(1)).build().unwrap();
+    let records: Vec<_> = (0..10_001).map(|i| record(Level::Info, "many", 10_001 - i)).collect();
+    cloudwatch.write(&records).unwrap();
+    assert!(cloudwatch.flush(FLUSH));
+    let batches: Vec<Json> = server.received().iter().map(|r| r.json()).collect();
+    let events: Vec<&Json> = batches.iter().flat_map(|b| b["logEvents"].as_array().unwrap()).collect();
+    assert_eq!(events.len(), 10_001);
+    assert!(batches.len() > 1);
+    for batch in &batches {
+        let events = batch["logEvents"].as_array().unwrap();
+        let bytes: usize = events.iter().map(|e| e["message"].as_str().unwrap().len() + 26).sum();
+        assert!(events.len() <= 10_000 && bytes <= 1_048_576, "{} events, {bytes} bytes", events.len());
+    }
+    let times: Vec<u64> = events.iter().map(|e| e["timestamp"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "sorted across the whole batch");
+}

@@ -7,6 +7,10 @@
 //! every exporter sees it with the span; every record also goes to the installed log sinks
 //! ([`add_sink`]: a [`RunDirSink`], a remote sink), inside a span or not.
 //!
+//! A span keeps at most [`MAX_EVENTS`](crate::limits::MAX_EVENTS) events: past that, records are
+//! counted as dropped events on the span, and still reach the sinks. The current [`run`] is
+//! per thread: enter a clone of it in threads and tasks the work moves to.
+//!
 //! No logging call waits: records go onto a bounded lock-free queue drained by a thread of the
 //! kit, and a full queue drops and counts ([`log_metrics`]). That makes every function here its
 //! own async form: call it from async code as it is, there is nothing to await. [`buffer`] holds a

@@ -102,7 +102,6 @@ struct Shared {
     next_id: AtomicU64,
     queued: AtomicU64,
     dropped_full: AtomicU64,
-    dropped_no_sink: AtomicU64,
     written: AtomicU64,
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -111,6 +110,8 @@ struct Shared {
 }
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
+/// Outside `Shared`, so counting a record with nowhere to go does not start the drain thread.
+static DROPPED_NO_SINK: AtomicU64 = AtomicU64::new(0);
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
@@ -129,7 +130,6 @@ fn shared() -> &'static Shared {
             next_id: AtomicU64::new(1),
             queued: AtomicU64::new(0),
             dropped_full: AtomicU64::new(0),
-            dropped_no_sink: AtomicU64::new(0),
             written: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -154,7 +154,7 @@ pub(crate) fn push(records: impl IntoIterator<Item = LogRecord>, on_span: bool) 
     if !has_sinks() {
         if !on_span {
             let n = records.into_iter().count() as u64;
-            shared().dropped_no_sink.fetch_add(n, Ordering::Relaxed);
+            DROPPED_NO_SINK.fetch_add(n, Ordering::Relaxed);
         }
         return;
     }
@@ -221,12 +221,14 @@ pub fn flush(timeout: Duration) -> bool {
 
 /// The log queue's counters.
 pub fn log_metrics() -> LogMetrics {
-    let Some(s) = SHARED.get() else { return LogMetrics::default() };
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let Some(s) = SHARED.get() else {
+        return LogMetrics { records_dropped_no_sink: get(&DROPPED_NO_SINK), ..LogMetrics::default() };
+    };
     LogMetrics {
         records_queued: get(&s.queued),
         records_dropped_queue_full: get(&s.dropped_full),
-        records_dropped_no_sink: get(&s.dropped_no_sink),
+        records_dropped_no_sink: get(&DROPPED_NO_SINK),
         records_written: get(&s.written),
         records_failed: get(&s.failed),
     }

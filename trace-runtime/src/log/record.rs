@@ -208,7 +208,8 @@ impl LogRecord {
         UNIX_EPOCH + Duration::from_nanos(self.time_unix_nano)
     }
 
-    /// The attributes of the `log` span event this record is stored as.
+    /// The attributes of the `log` span event this record is stored as (`log.metadata` cut at
+    /// [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES), like every string attribute).
     ///
     /// ```
     /// use trace_runtime::log::{Level, LogRecord};
@@ -247,7 +248,8 @@ impl LogRecord {
         opt(attr::EXCEPTION_MESSAGE, &self.exception_message);
         opt(attr::EXCEPTION_STACKTRACE, &self.exception_stacktrace);
         if let Some(meta) = &self.metadata {
-            attrs.push(KeyValue::new(attr::METADATA, serde_json::Value::Object(meta.clone()).to_string()));
+            let json = serde_json::Value::Object(meta.clone()).to_string();
+            attrs.push(KeyValue::new(attr::METADATA, crate::value::truncate(&json).to_string()));
         }
         attrs
     }

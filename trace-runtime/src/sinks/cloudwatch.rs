@@ -238,18 +238,41 @@ impl Format for CloudWatch {
             .collect();
         events.sort_by_key(|(ms, _)| *ms);
         let mut outcome = Outcome::default();
-        let (mut start, mut bytes) = (0, 0);
-        for i in 0..events.len() {
-            let size = events[i].1.len() + EVENT_OVERHEAD;
-            if i > start && (i - start == MAX_EVENTS || bytes + size > MAX_BYTES) {
-                self.send(http, &events[start..i], &mut outcome);
-                (start, bytes) = (i, 0);
-            }
-            bytes += size;
-        }
-        if start < events.len() {
-            self.send(http, &events[start..], &mut outcome);
+        for range in calls(&events) {
+            self.send(http, &events[range], &mut outcome);
         }
         outcome
+    }
+}
+
+/// Splits sorted events into `PutLogEvents` calls within the event and byte limits.
+fn calls(events: &[(u64, String)]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (_, message)) in events.iter().enumerate() {
+        let size = message.len() + EVENT_OVERHEAD;
+        if i > start && (i - start == MAX_EVENTS || bytes + size > MAX_BYTES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        out.push(start..events.len());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_stay_within_10000_events_and_1_mib() {
+        let small: Vec<_> = (0..20_001).map(|i| (i, "x".to_string())).collect();
+        assert_eq!(calls(&small), [0..10_000, 10_000..20_000, 20_000..20_001]);
+        let big: Vec<_> = (0..3).map(|i| (i, "y".repeat(500_000))).collect();
+        assert_eq!(calls(&big), [0..2, 2..3]);
+        assert!(calls(&[]).is_empty());
     }
 }

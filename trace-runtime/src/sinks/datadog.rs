@@ -10,15 +10,17 @@ use crate::log::Level;
 
 const NAME: &str = "datadog";
 const DEFAULT_URL: &str = "https://http-intake.logs.datadoghq.com/api/v2/logs";
-/// The intake's limit of entries per request.
+/// The intake's limits per request: entries, and bytes (5 MB, kept under).
 const MAX_ENTRIES: usize = 1000;
+const MAX_PAYLOAD: usize = 4_500_000;
 
 /// Builds the Datadog logs sink: POSTs to the logs intake v2 (`/api/v2/logs`) a JSON array of
 /// entries `{"ddsource", "ddtags", "hostname", "service", "status", "message", ...}` with the
 /// document's other fields beside them (`trace_id`, `span_id`, `run_id`, `attributes`, ..., a span's
 /// status as `span_status`).
 /// `status` is the level (`debug`, `info`, `warn`, `error`, `critical` for exceptions); a span is
-/// `info`, or `error` if it failed, with its name as message.
+/// `info`, or `error` if it failed, with its name as message. A batch is split at the intake's
+/// limits, 1000 entries or 5 MB per request.
 ///
 /// ```
 /// use trace_runtime::sinks::DatadogConfig;
@@ -171,6 +173,21 @@ impl Datadog {
     }
 }
 
+impl Datadog {
+    fn send(
+        &self,
+        http: &Http,
+        headers: &[(String, String)],
+        mut body: Vec<u8>,
+        n: usize,
+        outcome: &mut Outcome,
+    ) {
+        body.push(b']');
+        let request = Request { url: self.url.clone(), headers: headers.to_vec(), body };
+        outcome.send(http, &request, n as u64);
+    }
+}
+
 impl Format for Datadog {
     fn deliver(&mut self, http: &Http, docs: Vec<Doc>) -> Outcome {
         let mut outcome = Outcome::default();
@@ -178,11 +195,28 @@ impl Format for Datadog {
             ("content-type".to_string(), "application/json".to_string()),
             ("dd-api-key".to_string(), self.api_key.clone()),
         ];
-        for chunk in docs.chunks(MAX_ENTRIES) {
-            let body: Vec<Json> = chunk.iter().map(|d| self.entry(d)).collect();
-            let body = serde_json::to_vec(&body).unwrap_or_default();
-            let request = Request { url: self.url.clone(), headers: headers.clone(), body };
-            outcome.send(http, &request, chunk.len() as u64);
+        let mut body = Vec::from(*b"[");
+        let mut count = 0;
+        for doc in &docs {
+            let entry = self.entry(doc).to_string();
+            if count > 0 && (count == MAX_ENTRIES || body.len() + entry.len() + 2 > MAX_PAYLOAD) {
+                self.send(
+                    http,
+                    &headers,
+                    std::mem::replace(&mut body, Vec::from(*b"[")),
+                    count,
+                    &mut outcome,
+                );
+                count = 0;
+            }
+            if count > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(entry.as_bytes());
+            count += 1;
+        }
+        if count > 0 {
+            self.send(http, &headers, body, count, &mut outcome);
         }
         outcome
     }
