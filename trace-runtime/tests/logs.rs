@@ -256,3 +256,34 @@ fn an_unwritable_directory_is_an_error_naming_the_path() {
     assert!(err.to_string().contains(&file.display().to_string()), "{err}");
     let _ = std::fs::remove_file(&file);
 }
+
+struct Panics;
+
+impl LogSink for Panics {
+    fn name(&self) -> &str {
+        "panics"
+    }
+
+    fn write(&self, records: &[LogRecord]) -> Result<(), LogSinkError> {
+        if records.iter().any(|r| r.message == "panic: trigger") {
+            panic!("a broken sink");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panicking_sink_does_not_stop_the_others() {
+    let good = Collect::new("panic:");
+    let bad = log::add_sink(Arc::new(Panics));
+    let id = log::add_sink(good.clone());
+    log::info("panic: trigger");
+    assert!(log::flush(FLUSH));
+    log::info("panic: after");
+    assert!(log::flush(FLUSH), "the drain thread survived");
+    log::remove_sink(bad);
+    log::remove_sink(id);
+    let messages: Vec<_> = good.records.lock().unwrap().iter().map(|r| r.message.clone()).collect();
+    assert_eq!(messages, ["panic: trigger", "panic: after"]);
+    assert!(log::log_metrics().records_failed >= 1);
+}

@@ -4,6 +4,7 @@
 //! A logging call never waits: it pushes its record and returns; when the queue is full the record
 //! is dropped and counted ([`log_metrics`]). The drain thread starts with the first sink.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -260,8 +261,13 @@ fn run(control: Receiver<SyncSender<()>>) {
                     drain(shared, &mut batch);
                     let sinks = lock(&shared.sinks).clone();
                     for (_, sink) in &sinks {
-                        if let Err(e) = sink.flush() {
-                            *lock(&shared.last_error) = Some(e.to_string());
+                        match std::panic::catch_unwind(AssertUnwindSafe(|| sink.flush())) {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => *lock(&shared.last_error) = Some(e.to_string()),
+                            Err(_) => {
+                                *lock(&shared.last_error) =
+                                    Some(format!("log sink `{}` panicked while flushing", sink.name()));
+                            }
                         }
                     }
                     let _ = done.send(());
@@ -284,10 +290,15 @@ fn drain(shared: &Shared, batch: &mut Vec<LogRecord>) {
         let sinks = lock(&shared.sinks).clone();
         let mut ok = true;
         for (_, sink) in &sinks {
-            if let Err(e) = sink.write(batch) {
-                ok = false;
-                *lock(&shared.last_error) = Some(e.to_string());
-            }
+            // A panicking sink must not take the drain thread, and every other sink, down with it.
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| sink.write(batch)));
+            let error = match result {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("log sink `{}` panicked while writing; its batch is lost", sink.name()),
+            };
+            ok = false;
+            *lock(&shared.last_error) = Some(error);
         }
         let counter = if ok && !sinks.is_empty() { &shared.written } else { &shared.failed };
         counter.fetch_add(batch.len() as u64, Ordering::Relaxed);
