@@ -37,6 +37,7 @@
 //! assert_eq!(attr(1, "log.level").as_deref(), Some("exception"));
 //! ```
 
+mod emit;
 mod queue;
 mod record;
 mod rundir;
@@ -58,8 +59,7 @@ pub use setup::SetupError;
 #[cfg(feature = "sinks")]
 pub(crate) use record::{rfc3339, unix_nanos, utc_date};
 
-use crate::local;
-use crate::record::EventRecord;
+use emit::Draft;
 
 /// Records one thread holds back in a [`buffer`] scope before it hands them off early.
 const MAX_BUFFERED: usize = 4096;
@@ -213,31 +213,31 @@ pub(crate) fn flush_thread_buffer() {
 #[derive(Debug)]
 #[must_use = "an entry is written by `.emit()`"]
 pub struct Entry {
-    record: LogRecord,
+    draft: Draft,
 }
 
 /// Starts a record at `level` with `message`, located at the caller.
 #[track_caller]
 pub fn entry(level: Level, message: impl Into<String>) -> Entry {
-    Entry { record: new_record(level, message.into(), Location::caller()) }
+    Entry { draft: Draft::new(level, message.into(), Location::caller()) }
 }
 
 impl Entry {
     /// Adds a metadata field (stored as JSON in `log.metadata`).
     pub fn meta(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Entry {
-        self.record.metadata.get_or_insert_with(Default::default).insert(key.into(), value.into());
+        self.draft.metadata.get_or_insert_with(Default::default).insert(key.into(), value.into());
         self
     }
 
     /// Attaches an error: its type, message and chain of causes.
     pub fn error<E: Error + ?Sized>(mut self, error: &E) -> Entry {
-        set_error(&mut self.record, error);
+        self.draft.set_error(error);
         self
     }
 
     /// Writes the record: onto the current span, and to the log sinks.
     pub fn emit(self) {
-        dispatch(self.record);
+        self.draft.emit();
     }
 }
 
@@ -248,7 +248,7 @@ impl Entry {
 /// ```
 #[track_caller]
 pub fn debug(message: impl Into<String>) {
-    dispatch(new_record(Level::Debug, message.into(), Location::caller()));
+    Draft::new(Level::Debug, message.into(), Location::caller()).emit();
 }
 
 /// Writes an `info` record.
@@ -258,7 +258,7 @@ pub fn debug(message: impl Into<String>) {
 /// ```
 #[track_caller]
 pub fn info(message: impl Into<String>) {
-    dispatch(new_record(Level::Info, message.into(), Location::caller()));
+    Draft::new(Level::Info, message.into(), Location::caller()).emit();
 }
 
 /// Writes a `warning` record.
@@ -268,7 +268,7 @@ pub fn info(message: impl Into<String>) {
 /// ```
 #[track_caller]
 pub fn warning(message: impl Into<String>) {
-    dispatch(new_record(Level::Warning, message.into(), Location::caller()));
+    Draft::new(Level::Warning, message.into(), Location::caller()).emit();
 }
 
 /// Writes an `error` record.
@@ -278,7 +278,7 @@ pub fn warning(message: impl Into<String>) {
 /// ```
 #[track_caller]
 pub fn error(message: impl Into<String>) {
-    dispatch(new_record(Level::Error, message.into(), Location::caller()));
+    Draft::new(Level::Error, message.into(), Location::caller()).emit();
 }
 
 /// Writes an `exception` record of `error`: its message, type and chain of causes. The span's
@@ -297,9 +297,9 @@ pub fn error(message: impl Into<String>) {
 /// ```
 #[track_caller]
 pub fn exception<E: Error + ?Sized>(error: &E) {
-    let mut record = new_record(Level::Exception, error.to_string(), Location::caller());
-    set_error(&mut record, error);
-    dispatch(record);
+    let mut draft = Draft::new(Level::Exception, error.to_string(), Location::caller());
+    draft.set_error(error);
+    draft.emit();
 }
 
 /// Writes a record at `level`: for levels chosen at run time.
@@ -309,65 +309,7 @@ pub fn exception<E: Error + ?Sized>(error: &E) {
 /// ```
 #[track_caller]
 pub fn log(level: Level, message: impl Into<String>) {
-    dispatch(new_record(level, message.into(), Location::caller()));
-}
-
-fn new_record(level: Level, message: String, location: &'static Location<'static>) -> LogRecord {
-    let mut record = LogRecord::new(level, message);
-    record.file = Some(location.file().to_string());
-    record.line = Some(location.line());
-    CURRENT_RUN.with(|c| {
-        if let Some(run) = c.borrow().as_ref() {
-            record.run_id = Some(run.run_id.to_string());
-            record.parent_run_id = run.parent_run_id.as_deref().map(str::to_string);
-        }
-    });
-    let context = crate::context::current_context();
-    record.trace_id = context.trace_id().map(|t| t.to_string());
-    record.span_id = context.span_id().map(|s| s.to_string());
-    record
-}
-
-fn set_error<E: Error + ?Sized>(record: &mut LogRecord, error: &E) {
-    record.error_type = Some(std::any::type_name::<E>().to_string());
-    record.exception_message = Some(crate::value::truncate(&error.to_string()).to_string());
-    let mut chain = String::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str("caused by: ");
-        chain.push_str(&cause.to_string());
-        chain.push('\n');
-        source = cause.source();
-    }
-    if !chain.is_empty() {
-        record.exception_stacktrace = Some(crate::value::truncate(&chain).to_string());
-    }
-}
-
-fn dispatch(mut record: LogRecord) {
-    record.message = crate::value::truncate(&record.message).to_string();
-    let mut on_span = false;
-    local::with_current_record(|r| {
-        on_span = true;
-        let attrs = record.event_attributes();
-        r.push_event(EventRecord { name: EVENT_NAME.into(), time: crate::clock::now(), attrs });
-    });
-    if !queue::has_sinks() {
-        queue::push(std::iter::once(record), on_span);
-        return;
-    }
-    if BUFFER_DEPTH.with(Cell::get) > 0 {
-        let full = BUFFER.with(|b| {
-            let mut b = b.borrow_mut();
-            b.push(record);
-            b.len() >= MAX_BUFFERED
-        });
-        if full {
-            flush_thread_buffer();
-        }
-    } else {
-        queue::push(std::iter::once(record), on_span);
-    }
+    Draft::new(level, message.into(), Location::caller()).emit();
 }
 
 /// Writes a `debug` record, formatting like `format!`, at the caller's file and line.

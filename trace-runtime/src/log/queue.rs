@@ -14,6 +14,7 @@ use std::time::Duration;
 use crossbeam_queue::ArrayQueue;
 
 use super::LogRecord;
+use super::record::rfc3339;
 
 /// Records waiting for the log sinks before new ones are dropped.
 pub const LOG_QUEUE_CAPACITY: usize = 16 * 1024;
@@ -151,6 +152,11 @@ pub(crate) fn has_sinks() -> bool {
 
 /// Queues records for the sinks; `on_span` says whether they are also kept on a span, so a record
 /// with nowhere to go is counted as lost only when it is.
+/// Counts records written outside a span while no sink was installed.
+pub(crate) fn count_no_sink(n: u64) {
+    DROPPED_NO_SINK.fetch_add(n, Ordering::Relaxed);
+}
+
 pub(crate) fn push(records: impl IntoIterator<Item = LogRecord>, on_span: bool) {
     if !has_sinks() {
         if !on_span {
@@ -286,6 +292,9 @@ fn drain(shared: &Shared, batch: &mut Vec<LogRecord>) {
                 Some(record) => batch.push(record),
                 None => break,
             }
+        }
+        for record in batch.iter_mut().filter(|r| r.datetime.is_empty()) {
+            record.datetime = rfc3339(record.time());
         }
         let sinks = lock(&shared.sinks).clone();
         let mut ok = true;
