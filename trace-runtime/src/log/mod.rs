@@ -80,12 +80,24 @@ pub struct Run {
 }
 
 /// Starts describing a run with id `run_id`; [`Run::enter`] makes it current on this thread.
+///
+/// ```
+/// use trace_runtime::log;
+///
+/// let _run = log::run("workflow-123").enter();
+/// assert_eq!(log::current_run_id().as_deref(), Some("workflow-123"));
+/// ```
 pub fn run(run_id: impl AsRef<str>) -> Run {
     Run { run_id: run_id.as_ref().into(), parent_run_id: None }
 }
 
 impl Run {
-    /// Sets the run's parent.
+    /// Sets the run's parent (`log.parent_run_id`).
+    ///
+    /// ```
+    /// let run = trace_runtime::log::run("job-7").parent("workflow-1");
+    /// assert_eq!(run.id(), "job-7");
+    /// ```
     pub fn parent(mut self, parent_run_id: impl AsRef<str>) -> Run {
         self.parent_run_id = Some(parent_run_id.as_ref().into());
         self
@@ -93,6 +105,19 @@ impl Run {
 
     /// Makes this the current run of this thread until the guard drops. Runs nest; a thread or
     /// task started inside does not inherit it: enter a clone of the run there.
+    ///
+    /// ```
+    /// use trace_runtime::log;
+    ///
+    /// let run = log::run("job-7");
+    /// let _current = run.clone().enter();
+    /// std::thread::spawn(move || {
+    ///     let _run = run.enter();
+    ///     assert_eq!(log::current_run_id().as_deref(), Some("job-7"));
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
     pub fn enter(self) -> RunGuard {
         RunGuard { previous: CURRENT_RUN.with(|c| c.replace(Some(self))) }
     }
@@ -110,6 +135,19 @@ impl Run {
 }
 
 /// Keeps a [`Run`] current; restores the previous one on drop.
+///
+/// ```
+/// use trace_runtime::log;
+///
+/// let outer = log::run("outer").enter();
+/// {
+///     let _inner = log::run("inner").enter();
+///     assert_eq!(log::current_run_id().as_deref(), Some("inner"));
+/// }
+/// assert_eq!(log::current_run_id().as_deref(), Some("outer"));
+/// drop(outer);
+/// assert_eq!(log::current_run_id(), None);
+/// ```
 #[must_use = "the run stops being current when the guard drops: bind it, `let _run = ...enter();`"]
 #[derive(Debug)]
 pub struct RunGuard {
@@ -129,7 +167,7 @@ thread_local! {
     static BUFFER_DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The current run's id on this thread, if any.
+/// The current run's id on this thread, if any; see [`RunGuard`] for an example.
 pub fn current_run_id() -> Option<String> {
     CURRENT_RUN.with(|c| c.borrow().as_ref().map(|r| r.run_id.to_string()))
 }
@@ -170,7 +208,7 @@ pub fn buffer() -> BufferGuard {
     BufferGuard { _not_send: std::marker::PhantomData }
 }
 
-/// Holds log records back until dropped; see [`buffer`].
+/// Holds log records back until dropped; see [`buffer`] for an example.
 #[must_use = "records are handed off when the guard drops: bind it, `let _buffer = log::buffer();`"]
 #[derive(Debug)]
 pub struct BufferGuard {
@@ -216,7 +254,16 @@ pub struct Entry {
     draft: Draft,
 }
 
-/// Starts a record at `level` with `message`, located at the caller.
+/// Starts a record at `level` with `message`, located at the caller; see [`Entry`].
+///
+/// ```
+/// use trace_runtime::log::{self, Level};
+///
+/// log::entry(Level::Error, "upload failed")
+///     .meta("bytes", 1024)
+///     .error(&std::io::Error::other("connection reset"))
+///     .emit();
+/// ```
 #[track_caller]
 pub fn entry(level: Level, message: impl Into<String>) -> Entry {
     Entry { draft: Draft::new(level, message.into(), Location::caller()) }

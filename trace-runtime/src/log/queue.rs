@@ -17,13 +17,22 @@ use super::LogRecord;
 use super::record::rfc3339;
 
 /// Records waiting for the log sinks before new ones are dropped.
+///
+/// ```
+/// assert_eq!(trace_runtime::log::LOG_QUEUE_CAPACITY, 16_384);
+/// ```
 pub const LOG_QUEUE_CAPACITY: usize = 16 * 1024;
 /// How often the drain thread wakes when nothing pushes it.
 const TICK: Duration = Duration::from_millis(100);
 /// Records handed to a sink per call at most.
 const SINK_BATCH: usize = 1024;
 
-/// Why a log sink could not write a batch.
+/// Why a log sink could not write a batch; the last one is kept for [`last_sink_error`].
+///
+/// ```
+/// let e = trace_runtime::log::LogSinkError { sink: "files".into(), reason: "disk full".into() };
+/// assert_eq!(e.to_string(), "log sink `files`: disk full");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("log sink `{sink}`: {reason}")]
 pub struct LogSinkError {
@@ -72,7 +81,7 @@ pub trait LogSink: Send + Sync + 'static {
     fn on_install(&self) {}
 }
 
-/// Identifies an installed sink, for [`remove_sink`].
+/// Identifies an installed sink, for [`remove_sink`]; see [`LogSink`] for an example.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LogSinkId(u64);
 
@@ -183,7 +192,16 @@ pub(crate) fn push(records: impl IntoIterator<Item = LogRecord>, on_span: bool) 
 
 /// Installs a sink: from now on it receives every log record of the process.
 ///
-/// See [`LogSink`] for an example.
+/// ```
+/// use std::sync::Arc;
+/// use trace_runtime::log::{self, RunDirSink};
+///
+/// let dir = std::env::temp_dir().join(format!("add-sink-{}", std::process::id()));
+/// let id = log::add_sink(Arc::new(RunDirSink::new(&dir).unwrap()));
+/// log::info("to the run directory");
+/// log::remove_sink(id);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
 pub fn add_sink(sink: Arc<dyn LogSink>) -> LogSinkId {
     let shared = shared();
     let id = LogSinkId(shared.next_id.fetch_add(1, Ordering::Relaxed));
@@ -216,6 +234,11 @@ pub fn remove_sink(id: LogSinkId) -> bool {
 /// Waits until every record queued before the call reached the sinks and they flushed, at most
 /// `timeout`; `false` if that did not happen in time. Records held by a live
 /// [`buffer`](crate::log::buffer) guard are not queued yet: they wait for the guard.
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(trace_runtime::log::flush(Duration::from_secs(5)));
+/// ```
 pub fn flush(timeout: Duration) -> bool {
     let shared = shared();
     let (done, wait) = mpsc::sync_channel(1);

@@ -10,9 +10,18 @@ use opentelemetry::{KeyValue, Value};
 use serde::{Deserialize, Serialize};
 
 /// Name of the span event a log record is stored as.
+///
+/// ```
+/// assert_eq!(trace_runtime::log::EVENT_NAME, "log");
+/// ```
 pub const EVENT_NAME: &str = "log";
 
 /// Attribute keys of a `log` span event; the SQLite store maps them into its `logs` table.
+///
+/// ```
+/// use trace_runtime::log::attr;
+/// assert_eq!((attr::LEVEL, attr::LINE), ("log.level", "code.line.number"));
+/// ```
 pub mod attr {
     /// `debug`, `info`, `warning`, `error` or `exception`.
     pub const LEVEL: &str = "log.level";
@@ -93,7 +102,8 @@ impl fmt::Display for Level {
     }
 }
 
-/// A level name that is not one of `debug`, `info`, `warning`, `error`, `exception`.
+/// A level name that is not one of `debug`, `info`, `warning`, `error`, `exception`; see
+/// [`Level`] for an example.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown log level `{0}`: expected debug, info, warning, error or exception")]
 pub struct UnknownLevel(pub String);
@@ -114,7 +124,7 @@ impl FromStr for Level {
 }
 
 /// One log record with its metadata, as the log sinks receive it and as
-/// [`RunDirSink::read_run`](crate::log::RunDirSink::read_run) gives it back.
+/// [`RunDirSink::find_run`](crate::log::RunDirSink::find_run) gives it back.
 ///
 /// ```
 /// use trace_runtime::log::{Level, LogRecord};
@@ -204,6 +214,11 @@ impl LogRecord {
     }
 
     /// When it was written.
+    ///
+    /// ```
+    /// let record = trace_runtime::log::LogRecord::new(trace_runtime::log::Level::Info, "x");
+    /// assert!(record.time() <= std::time::SystemTime::now());
+    /// ```
     pub fn time(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_nanos(self.time_unix_nano)
     }

@@ -22,6 +22,14 @@ use super::{Level, LogRecord};
 const NO_RUN: &str = "default";
 
 /// A run directory that could not be created, written or read.
+///
+/// ```
+/// let file = std::env::temp_dir().join(format!("not-a-dir-{}", std::process::id()));
+/// std::fs::write(&file, "x").unwrap();
+/// let err = trace_runtime::log::RunDirSink::new(file.join("logs")).unwrap_err();
+/// assert!(err.to_string().contains("not-a-dir"));
+/// # std::fs::remove_file(&file).ok();
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunDirError {
@@ -35,7 +43,20 @@ pub enum RunDirError {
     },
 }
 
-/// A run found in a run directory.
+/// A run found in a run directory by [`RunDirSink::list_runs`].
+///
+/// ```
+/// use trace_runtime::log::{Level, LogRecord, RunDirSink};
+///
+/// let dir = std::env::temp_dir().join(format!("list-runs-{}", std::process::id()));
+/// let sink = RunDirSink::new(&dir).unwrap();
+/// let mut record = LogRecord::new(Level::Info, "hello");
+/// record.run_id = Some("r-1".into());
+/// sink.write_records(&[record]).unwrap();
+/// let runs = sink.list_runs().unwrap();
+/// assert_eq!((runs[0].run_id.as_str(), runs[0].size > 0), ("r-1", true));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunSummary {
@@ -49,7 +70,7 @@ pub struct RunSummary {
     pub modified: Option<SystemTime>,
 }
 
-/// The logs of one run, read back.
+/// The logs of one run, read back by [`RunDirSink::find_run`] (see [`RunDirSink`] for an example).
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RunLogs {

@@ -11,6 +11,18 @@ use crate::config::Settings;
 use crate::pipeline::exporter::DynExporter;
 
 /// A log sink `init` could not set up.
+///
+/// ```rust,standalone_crate
+/// use trace_runtime::{Config, InitError, config::Exporter};
+///
+/// let file = std::env::temp_dir().join(format!("blocker-{}", std::process::id()));
+/// std::fs::write(&file, "x").unwrap();
+/// let err = trace_runtime::init_with(Config::builder().exporter(Exporter::None).log_dir(file.join("logs")).build())
+///     .unwrap_err();
+/// assert!(matches!(err, InitError::Logs(_)));
+/// assert!(err.to_string().starts_with("TRACE_LOG_DIR: "));
+/// # std::fs::remove_file(&file).ok();
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {

@@ -170,7 +170,7 @@ impl HttpSink {
         self.inner.name
     }
 
-    /// What the sink delivered, failed and dropped so far.
+    /// What the sink delivered, failed and dropped so far; see [`HttpSink`] for an example.
     pub fn stats(&self) -> SinkStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         SinkStats {
@@ -183,7 +183,7 @@ impl HttpSink {
     }
 
     /// Waits until everything handed to the sink so far was sent (or given up on), at most
-    /// `timeout`; `false` if that did not happen in time.
+    /// `timeout`; `false` if that did not happen in time. See [`HttpSink`] for an example.
     pub fn flush(&self, timeout: Duration) -> bool {
         let (done, wait) = mpsc::sync_channel(1);
         let sent = match lock(&self.inner.tx).as_ref() {

@@ -72,6 +72,11 @@ use opentelemetry_sdk::trace::SpanExporter;
 use std::time::Duration;
 
 /// A sink that could not be built from its settings.
+///
+/// ```
+/// let err = trace_runtime::sinks::LokiConfig::new("ftp://loki").build().unwrap_err();
+/// assert!(err.to_string().contains("ftp://loki"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
