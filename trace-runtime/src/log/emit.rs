@@ -92,7 +92,7 @@ impl Draft {
                 super::flush_thread_buffer();
             }
         } else {
-            queue::push(std::iter::once(record), on_span);
+            queue::push(vec![record], on_span);
         }
     }
 

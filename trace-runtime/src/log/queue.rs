@@ -107,7 +107,10 @@ pub struct LogMetrics {
 }
 
 struct Shared {
-    queue: ArrayQueue<LogRecord>,
+    /// Groups of records: one logging call's, or a whole `buffer` scope's.
+    queue: ArrayQueue<Vec<LogRecord>>,
+    /// Records in `queue`, bounded by `LOG_QUEUE_CAPACITY`.
+    queued_len: AtomicUsize,
     sinks: Mutex<Vec<(LogSinkId, Arc<dyn LogSink>)>>,
     n_sinks: AtomicUsize,
     next_id: AtomicU64,
@@ -136,6 +139,7 @@ fn shared() -> &'static Shared {
             .unwrap_or_else(|_| std::thread::current());
         Shared {
             queue: ArrayQueue::new(LOG_QUEUE_CAPACITY),
+            queued_len: AtomicUsize::new(0),
             sinks: Mutex::new(Vec::new()),
             n_sinks: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
@@ -159,34 +163,44 @@ pub(crate) fn has_sinks() -> bool {
     SHARED.get().is_some_and(|s| s.n_sinks.load(Ordering::Relaxed) > 0)
 }
 
-/// Queues records for the sinks; `on_span` says whether they are also kept on a span, so a record
-/// with nowhere to go is counted as lost only when it is.
 /// Counts records written outside a span while no sink was installed.
 pub(crate) fn count_no_sink(n: u64) {
     DROPPED_NO_SINK.fetch_add(n, Ordering::Relaxed);
 }
 
-pub(crate) fn push(records: impl IntoIterator<Item = LogRecord>, on_span: bool) {
+/// Queues records for the sinks as one group, which reaches each sink in a single `write`.
+/// `on_span` says whether they are also kept on a span, so a record with nowhere to go is counted
+/// as lost only when it is not.
+pub(crate) fn push(records: Vec<LogRecord>, on_span: bool) {
+    let n = records.len();
+    if n == 0 {
+        return;
+    }
     if !has_sinks() {
         if !on_span {
-            let n = records.into_iter().count() as u64;
-            DROPPED_NO_SINK.fetch_add(n, Ordering::Relaxed);
+            count_no_sink(n as u64);
         }
         return;
     }
     let shared = shared();
-    let mut pushed = 0;
-    for record in records {
-        match shared.queue.push(record) {
-            Ok(()) => pushed += 1,
-            Err(_) => {
-                shared.dropped_full.fetch_add(1, Ordering::Relaxed);
+    let queued = shared.queued_len.fetch_add(n, Ordering::Relaxed);
+    if queued + n > LOG_QUEUE_CAPACITY {
+        shared.queued_len.fetch_sub(n, Ordering::Relaxed);
+        shared.dropped_full.fetch_add(n as u64, Ordering::Relaxed);
+        shared.worker.unpark();
+        return;
+    }
+    match shared.queue.push(records) {
+        Ok(()) => {
+            shared.queued.fetch_add(n as u64, Ordering::Relaxed);
+            if queued + n >= LOG_QUEUE_CAPACITY / 4 {
+                shared.worker.unpark();
             }
         }
-    }
-    shared.queued.fetch_add(pushed, Ordering::Relaxed);
-    if shared.queue.len() >= LOG_QUEUE_CAPACITY / 4 {
-        shared.worker.unpark();
+        Err(_) => {
+            shared.queued_len.fetch_sub(n, Ordering::Relaxed);
+            shared.dropped_full.fetch_add(n as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -310,9 +324,13 @@ fn run(control: Receiver<SyncSender<()>>) {
 
 fn drain(shared: &Shared, batch: &mut Vec<LogRecord>) {
     while !shared.queue.is_empty() {
+        // Whole groups only: a `buffer` scope's records reach a sink in one `write`.
         while batch.len() < SINK_BATCH {
             match shared.queue.pop() {
-                Some(record) => batch.push(record),
+                Some(group) => {
+                    shared.queued_len.fetch_sub(group.len(), Ordering::Relaxed);
+                    batch.extend(group);
+                }
                 None => break,
             }
         }

@@ -49,8 +49,9 @@ impl RestConfig {
     /// From `TRACE_REST_URL`, `TRACE_REST_HEADERS`, `TRACE_REST_TOKEN`, `TRACE_SINK_MAX_ATTEMPTS`
     /// and `TRACE_SINK_TIMEOUT_MS`.
     ///
-    /// ```
-    /// // With TRACE_REST_URL unset:
+    /// ```rust,standalone_crate
+    /// // With TRACE_REST_URL unset (a process of its own: it changes the environment):
+    /// # // SAFETY: no other thread of this doctest reads the environment.
     /// # unsafe { std::env::remove_var("TRACE_REST_URL") };
     /// let err = trace_runtime::sinks::RestConfig::from_env().unwrap().build().unwrap_err();
     /// assert!(err.to_string().contains("TRACE_REST_URL"));
