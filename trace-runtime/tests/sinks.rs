@@ -412,3 +412,26 @@ fn batches_are_split_at_the_services_limits() {
     let times: Vec<u64> = events.iter().map(|e| e["timestamp"].as_u64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "sorted across the whole batch");
 }
+
+#[test]
+fn a_hung_service_never_blocks_the_caller_and_a_full_queue_drops_and_counts() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let retry = Retry { timeout: Duration::from_secs(120), ..fast(1) };
+    let sink = RestConfig::new(url).retry(retry).build().unwrap();
+    // The sender thread is stuck on the first request; the queue holds 256 batches.
+    for i in 0..300 {
+        sink.write(&[record(Level::Info, "waiting", i)]).ok();
+    }
+    futures::executor::block_on(sink.export(spans())).ok();
+    let stats = sink.stats();
+    assert!(stats.dropped >= 300 - 257, "dropped: {}", stats.dropped);
+    assert_eq!(stats.delivered, 0);
+}
