@@ -98,8 +98,9 @@ impl Planned {
 }
 
 impl Installed {
+    /// Flushes every installed sink, the user's too.
     pub(crate) fn flush(&self, timeout: Duration) {
-        if !self.ids.is_empty() {
+        if queue::has_sinks() {
             queue::flush(timeout);
         }
     }
