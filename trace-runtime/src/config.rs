@@ -2,9 +2,10 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `TRACE_EXPORTER` | comma list of `stdout`, `file`, `sqlite`, `none` | `stdout` |
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
 //! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
+//! | `TRACE_LOG_DIR` | directory of the run-directory log sink ([`log::RunDirSink`](crate::log::RunDirSink)) | none |
 //! | `OTEL_SERVICE_NAME` | resource `service.name` | the binary's name |
 //! | `ENVIRONMENT` | resource `deployment.environment.name` | `development` |
 //! | `TRACE_SAMPLING_RATE` | share of traces recorded, `0.0`-`1.0`, decided once per trace | `1.0` |
@@ -55,13 +56,40 @@ pub enum Exporter {
     File,
     /// A SQLite database at `TRACE_SQLITE_PATH` ([`crate::store::SqliteExporter`]; feature `sqlite`).
     Sqlite,
+    /// Remote sinks, built from their environment variables (see [`sinks`](crate::sinks)) and
+    /// installed both as span exporters and as log sinks.
+    #[cfg(feature = "sinks")]
+    Rest,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    Datadog,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    Loki,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    CloudWatch,
+    /// See [`Exporter::Rest`].
+    #[cfg(feature = "sinks")]
+    Elasticsearch,
 }
 
 impl Exporter {
-    /// Names accepted in `TRACE_EXPORTER`.
-    pub const NAMES: &'static [&'static str] = store_names::NAMES;
-    /// Names pinned for exporters this build does not include (yet, or without their feature).
-    const PLANNED: &'static [&'static str] = &["otlp", "zipkin", "file", "sqlite"];
+    /// Every name `TRACE_EXPORTER` knows. A name whose cargo feature is off in this build is
+    /// refused with an error that says so.
+    pub const NAMES: &'static [&'static str] = &[
+        "stdout",
+        "none",
+        "file",
+        "sqlite",
+        "otlp",
+        "zipkin",
+        "rest",
+        "datadog",
+        "loki",
+        "cloudwatch",
+        "elasticsearch",
+    ];
 
     fn parse(name: &str) -> Result<Self, ConfigError> {
         match name {
@@ -71,24 +99,22 @@ impl Exporter {
             "file" => Ok(Exporter::File),
             #[cfg(feature = "sqlite")]
             "sqlite" => Ok(Exporter::Sqlite),
-            other if Self::PLANNED.contains(&other) => {
+            #[cfg(feature = "sinks")]
+            "rest" => Ok(Exporter::Rest),
+            #[cfg(feature = "sinks")]
+            "datadog" => Ok(Exporter::Datadog),
+            #[cfg(feature = "sinks")]
+            "loki" => Ok(Exporter::Loki),
+            #[cfg(feature = "sinks")]
+            "cloudwatch" => Ok(Exporter::CloudWatch),
+            #[cfg(feature = "sinks")]
+            "elasticsearch" => Ok(Exporter::Elasticsearch),
+            other if Self::NAMES.contains(&other) => {
                 Err(ConfigError::UnavailableExporter { name: other.to_string() })
             }
             other => Err(ConfigError::UnknownExporter { name: other.to_string() }),
         }
     }
-}
-
-/// `TRACE_EXPORTER` names by the storage features compiled in.
-mod store_names {
-    #[cfg(all(feature = "file-store", feature = "sqlite"))]
-    pub(super) const NAMES: &[&str] = &["stdout", "file", "sqlite", "none"];
-    #[cfg(all(feature = "file-store", not(feature = "sqlite")))]
-    pub(super) const NAMES: &[&str] = &["stdout", "file", "none"];
-    #[cfg(all(not(feature = "file-store"), feature = "sqlite"))]
-    pub(super) const NAMES: &[&str] = &["stdout", "sqlite", "none"];
-    #[cfg(not(any(feature = "file-store", feature = "sqlite")))]
-    pub(super) const NAMES: &[&str] = &["stdout", "none"];
 }
 
 /// A setting that could not be used.
@@ -109,9 +135,8 @@ pub enum ConfigError {
     UnknownExporter { name: String },
     /// `TRACE_EXPORTER` names an exporter this version does not include.
     #[error(
-        "exporter `{name}` in `TRACE_EXPORTER` is not available in trace-runtime {}: use {}, or add it with `Config::builder().with_span_exporter(..)`",
-        env!("CARGO_PKG_VERSION"),
-        Exporter::NAMES.join(", ")
+        "exporter `{name}` in `TRACE_EXPORTER` is not built into this trace-runtime {}: enable its cargo feature (see the crate's features), or add an exporter with `Config::builder().with_span_exporter(..)`",
+        env!("CARGO_PKG_VERSION")
     )]
     UnavailableExporter { name: String },
 }
@@ -144,6 +169,7 @@ pub struct Config {
     telemetry: crate::telemetry::config::TelemetryConfig,
     local_dir: Option<PathBuf>,
     sqlite_path: Option<PathBuf>,
+    log_dir: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -162,6 +188,7 @@ impl fmt::Debug for Config {
             .field("telemetry", &self.telemetry)
             .field("local_dir", &self.local_dir)
             .field("sqlite_path", &self.sqlite_path)
+            .field("log_dir", &self.log_dir)
             .finish()
     }
 }
@@ -260,6 +287,7 @@ impl Config {
             capture_io,
             service_name,
             environment,
+            log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
         })
     }
 }
@@ -437,6 +465,24 @@ impl ConfigBuilder {
         self
     }
 
+    /// Directory of the run-directory log sink, installed by `init` (replaces `TRACE_LOG_DIR`).
+    ///
+    /// ```rust,standalone_crate
+    /// use trace_runtime::{Config, config::Exporter, log};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("log-dir-doc-{}", std::process::id()));
+    /// let guard = trace_runtime::init_with(Config::builder().exporter(Exporter::None).log_dir(&dir).build())
+    ///     .expect("a writable directory");
+    /// log::run("job-1").in_scope(|| log::info("started"));
+    /// drop(guard); // hands the log records to the sinks
+    /// assert!(std::fs::read_to_string(dir.join("run_id=job-1/stdout.txt")).unwrap().contains("started"));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// ```
+    pub fn log_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.0.log_dir = Some(dir.into());
+        self
+    }
+
     /// The configuration.
     pub fn build(self) -> Config {
         self.0
@@ -462,6 +508,7 @@ pub(crate) struct Settings {
     /// Database of the `sqlite` exporter.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) sqlite_path: PathBuf,
+    pub(crate) log_dir: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub enum InitError {
     /// `init` was called while the guard of an earlier call is alive.
     #[error("tracing is already initialised: keep the first guard, or drop it before calling init again")]
     AlreadyInitialized,
+    /// A log sink or remote sink could not be set up; the message names the setting or path.
+    #[error(transparent)]
+    Logs(#[from] crate::log::SetupError),
 }
 
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
@@ -79,8 +82,10 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
             timeout: settings.export_timeout,
             report,
             warnings: Vec::new(),
+            logs: Default::default(),
         });
     }
+    let logs = crate::log::setup::from_settings(&settings)?;
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialized);
     }
@@ -92,7 +97,8 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let telemetry = settings.telemetry.sink.take();
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
-    let (exporters, warnings) = exporters(settings);
+    let (mut exporters, warnings) = exporters(settings);
+    exporters.extend(logs.exporters());
     for warning in &warnings {
         // The documented console output of a failed exporter (see `init`).
         eprintln!("trace-runtime: warning: {warning}");
@@ -108,7 +114,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
         report.telemetry = TelemetryState::Off(TelemetryOff::NoThread);
     }
     crate::privacy::debug_report(env, &report);
-    Ok(TraceGuard { active: true, timeout, report, warnings })
+    Ok(TraceGuard { active: true, timeout, report, warnings, logs: logs.install() })
 }
 
 /// Roots are sampled when the low 63 bits of their trace id fall below this.
@@ -128,6 +134,13 @@ fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
                 Ok(built) => out.push(built),
                 Err(warning) => warnings.push(warning),
             },
+            // Built and checked by `log::setup` before anything started.
+            #[cfg(feature = "sinks")]
+            Exporter::Rest
+            | Exporter::Datadog
+            | Exporter::Loki
+            | Exporter::CloudWatch
+            | Exporter::Elasticsearch => {}
         }
     }
     out.extend(settings.span_exporters);
@@ -175,6 +188,7 @@ pub struct TraceGuard {
     timeout: Duration,
     report: InitReport,
     warnings: Vec<String>,
+    logs: crate::log::setup::Installed,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
@@ -225,6 +239,7 @@ impl TraceGuard {
             return true;
         }
         local::flush_thread();
+        self.logs.flush(self.timeout);
         pipeline::flush(true, self.timeout)
     }
 
@@ -239,6 +254,7 @@ impl TraceGuard {
             return Ok(());
         }
         local::flush_thread();
+        self.logs.remove(self.timeout);
         PIPELINE_ON.store(false, Ordering::Relaxed);
         enable::release();
         let started = std::time::Instant::now();

@@ -49,12 +49,15 @@ mod interop;
 pub mod keys;
 pub mod limits;
 mod local;
+pub mod log;
 mod metrics;
 mod panic;
 mod pipeline;
 pub mod privacy;
 mod record;
 mod settings;
+#[cfg(feature = "sinks")]
+pub mod sinks;
 pub mod span;
 #[cfg(any(feature = "file-store", feature = "sqlite"))]
 pub mod store;

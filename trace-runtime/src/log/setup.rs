@@ -1,0 +1,115 @@
+//! The log sinks `init` installs: the run directory of `TRACE_LOG_DIR`, and the remote sinks named
+//! in `TRACE_EXPORTER` (span exporters and log sinks at once). Everything is built and checked
+//! before `init` starts anything, so a bad setting is an error with nothing half-started.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::queue::{self, LogSink, LogSinkId};
+use super::rundir::{RunDirError, RunDirSink};
+use crate::config::Settings;
+use crate::pipeline::exporter::DynExporter;
+
+/// A log sink `init` could not set up.
+///
+/// ```rust,standalone_crate
+/// use trace_runtime::{Config, InitError, config::Exporter};
+///
+/// let file = std::env::temp_dir().join(format!("blocker-{}", std::process::id()));
+/// std::fs::write(&file, "x").unwrap();
+/// let err = trace_runtime::init_with(Config::builder().exporter(Exporter::None).log_dir(file.join("logs")).build())
+///     .unwrap_err();
+/// assert!(matches!(err, InitError::Logs(_)));
+/// assert!(err.to_string().starts_with("TRACE_LOG_DIR: "));
+/// # std::fs::remove_file(&file).ok();
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// `TRACE_LOG_DIR` (or `log_dir(..)`) cannot be created or written.
+    #[error("TRACE_LOG_DIR: {0}")]
+    RunDir(#[from] RunDirError),
+    /// A remote sink named in `TRACE_EXPORTER` is missing a setting or has a bad one.
+    #[cfg(feature = "sinks")]
+    #[error(transparent)]
+    Sink(#[from] crate::sinks::SinkError),
+}
+
+/// Sinks built, not yet installed.
+pub(crate) struct Planned {
+    log_sinks: Vec<Arc<dyn LogSink>>,
+    #[cfg(feature = "sinks")]
+    remote: Vec<crate::sinks::HttpSink>,
+}
+
+/// Log sinks installed by `init`, removed (after a flush) when its guard stops.
+#[derive(Debug, Default)]
+pub(crate) struct Installed {
+    ids: Vec<LogSinkId>,
+}
+
+pub(crate) fn from_settings(settings: &Settings) -> Result<Planned, SetupError> {
+    let mut log_sinks: Vec<Arc<dyn LogSink>> = Vec::new();
+    if let Some(dir) = &settings.log_dir {
+        log_sinks.push(Arc::new(RunDirSink::new(dir)?));
+    }
+    #[cfg(feature = "sinks")]
+    {
+        use crate::config::Exporter;
+        use crate::sinks::{CloudWatchConfig, DatadogConfig, ElasticsearchConfig, LokiConfig, RestConfig};
+        let mut remote = Vec::new();
+        for exporter in &settings.exporters {
+            let service = settings.service_name.clone();
+            let sink = match exporter {
+                Exporter::Rest => RestConfig::from_env()?.service(service).build()?,
+                Exporter::Datadog => DatadogConfig::from_env()?.service(service).build()?,
+                Exporter::Loki => LokiConfig::from_env()?.service(service).build()?,
+                Exporter::CloudWatch => CloudWatchConfig::from_env()?.service(service).build()?,
+                Exporter::Elasticsearch => ElasticsearchConfig::from_env()?.service(service).build()?,
+                // Not a remote sink: built by `init` itself.
+                _ => continue,
+            };
+            remote.push(sink);
+        }
+        Ok(Planned { log_sinks, remote })
+    }
+    #[cfg(not(feature = "sinks"))]
+    Ok(Planned { log_sinks })
+}
+
+impl Planned {
+    /// The remote sinks as exporters for the pipeline.
+    pub(crate) fn exporters(&self) -> Vec<Box<dyn DynExporter>> {
+        #[cfg(feature = "sinks")]
+        {
+            self.remote.iter().map(|s| crate::pipeline::exporter::Sdk::boxed(s.name(), s.clone())).collect()
+        }
+        #[cfg(not(feature = "sinks"))]
+        Vec::new()
+    }
+
+    /// Installs every log sink.
+    pub(crate) fn install(self) -> Installed {
+        #[allow(unused_mut)]
+        let mut sinks = self.log_sinks;
+        #[cfg(feature = "sinks")]
+        sinks.extend(self.remote.into_iter().map(|s| Arc::new(s) as Arc<dyn LogSink>));
+        Installed { ids: sinks.into_iter().map(queue::add_sink).collect() }
+    }
+}
+
+impl Installed {
+    /// Flushes every installed sink, the user's too.
+    pub(crate) fn flush(&self, timeout: Duration) {
+        if queue::has_sinks() {
+            queue::flush(timeout);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, timeout: Duration) {
+        self.flush(timeout);
+        for id in self.ids.drain(..) {
+            queue::remove_sink(id);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! One HTTP POST with bounded retries and exponential back-off.
+//!
+//! Retried: connection errors, timeouts, `429 Too Many Requests` and `5xx` (honouring a
+//! `Retry-After` in seconds, capped at the longest back-off). Not retried: any other status that is
+//! not a success, since sending the same payload again cannot fix it.
+
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+
+/// How a sink retries a request.
+///
+/// ```
+/// use std::time::Duration;
+/// use trace_runtime::sinks::Retry;
+///
+/// let retry = Retry { max_attempts: 5, ..Retry::default() };
+/// assert_eq!(retry.backoff(1), Duration::from_millis(200));
+/// assert_eq!(retry.backoff(3), Duration::from_millis(800));
+/// assert_eq!(retry.backoff(30), Duration::from_secs(5));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts per request, the first included (`TRACE_SINK_MAX_ATTEMPTS`, default 4).
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubled for each next one (default 200 ms).
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts (default 5 s).
+    pub max_backoff: Duration,
+    /// Time limit of one attempt, connection included (`TRACE_SINK_TIMEOUT_MS`, default 10 s).
+    pub timeout: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Retry {
+    /// The wait after failed attempt number `attempt` (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// A request as the formats build it.
+#[derive(Clone, Debug)]
+pub(crate) struct Request {
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A response with a success status.
+pub(crate) struct Response {
+    pub(crate) body: String,
+}
+
+/// A request that was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    #[error("POST {url} answered {status} (not retried: the payload or the credentials are wrong): {body}")]
+    Rejected { url: String, status: u16, body: String },
+    #[error("POST {url} failed {attempts} times, giving up; last: {last}")]
+    GaveUp { url: String, attempts: u32, last: String },
+}
+
+pub(crate) struct Http {
+    client: Client,
+    pub(crate) retry: Retry,
+}
+
+impl Http {
+    pub(crate) fn new(retry: Retry) -> Result<Self, reqwest::Error> {
+        let client = Client::builder().timeout(retry.timeout).connect_timeout(retry.timeout).build()?;
+        Ok(Http { client, retry })
+    }
+
+    /// Posts `request`, retrying what may succeed later; `retries` counts the extra attempts.
+    pub(crate) fn send(&self, request: &Request, retries: &mut u64) -> Result<Response, SendError> {
+        let attempts = self.retry.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            let mut builder = self.client.post(&request.url).body(request.body.clone());
+            for (name, value) in &request.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            let mut wait = self.retry.backoff(attempt);
+            match builder.send() {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let body = response.text().unwrap_or_default();
+                    if status.is_success() {
+                        return Ok(Response { body });
+                    }
+                    if status.as_u16() != 429 && !status.is_server_error() {
+                        return Err(SendError::Rejected {
+                            url: request.url.clone(),
+                            status: status.as_u16(),
+                            body: cut(&body),
+                        });
+                    }
+                    if let Some(after) = retry_after {
+                        wait = after.min(self.retry.max_backoff);
+                    }
+                    last = format!("status {status}: {}", cut(&body));
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if attempt < attempts {
+                *retries += 1;
+                std::thread::sleep(wait);
+            }
+        }
+        Err(SendError::GaveUp { url: request.url.clone(), attempts, last })
+    }
+}
+
+/// A response body short enough for an error message.
+fn cut(body: &str) -> String {
+    const MAX: usize = 300;
+    if body.len() <= MAX {
+        return body.to_string();
+    }
+    let mut end = MAX;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}
