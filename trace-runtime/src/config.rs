@@ -2,13 +2,22 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `TRACE_EXPORTER` | comma list of `stdout`, `none` | `stdout` |
-//! | `OTEL_SERVICE_NAME` | resource `service.name` | the binary's name |
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `none` | `stdout` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | OTLP base URL (`/v1/traces` added for HTTP), or the full traces URL | `http://localhost:4317` (grpc), `http://localhost:4318` (http) |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` | `grpc`, `http/protobuf` or `http/json` | `grpc` |
+//! | `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` | `key=value,...` (values percent-encoded), e.g. auth | none |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` | ms per OTLP export call | `TRACE_EXPORT_TIMEOUT_MS` |
+//! | `OTEL_EXPORTER_ZIPKIN_ENDPOINT`, `OTEL_EXPORTER_ZIPKIN_TIMEOUT` | Zipkin v2 spans URL; ms per call | `http://localhost:9411/api/v2/spans` |
+//! | `OTEL_SERVICE_NAME` | resource `service.name` | `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else the binary's name |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | more resource attributes, `key=value,...` (values percent-encoded) | none |
 //! | `ENVIRONMENT` | resource `deployment.environment.name` | `development` |
 //! | `TRACE_SAMPLING_RATE` | share of traces recorded, `0.0`-`1.0`, decided once per trace | `1.0` |
-//! | `TRACE_QUEUE_SIZE` | spans waiting for the export worker before new ones are dropped (and counted) | `32768` |
+//! | `TRACE_ADAPTIVE_SAMPLING` | also keep traces the rate rejected when a span errored or the trace ran slow | `false` |
+//! | `TRACE_SLOW_TRACE_MS` | how long a trace runs to count as slow for adaptive sampling | `1000` |
+//! | `TRACE_QUEUE_SIZE` | spans waiting for the export worker before new ones are dropped (and counted); also the bound of each exporter's lane and of the adaptive-sampling buffer | `32768` |
 //! | `TRACE_BATCH_SIZE` | spans per exporter call | `512` |
-//! | `TRACE_EXPORT_TIMEOUT_MS` | how long shutdown waits for the exporters | `5000` |
+//! | `TRACE_EXPORT_TIMEOUT_MS` | bound of each export call, and of shutdown | `5000` |
+//! | `TRACE_BREAKER_FAILURES`, `TRACE_BREAKER_BACKOFF_MS` | consecutive failed exports that open an exporter's circuit; first back-off before a trial batch | `5`, `1000` |
 //! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
 //! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
 //!
@@ -19,6 +28,7 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter;
 
+pub use crate::export::OtlpProtocol;
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 
@@ -30,7 +40,7 @@ use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 /// // Only the exporters added in code: no console output.
 /// let config = Config::builder().exporter(Exporter::None).build();
 /// # drop(config);
-/// assert_eq!(Exporter::NAMES, ["stdout", "none"]);
+/// assert_eq!(Exporter::NAMES, ["stdout", "otlp", "zipkin", "none"]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -39,18 +49,26 @@ pub enum Exporter {
     Stdout,
     /// Nothing (only exporters added with [`ConfigBuilder::with_span_exporter`]).
     None,
+    /// OTLP to a collector or backend (feature `otlp`, on by default): gRPC, HTTP/protobuf or
+    /// HTTP/JSON per `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    Otlp,
+    /// Zipkin v2 JSON (feature `zipkin`, on by default) to `OTEL_EXPORTER_ZIPKIN_ENDPOINT`.
+    Zipkin,
 }
 
 impl Exporter {
     /// Names accepted in `TRACE_EXPORTER`.
-    pub const NAMES: &'static [&'static str] = &["stdout", "none"];
+    pub const NAMES: &'static [&'static str] = &["stdout", "otlp", "zipkin", "none"];
     /// Names pinned for exporters this build does not include yet.
-    const PLANNED: &'static [&'static str] = &["otlp", "zipkin", "file", "sqlite"];
+    const PLANNED: &'static [&'static str] = &["file", "sqlite"];
 
     fn parse(name: &str) -> Result<Self, ConfigError> {
         match name {
             "stdout" | "console" => Ok(Exporter::Stdout),
             "none" => Ok(Exporter::None),
+            "otlp" if cfg!(feature = "otlp") => Ok(Exporter::Otlp),
+            "zipkin" if cfg!(feature = "zipkin") => Ok(Exporter::Zipkin),
+            "otlp" | "zipkin" => Err(ConfigError::ExporterFeatureOff { name: name.to_string() }),
             other if Self::PLANNED.contains(&other) => {
                 Err(ConfigError::UnavailableExporter { name: other.to_string() })
             }
@@ -82,6 +100,11 @@ pub enum ConfigError {
         Exporter::NAMES.join(", ")
     )]
     UnavailableExporter { name: String },
+    /// `TRACE_EXPORTER` names an exporter whose cargo feature this build left out.
+    #[error(
+        "exporter `{name}` in `TRACE_EXPORTER` needs trace-runtime's `{name}` cargo feature (on by default): enable it, or remove `{name}`"
+    )]
+    ExporterFeatureOff { name: String },
 }
 
 /// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
@@ -109,6 +132,7 @@ pub struct Config {
     export_timeout: Option<Duration>,
     capture_io: Option<bool>,
     disabled: Option<bool>,
+    export: crate::export::ExportOptions,
 }
 
 impl fmt::Debug for Config {
@@ -124,6 +148,7 @@ impl fmt::Debug for Config {
             .field("export_timeout", &self.export_timeout)
             .field("capture_io", &self.capture_io)
             .field("disabled", &self.disabled)
+            .field("export", &self.export)
             .finish()
     }
 }
@@ -198,9 +223,17 @@ impl Config {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
         };
-        let service_name = self.service_name.or_else(|| env("OTEL_SERVICE_NAME")).unwrap_or_else(binary_name);
-        let environment =
-            self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
+        let export = crate::export::resolve(self.export, &env, &exporters)?;
+        let service_name = self
+            .service_name
+            .or_else(|| env("OTEL_SERVICE_NAME"))
+            .or_else(|| export.resource_value("service.name"))
+            .unwrap_or_else(binary_name);
+        let environment = self
+            .environment
+            .or_else(|| env("ENVIRONMENT"))
+            .or_else(|| export.resource_value("deployment.environment.name"))
+            .unwrap_or_else(|| "development".into());
         Ok(Settings {
             disabled,
             exporters,
@@ -212,6 +245,7 @@ impl Config {
             capture_io,
             service_name,
             environment,
+            export,
         })
     }
 }
@@ -261,6 +295,10 @@ fn binary_name() -> String {
 pub struct ConfigBuilder(Config);
 
 impl ConfigBuilder {
+    pub(crate) fn export_options(&mut self) -> &mut crate::export::ExportOptions {
+        &mut self.0.export
+    }
+
     /// Built-in exporter (replaces `TRACE_EXPORTER`; call again to add more).
     pub fn exporter(mut self, exporter: Exporter) -> Self {
         self.0.exporters.get_or_insert_with(Vec::new).push(exporter);
@@ -354,6 +392,7 @@ pub(crate) struct Settings {
     pub(crate) capture_io: bool,
     pub(crate) service_name: String,
     pub(crate) environment: String,
+    pub(crate) export: crate::export::ExportSettings,
 }
 
 #[cfg(test)]
@@ -410,9 +449,9 @@ mod tests {
         assert!(err.to_string().contains("`TRACE_DISABLE_ALL` is `maybe`: expected true or false"));
         let err = resolve(&[("TRACE_EXPORTER", "stdout,jaeger")]).err().unwrap();
         assert_eq!(err, ConfigError::UnknownExporter { name: "jaeger".into() });
-        assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, none"));
-        let err = resolve(&[("TRACE_EXPORTER", "otlp")]).err().unwrap();
-        assert!(err.to_string().contains("`otlp`") && err.to_string().contains("with_span_exporter"));
+        assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, otlp, zipkin, none"));
+        let err = resolve(&[("TRACE_EXPORTER", "sqlite")]).err().unwrap();
+        assert!(err.to_string().contains("`sqlite`") && err.to_string().contains("with_span_exporter"));
     }
 
     #[test]

@@ -3,10 +3,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::Resource;
 
-use crate::active::{PIPELINE_ON, SAMPLE_THRESHOLD};
+use crate::active::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
 use crate::console::ConsoleExporter;
 use crate::pipeline::exporter::{DynExporter, Sdk};
@@ -37,6 +35,9 @@ pub enum InitError {
     /// `init` was called while the guard of an earlier call is alive.
     #[error("tracing is already initialised: keep the first guard, or drop it before calling init again")]
     AlreadyInitialized,
+    /// An exporter could not start (e.g. its HTTP client or gRPC channel could not be built).
+    #[error("exporter failed to start: {0}")]
+    Exporter(String),
 }
 
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
@@ -61,12 +62,26 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     }
     let timeout = settings.export_timeout;
     let threshold = sample_threshold(settings.sampling_rate);
-    let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
+    let options = pipeline::InstallOptions {
+        batch_size: settings.batch_size,
+        queue_limit: settings.queue_size,
+        lane: pipeline::fanout::LaneConfig {
+            timeout,
+            breaker: settings.export.breaker,
+            capacity: settings.queue_size.div_ceil(settings.batch_size).max(2),
+        },
+        slow_trace: settings.export.adaptive,
+    };
+    let adaptive = options.slow_trace.is_some();
     crate::settings::set_capture_io(settings.capture_io);
-    let resource = resource(&settings);
+    let resource = crate::export::resource::build(&settings.service_name, &settings.environment, &settings.export);
     let exporters = exporters(settings);
-    pipeline::install(exporters, resource, batch_size, queue_size);
+    if let Err(errors) = pipeline::install(exporters, resource, options) {
+        INITIALISED.store(false, Ordering::Release);
+        return Err(InitError::Exporter(errors.join("; ")));
+    }
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
+    ADAPTIVE.store(adaptive, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
     Ok(TraceGuard { active: true, timeout })
@@ -83,22 +98,26 @@ fn exporters(settings: Settings) -> Vec<Box<dyn DynExporter>> {
         match exporter {
             Exporter::Stdout => out.push(Sdk::boxed("stdout", ConsoleExporter::stdout())),
             Exporter::None => {}
+            #[cfg(feature = "otlp")]
+            Exporter::Otlp => {
+                if let Some(otlp) = settings.export.otlp.clone() {
+                    out.push(crate::export::otlp::Otlp::boxed(otlp, settings.export_timeout));
+                }
+            }
+            #[cfg(feature = "zipkin")]
+            Exporter::Zipkin => {
+                if let Some(endpoint) = settings.export.zipkin_endpoint.clone() {
+                    let timeout = settings.export.zipkin_timeout.unwrap_or(settings.export_timeout);
+                    out.push(crate::export::zipkin::Zipkin::boxed(endpoint, timeout));
+                }
+            }
+            // Refused by `Exporter::parse` when the feature is off.
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
     out.extend(settings.span_exporters);
     out
-}
-
-fn resource(settings: &Settings) -> Resource {
-    Resource::builder()
-        .with_service_name(settings.service_name.clone())
-        .with_attributes([
-            KeyValue::new("deployment.environment.name", settings.environment.clone()),
-            KeyValue::new("telemetry.sdk.name", "trace-runtime"),
-            KeyValue::new("telemetry.sdk.language", "rust"),
-            KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-        ])
-        .build()
 }
 
 /// Keeps tracing running; dropping it flushes and shuts down within the export timeout.
