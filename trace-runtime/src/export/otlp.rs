@@ -15,6 +15,9 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 use super::{OtlpProtocol, OtlpSettings};
 use crate::pipeline::exporter::{DynExporter, ExportFuture};
 
+/// How much longer than the lane's timeout the client's own timeout is.
+pub(crate) const CLIENT_MARGIN: Duration = Duration::from_millis(250);
+
 pub(crate) struct Otlp {
     settings: OtlpSettings,
     timeout: Duration,
@@ -31,6 +34,9 @@ impl Otlp {
 
     fn build(&self) -> Result<opentelemetry_otlp::SpanExporter, String> {
         let s = &self.settings;
+        // The lane cancels the call at `self.timeout` and says so; the client's own bound is a
+        // safety net just behind it.
+        let client_timeout = self.timeout + CLIENT_MARGIN;
         let built = match s.protocol {
             OtlpProtocol::Grpc => {
                 let mut headers = http::HeaderMap::new();
@@ -43,7 +49,7 @@ impl Otlp {
                 opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
                     .with_endpoint(s.endpoint.clone())
-                    .with_timeout(self.timeout)
+                    .with_timeout(client_timeout)
                     .with_metadata(metadata)
                     .with_retry_policy(RetryPolicy::disabled())
                     .build()
@@ -52,7 +58,7 @@ impl Otlp {
                 let protocol =
                     if s.protocol == OtlpProtocol::HttpJson { Protocol::HttpJson } else { Protocol::HttpBinary };
                 let client = reqwest::Client::builder()
-                    .timeout(self.timeout)
+                    .timeout(client_timeout)
                     .build()
                     .map_err(|e| format!("cannot build its HTTP client: {e}"))?;
                 let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
@@ -60,7 +66,7 @@ impl Otlp {
                     .with_http()
                     .with_protocol(protocol)
                     .with_endpoint(s.endpoint.clone())
-                    .with_timeout(self.timeout)
+                    .with_timeout(client_timeout)
                     .with_headers(headers)
                     .with_http_client(client)
                     .with_retry_policy(RetryPolicy::disabled())
@@ -74,6 +80,10 @@ impl Otlp {
 impl DynExporter for Otlp {
     fn name(&self) -> &str {
         "otlp"
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.timeout)
     }
 
     fn start(&mut self) -> Result<(), String> {

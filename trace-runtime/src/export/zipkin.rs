@@ -133,9 +133,14 @@ impl DynExporter for Zipkin {
         "zipkin"
     }
 
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+
     fn start(&mut self) -> Result<(), String> {
+        // The lane cancels the call at `self.timeout`; this is a safety net just behind it.
         let client = reqwest::Client::builder()
-            .timeout(self.timeout)
+            .timeout(self.timeout + Duration::from_millis(250))
             .build()
             .map_err(|e| format!("cannot build its HTTP client: {e}"))?;
         self.client = Some(client);

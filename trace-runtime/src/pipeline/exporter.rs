@@ -19,6 +19,11 @@ pub(crate) trait DynExporter: Send {
     fn start(&mut self) -> Result<(), String> {
         Ok(())
     }
+    /// Its own bound per export call (e.g. `OTEL_EXPORTER_OTLP_TIMEOUT`); `None`: the
+    /// pipeline's (`TRACE_EXPORT_TIMEOUT_MS`).
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
     fn export(&mut self, batch: Vec<SpanData>) -> ExportFuture<'_>;
     fn force_flush(&mut self) -> OTelSdkResult;
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;

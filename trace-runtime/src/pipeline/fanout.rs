@@ -305,6 +305,7 @@ fn run(
         return;
     }
     let mut breaker = Breaker::new(config.breaker);
+    let timeout = exporter.timeout().unwrap_or(config.timeout);
     loop {
         let next = {
             let mut state = lock(&queue.state);
@@ -323,7 +324,7 @@ fn run(
         };
         match next {
             Ok((Item::Batch(part), deadline)) => {
-                export(&runtime, exporter.as_mut(), part, stats, &mut breaker, config.timeout, deadline);
+                export(&runtime, exporter.as_mut(), part, stats, &mut breaker, timeout, deadline);
             }
             Ok((Item::Flush(ticket), _)) => {
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| exporter.force_flush()));
