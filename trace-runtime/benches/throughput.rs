@@ -166,12 +166,17 @@ fn report(name: &str, o: &Outcome) {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run briefly then.
     let benching = std::env::args().any(|a| a == "--bench");
-    let secs = std::env::var("THROUGHPUT_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(if benching { Duration::from_secs(2) } else { Duration::from_millis(100) }, Duration::from_secs_f64);
-    println!("{THREADS} threads, {secs:?} per side, traces of 1 root + {CHILDREN} children with 4 attributes");
-    println!("{:<28} {:>12} {:>12} {:>12} {:>8} {:>10}", "", "recorded/s", "delivered/s", "dropped", "", "peak RSS");
+    let secs = std::env::var("THROUGHPUT_SECS").ok().and_then(|s| s.parse().ok()).map_or(
+        if benching { Duration::from_secs(2) } else { Duration::from_millis(100) },
+        Duration::from_secs_f64,
+    );
+    println!(
+        "{THREADS} threads, {secs:?} per side, traces of 1 root + {CHILDREN} children with 4 attributes"
+    );
+    println!(
+        "{:<28} {:>12} {:>12} {:>12} {:>8} {:>10}",
+        "", "recorded/s", "delivered/s", "dropped", "", "peak RSS"
+    );
     let k = kit(secs);
     report("trace-runtime (queue 32768)", &k);
     let o = otel_sdk(secs);

@@ -449,7 +449,9 @@ mod tests {
         assert!(err.to_string().contains("`TRACE_DISABLE_ALL` is `maybe`: expected true or false"));
         let err = resolve(&[("TRACE_EXPORTER", "stdout,jaeger")]).err().unwrap();
         assert_eq!(err, ConfigError::UnknownExporter { name: "jaeger".into() });
-        assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, otlp, zipkin, none"));
+        assert!(
+            err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, otlp, zipkin, none")
+        );
         let err = resolve(&[("TRACE_EXPORTER", "sqlite")]).err().unwrap();
         assert!(err.to_string().contains("`sqlite`") && err.to_string().contains("with_span_exporter"));
     }

@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-
 use crate::active::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
 use crate::console::ConsoleExporter;
@@ -74,7 +73,8 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     };
     let adaptive = options.slow_trace.is_some();
     crate::settings::set_capture_io(settings.capture_io);
-    let resource = crate::export::resource::build(&settings.service_name, &settings.environment, &settings.export);
+    let resource =
+        crate::export::resource::build(&settings.service_name, &settings.environment, &settings.export);
     let exporters = exporters(settings);
     if let Err(errors) = pipeline::install(exporters, resource, options) {
         INITIALISED.store(false, Ordering::Release);

@@ -67,8 +67,10 @@ fn check_otlp(requests: &[ExportTraceServiceRequest]) {
         assert_eq!(child.trace_id, root.trace_id);
         assert_eq!(attr(&child.attributes, "pipeline.element").as_deref(), Some("stt"));
     }
-    let failed: Vec<_> =
-        children.iter().filter(|(_, s)| s.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32)).collect();
+    let failed: Vec<_> = children
+        .iter()
+        .filter(|(_, s)| s.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32))
+        .collect();
     assert_eq!(failed.len(), 1, "the failing call is marked");
     assert_eq!(failed[0].1.status.as_ref().unwrap().message, "no speech");
 }
@@ -114,7 +116,13 @@ fn otlp_http_protobuf_delivers_the_same() {
     assert!(guard.flush());
     let state = &collector.state;
     let decode = || -> Vec<ExportTraceServiceRequest> {
-        state.bodies.lock().unwrap().iter().map(|(_, _, b)| ExportTraceServiceRequest::decode(b.as_slice()).unwrap()).collect()
+        state
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, b)| ExportTraceServiceRequest::decode(b.as_slice()).unwrap())
+            .collect()
     };
     assert!(wait_until(WAIT, || otlp_spans(&decode()).len() >= 4));
     check_otlp(&decode());
@@ -131,7 +139,11 @@ fn otlp_http_json_delivers_json() {
     let _serial = serial();
     let collector = common::http_receiver();
     let guard = init_with(
-        base().exporter(Exporter::Otlp).otlp_protocol(OtlpProtocol::HttpJson).otlp_endpoint(collector.url()).build(),
+        base()
+            .exporter(Exporter::Otlp)
+            .otlp_protocol(OtlpProtocol::HttpJson)
+            .otlp_endpoint(collector.url())
+            .build(),
     )
     .unwrap();
     turn();
@@ -225,9 +237,11 @@ fn fan_out_sends_every_span_to_every_exporter() {
 #[test]
 fn bad_settings_are_errors_from_init_naming_the_value() {
     let _serial = serial();
-    let err = init_with(Config::builder().exporter(Exporter::Otlp).otlp_endpoint("localhost:4317").build()).unwrap_err();
+    let err = init_with(Config::builder().exporter(Exporter::Otlp).otlp_endpoint("localhost:4317").build())
+        .unwrap_err();
     assert!(err.to_string().contains("otlp_endpoint(localhost:4317)"), "{err}");
-    let err = init_with(Config::builder().exporter(Exporter::Otlp).otlp_header("bad header", "x").build()).unwrap_err();
+    let err = init_with(Config::builder().exporter(Exporter::Otlp).otlp_header("bad header", "x").build())
+        .unwrap_err();
     assert!(err.to_string().contains("bad header=x"), "{err}");
     let ok = init_with(Config::builder().exporter(Exporter::None).build());
     assert!(ok.is_ok(), "a refused init leaves tracing free to start");
@@ -271,14 +285,23 @@ fn adaptive_sampling_keeps_errored_and_slow_traces_the_rate_rejected() {
     names.sort_unstable();
     assert_eq!(names, ["failing", "slow", "speak", "speak"], "whole traces, errored or slow");
     let after = trace_runtime::metrics();
-    assert_eq!(after.spans_dropped_sampled_out - before.spans_dropped_sampled_out, 40, "20 fine traces of 2 spans");
+    assert_eq!(
+        after.spans_dropped_sampled_out - before.spans_dropped_sampled_out,
+        40,
+        "20 fine traces of 2 spans"
+    );
     drop(guard);
 
     // Adaptive sampling off: the rate alone decides, nothing is recorded.
     let memory = InMemorySpanExporter::default();
-    let guard =
-        init_with(Config::builder().exporter(Exporter::None).with_span_exporter(memory.clone()).sampling_rate(0.0).build())
-            .unwrap();
+    let guard = init_with(
+        Config::builder()
+            .exporter(Exporter::None)
+            .with_span_exporter(memory.clone())
+            .sampling_rate(0.0)
+            .build(),
+    )
+    .unwrap();
     trace!("failing", {
         let _ = speak(true);
     });

@@ -93,7 +93,7 @@ fn a_collector_down_for_the_whole_run_opens_the_breaker_and_blocks_nothing() {
     assert!(otlp.spans_failed > 0);
     assert_eq!(otlp.spans_exported, 0);
     assert!(otlp.batches <= 3, "an open circuit stops calling the exporter: {} calls", otlp.batches);
-    assert!(wait_until(WAIT, || counts_add_up()));
+    assert!(wait_until(WAIT, counts_add_up));
     let err = guard.shutdown().expect_err("the lost spans are reported");
     assert!(err.to_string().contains("spans failed to export"), "{err}");
 }
@@ -116,7 +116,7 @@ fn a_stalled_collector_never_blocks_the_application_and_is_timed_out() {
     collector.state.set_mode(Mode::Ok);
     assert!(send_until_arrives(&guard, &collector.state, "after"), "spans arrive once the collector answers");
     assert!(wait_until(WAIT, || exporter("otlp").breaker == BreakerState::Closed));
-    assert!(wait_until(WAIT, || counts_add_up()));
+    assert!(wait_until(WAIT, counts_add_up));
     drop(guard);
 }
 
@@ -137,7 +137,7 @@ fn a_failing_collector_opens_the_breaker_which_recovers_when_it_is_back() {
     assert!(send_until_arrives(&guard, &collector.state, "recovered"));
     assert!(wait_until(WAIT, || exporter("otlp").breaker == BreakerState::Closed));
     assert!(!http_spans(&collector.state).iter().any(|n| n == "lost"), "nothing was accepted while failing");
-    assert!(wait_until(WAIT, || counts_add_up()));
+    assert!(wait_until(WAIT, counts_add_up));
     let failed = trace_runtime::metrics().spans_export_failed - before.spans_export_failed;
     assert!(failed > 0);
     drop(guard);
@@ -156,7 +156,7 @@ fn connections_closed_mid_request_are_failures_not_panics() {
     }));
     collector.state.set_mode(Mode::Ok);
     assert!(send_until_arrives(&guard, &collector.state, "whole"));
-    assert!(wait_until(WAIT, || counts_add_up()));
+    assert!(wait_until(WAIT, counts_add_up));
     drop(guard);
 }
 

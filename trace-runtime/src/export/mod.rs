@@ -89,6 +89,8 @@ pub(crate) struct OtlpSettings {
 
 /// Everything exporting needs, resolved.
 #[derive(Debug)]
+// Without the `otlp` / `zipkin` features their settings are validated but not used.
+#[cfg_attr(not(all(feature = "otlp", feature = "zipkin")), allow(dead_code))]
 pub(crate) struct ExportSettings {
     pub(crate) otlp: Option<OtlpSettings>,
     pub(crate) zipkin_endpoint: Option<String>,
@@ -239,14 +241,14 @@ fn resolve_otlp(
 
 /// A base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`) as the traces URL: HTTP adds `/v1/traces`.
 fn signal_url(base: &str, http: bool) -> String {
-    if http {
-        format!("{}/v1/traces", base.trim_end_matches('/'))
-    } else {
-        base.to_string()
-    }
+    if http { format!("{}/v1/traces", base.trim_end_matches('/')) } else { base.to_string() }
 }
 
-fn check_endpoint(endpoint: &str, variable: Option<&'static str>, setting: &'static str) -> Result<(), ConfigError> {
+fn check_endpoint(
+    endpoint: &str,
+    variable: Option<&'static str>,
+    setting: &'static str,
+) -> Result<(), ConfigError> {
     let scheme_ok = |scheme: &str| scheme == "http" || (cfg!(feature = "tls") && scheme == "https");
     let valid = endpoint
         .parse::<http::Uri>()
@@ -267,15 +269,23 @@ fn check_endpoint(endpoint: &str, variable: Option<&'static str>, setting: &'sta
     })
 }
 
-fn check_header(name: &str, value: &str, variable: Option<&'static str>, raw: &str) -> Result<(), ConfigError> {
-    let ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(value).is_ok();
+fn check_header(
+    name: &str,
+    value: &str,
+    variable: Option<&'static str>,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let ok =
+        http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(value).is_ok();
     if ok {
         return Ok(());
     }
     const EXPECTED: &str = "comma-separated name=value headers with valid HTTP header names and values";
     Err(match variable {
         Some(variable) => ConfigError::InvalidEnv { variable, value: raw.to_string(), expected: EXPECTED },
-        None => ConfigError::InvalidSetting { setting: "otlp_header", value: raw.to_string(), expected: EXPECTED },
+        None => {
+            ConfigError::InvalidSetting { setting: "otlp_header", value: raw.to_string(), expected: EXPECTED }
+        }
     })
 }
 
@@ -435,7 +445,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn resolve_env(vars: &[(&str, &str)], exporters: &[Exporter]) -> Result<ExportSettings, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         resolve(ExportOptions::default(), &|name| vars.get(name).cloned(), exporters)
     }
 
@@ -476,13 +487,16 @@ mod tests {
     fn bad_otlp_values_name_the_variable_and_the_value() {
         let err = resolve_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")], &[Exporter::Otlp]).unwrap_err();
         assert!(err.to_string().contains("`OTEL_EXPORTER_OTLP_PROTOCOL` is `thrift`"), "{err}");
-        let err = resolve_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")], &[Exporter::Otlp]).unwrap_err();
+        let err =
+            resolve_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")], &[Exporter::Otlp]).unwrap_err();
         assert!(err.to_string().contains("`OTEL_EXPORTER_OTLP_ENDPOINT` is `localhost:4317`"), "{err}");
         let err = resolve_env(&[("OTEL_EXPORTER_OTLP_HEADERS", "novalue")], &[Exporter::Otlp]).unwrap_err();
         assert!(err.to_string().contains("`OTEL_EXPORTER_OTLP_HEADERS` is `novalue`"), "{err}");
-        let err = resolve_env(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1")], &[Exporter::Otlp]).unwrap_err();
+        let err =
+            resolve_env(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1")], &[Exporter::Otlp]).unwrap_err();
         assert!(err.to_string().contains("bad name=1"), "{err}");
-        let err = resolve_env(&[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "ftp://x")], &[Exporter::Zipkin]).unwrap_err();
+        let err =
+            resolve_env(&[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "ftp://x")], &[Exporter::Zipkin]).unwrap_err();
         assert!(err.to_string().contains("`OTEL_EXPORTER_ZIPKIN_ENDPOINT` is `ftp://x`"), "{err}");
         // Not configured: not read.
         assert!(resolve_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")], &[]).is_ok());

@@ -41,7 +41,8 @@ impl Otlp {
             OtlpProtocol::Grpc => {
                 let mut headers = http::HeaderMap::new();
                 for (k, v) in &s.headers {
-                    let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
+                    let name = http::HeaderName::from_bytes(k.as_bytes())
+                        .map_err(|e| format!("header `{k}`: {e}"))?;
                     let value = http::HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
                     headers.insert(name, value);
                 }
@@ -55,8 +56,11 @@ impl Otlp {
                     .build()
             }
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let protocol =
-                    if s.protocol == OtlpProtocol::HttpJson { Protocol::HttpJson } else { Protocol::HttpBinary };
+                let protocol = if s.protocol == OtlpProtocol::HttpJson {
+                    Protocol::HttpJson
+                } else {
+                    Protocol::HttpBinary
+                };
                 let client = reqwest::Client::builder()
                     .timeout(client_timeout)
                     .build()
@@ -98,7 +102,9 @@ impl DynExporter for Otlp {
     fn export(&mut self, batch: Vec<SpanData>) -> ExportFuture<'_> {
         match &self.exporter {
             Some(exporter) => Box::pin(exporter.export(batch)),
-            None => Box::pin(async { Err(OTelSdkError::InternalFailure("the OTLP exporter was not started".into())) }),
+            None => Box::pin(async {
+                Err(OTelSdkError::InternalFailure("the OTLP exporter was not started".into()))
+            }),
         }
     }
 

@@ -27,7 +27,8 @@ pub(crate) fn build(service_name: &str, environment: &str, export: &ExportSettin
         KeyValue::new("telemetry.sdk.language", "rust"),
         KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
     ];
-    if let Some(exe) = std::env::current_exe().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    if let Some(exe) =
+        std::env::current_exe().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
     {
         attributes.push(KeyValue::new("process.executable.name", exe));
     }
@@ -39,8 +40,12 @@ pub(crate) fn build(service_name: &str, environment: &str, export: &ExportSettin
     }
     // Explicit attributes win over detected ones; the resolved service name and environment
     // (builder, `OTEL_SERVICE_NAME`, `ENVIRONMENT`, or these attributes) win over all.
-    attributes.retain(|kv| !export.resource.iter().any(|e| e.key == kv.key) || kv.key.as_str() == "deployment.environment.name");
-    attributes.extend(export.resource.iter().filter(|kv| kv.key.as_str() != "deployment.environment.name").cloned());
+    attributes.retain(|kv| {
+        !export.resource.iter().any(|e| e.key == kv.key) || kv.key.as_str() == "deployment.environment.name"
+    });
+    attributes.extend(
+        export.resource.iter().filter(|kv| kv.key.as_str() != "deployment.environment.name").cloned(),
+    );
     Resource::builder_empty().with_attributes(attributes).with_service_name(service_name.to_string()).build()
 }
 

@@ -93,8 +93,11 @@ impl Zipkin {
                 let value = if e.attributes.is_empty() {
                     e.name.to_string()
                 } else {
-                    let attrs: Map<String, Json> =
-                        e.attributes.iter().map(|kv| (kv.key.to_string(), Json::String(tag_value(&kv.value)))).collect();
+                    let attrs: Map<String, Json> = e
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.to_string(), Json::String(tag_value(&kv.value))))
+                        .collect();
                     format!("\"{}\":{}", e.name, Json::Object(attrs))
                 };
                 json!({ "timestamp": micros(e.timestamp), "value": value })
@@ -149,8 +152,10 @@ impl DynExporter for Zipkin {
 
     fn export(&mut self, batch: Vec<SpanData>) -> ExportFuture<'_> {
         Box::pin(async move {
-            let client =
-                self.client.as_ref().ok_or_else(|| OTelSdkError::InternalFailure("zipkin exporter not started".into()))?;
+            let client = self
+                .client
+                .as_ref()
+                .ok_or_else(|| OTelSdkError::InternalFailure("zipkin exporter not started".into()))?;
             let body = self.body(&batch)?;
             let response = client
                 .post(&self.endpoint)

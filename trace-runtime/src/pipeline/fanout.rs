@@ -82,7 +82,8 @@ struct Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         let counters = &super::shared().counters;
-        let counter = if self.failed.load(Ordering::Relaxed) { &counters.export_failed } else { &counters.exported };
+        let counter =
+            if self.failed.load(Ordering::Relaxed) { &counters.export_failed } else { &counters.exported };
         counter.fetch_add(self.spans, Ordering::Relaxed);
     }
 }

@@ -75,7 +75,7 @@ enum Control {
         resource: Resource,
         batch_size: usize,
         lane: LaneConfig,
-        adaptive: Option<tail::Tail>,
+        adaptive: Option<Box<tail::Tail>>,
         done: SyncSender<Vec<String>>,
     },
     Flush {
@@ -220,7 +220,7 @@ pub(crate) fn install(
 ) -> Result<(), Vec<String>> {
     let shared = shared();
     shared.queue_limit.store(options.queue_limit, Ordering::Relaxed);
-    let adaptive = options.slow_trace.map(|slow| tail::Tail::new(slow, options.queue_limit));
+    let adaptive = options.slow_trace.map(|slow| Box::new(tail::Tail::new(slow, options.queue_limit)));
     let (done, wait) = mpsc::sync_channel(1);
     let install = Control::Install {
         exporters,
@@ -254,7 +254,7 @@ struct Worker {
     control: Receiver<Control>,
     lanes: Lanes,
     /// Adaptive sampling's buffer of traces the head ratio rejected.
-    tail: Option<tail::Tail>,
+    tail: Option<Box<tail::Tail>>,
     pending: Vec<SpanData>,
     batch_size: usize,
     /// `export_failed` when the current exporters were installed: shutdown reports only theirs.
