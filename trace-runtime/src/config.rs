@@ -356,7 +356,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// How long shutdown waits for the exporters (replaces `TRACE_EXPORT_TIMEOUT_MS`).
+    /// Bound of each export call (an exporter taking longer counts as failed, towards its circuit
+    /// breaker) and of shutdown (replaces `TRACE_EXPORT_TIMEOUT_MS`).
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.0.export_timeout = Some(timeout);
         self
