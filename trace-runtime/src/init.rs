@@ -153,7 +153,8 @@ pub struct ShutdownError {
 
 impl TraceGuard {
     /// Hands everything recorded so far to the exporters, waiting at most the export timeout.
-    /// Returns `false` if the worker did not finish in time.
+    /// Returns `false` if the worker or an exporter (stuck, or slower than the timeout) did not
+    /// finish in time; the spans still reach the exporters that are working.
     pub fn flush(&self) -> bool {
         if !self.active {
             return true;

@@ -47,13 +47,22 @@ impl Otlp {
                     headers.insert(name, value);
                 }
                 let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
-                opentelemetry_otlp::SpanExporter::builder()
+                let builder = opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
                     .with_endpoint(s.endpoint.clone())
                     .with_timeout(client_timeout)
                     .with_metadata(metadata)
-                    .with_retry_policy(RetryPolicy::disabled())
-                    .build()
+                    .with_retry_policy(RetryPolicy::disabled());
+                // `https://` trusts the webpki roots (`tls` feature); `check_endpoint` refused
+                // `https://` without it.
+                #[cfg(feature = "tls")]
+                let builder = if s.endpoint.starts_with("https://") {
+                    use opentelemetry_otlp::tonic_types::transport::ClientTlsConfig;
+                    builder.with_tls_config(ClientTlsConfig::new().with_enabled_roots())
+                } else {
+                    builder
+                };
+                builder.build()
             }
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let protocol = if s.protocol == OtlpProtocol::HttpJson {
