@@ -7,7 +7,8 @@
 //! resident memory of each side (VmHWM, reset between sides through /proc/self/clear_refs).
 //!
 //! The workload: traces of one root and 15 children with 4 attributes each, as a voice
-//! pipeline's per-frame steps under a turn.
+//! pipeline's per-frame steps under a turn. A third row sends bursts of half the queue's
+//! capacity, flushing between them: below capacity the kit drops nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -116,6 +117,52 @@ fn kit(secs: Duration) -> Outcome {
     }
 }
 
+/// Bursts of half the queue per thread, each followed by a flush: below capacity, nothing drops.
+fn kit_bursts(secs: Duration) -> Outcome {
+    reset_peak();
+    let discard = Discard::default();
+    let queue = 32 * 1024;
+    let guard = trace_runtime::init_with(
+        Config::builder()
+            .exporter(Exporter::None)
+            .queue_size(queue)
+            .with_span_exporter(discard.clone())
+            .build(),
+    )
+    .expect("valid settings");
+    let before = trace_runtime::metrics();
+    let per_thread = queue as u64 / 2 / THREADS as u64 / (CHILDREN + 1);
+    let start = Instant::now();
+    let mut recorded = 0;
+    while start.elapsed() < secs {
+        std::thread::scope(|s| {
+            for t in 0..THREADS as u64 {
+                s.spawn(move || {
+                    for i in 0..per_thread {
+                        trace!("turn", {
+                            for c in 0..CHILDREN {
+                                kit_step(t + i + c);
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        recorded += per_thread * THREADS as u64 * (CHILDREN + 1);
+        guard.flush();
+    }
+    let elapsed = start.elapsed();
+    let after = trace_runtime::metrics();
+    drop(guard);
+    Outcome {
+        recorded,
+        delivered: discard.0.load(Ordering::Relaxed),
+        dropped: after.spans_dropped() - before.spans_dropped(),
+        elapsed,
+        peak_kib: status_kib("VmHWM:"),
+    }
+}
+
 fn otel_sdk(secs: Duration) -> Outcome {
     reset_peak();
     let discard = Discard::default();
@@ -179,7 +226,10 @@ fn main() {
     );
     let k = kit(secs);
     report("trace-runtime (queue 32768)", &k);
+    let b = kit_bursts(secs);
+    report("trace-runtime, bursts < queue", &b);
     let o = otel_sdk(secs);
     report("otel_sdk BatchSpanProcessor", &o);
     assert_eq!(k.recorded, k.delivered + k.dropped, "every kit span is delivered or counted as dropped");
+    assert_eq!(b.recorded, b.delivered + b.dropped, "every kit span is delivered or counted as dropped");
 }
