@@ -3,7 +3,8 @@
 //! Every span handed off by a thread ends in exactly one of: exported, dropped because the queue
 //! was full, dropped with nowhere to go, sampled out (adaptive sampling), pushed out of the
 //! adaptive-sampling buffer, or failed in an exporter — so once the pipeline is flushed,
-//! `spans_started` equals `spans_exported` plus [`Metrics::spans_dropped`].
+//! `spans_started` equals `spans_exported` plus [`Metrics::spans_dropped`]. (Spans recorded inside
+//! `testing::capture` are counted as started and queued, and go to their capture instead.)
 
 use std::sync::atomic::Ordering;
 

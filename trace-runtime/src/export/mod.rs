@@ -503,6 +503,30 @@ mod tests {
     }
 
     #[test]
+    fn service_name_and_environment_precedence() {
+        let vars: HashMap<&str, &str> = [(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=from-attrs,deployment.environment.name=staging,team=voice",
+        )]
+        .into();
+        let env = |n: &str| vars.get(n).map(|v| v.to_string());
+        let s = crate::Config::builder().build().resolve_with(env).unwrap();
+        assert_eq!((s.service_name.as_str(), s.environment.as_str()), ("from-attrs", "staging"));
+        let mut vars = vars.clone();
+        vars.insert("OTEL_SERVICE_NAME", "from-env");
+        vars.insert("ENVIRONMENT", "prod");
+        let env = |n: &str| vars.get(n).map(|v| v.to_string());
+        let s = crate::Config::builder().build().resolve_with(env).unwrap();
+        assert_eq!((s.service_name.as_str(), s.environment.as_str()), ("from-env", "prod"));
+        let resource = resource::build(&s.service_name, &s.environment, &s.export);
+        let get = |k: &str| resource.get(&opentelemetry::Key::from(k.to_string())).map(|v| v.to_string());
+        assert_eq!(get("service.name").as_deref(), Some("from-env"));
+        assert_eq!(get("deployment.environment.name").as_deref(), Some("prod"));
+        assert_eq!(get("team").as_deref(), Some("voice"));
+        assert!(get("host.name").is_some() && get("process.pid").is_some());
+    }
+
+    #[test]
     fn adaptive_sampling_and_breaker_settings() {
         let s = resolve_env(
             &[
