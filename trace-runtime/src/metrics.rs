@@ -95,7 +95,12 @@ pub struct ExporterMetrics {
     pub last_error: Option<String>,
 }
 
-/// The pipeline's counters.
+/// The pipeline's counters, and each installed exporter's.
+///
+/// ```
+/// let m = trace_runtime::metrics();
+/// assert!(m.exporters.is_empty(), "no exporter before init()");
+/// ```
 pub fn metrics() -> Metrics {
     let c = &crate::pipeline::shared().counters;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);

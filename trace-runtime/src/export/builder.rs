@@ -23,6 +23,12 @@ impl ConfigBuilder {
     }
 
     /// OTLP protocol (replaces `OTEL_EXPORTER_OTLP_PROTOCOL`); see [`OtlpProtocol`].
+    ///
+    /// ```
+    /// use trace_runtime::config::OtlpProtocol;
+    /// let config = trace_runtime::Config::builder().otlp_protocol(OtlpProtocol::HttpJson).build();
+    /// # drop(config);
+    /// ```
     pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
         self.export_options().otlp_protocol = Some(protocol);
         self
