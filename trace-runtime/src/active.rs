@@ -24,6 +24,9 @@ pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
 pub(crate) static PIPELINE_ON: AtomicBool = AtomicBool::new(false);
 /// Roots whose trace id has its low 63 bits below this are sampled (`1 << 63`: all of them).
 pub(crate) static SAMPLE_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 63);
+/// Adaptive sampling: roots the ratio rejects still record, marked `SAMPLED_OUT`, for the export
+/// worker's tail decision.
+pub(crate) static ADAPTIVE: AtomicBool = AtomicBool::new(false);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -310,7 +313,8 @@ impl<S: Storage> SpanIn<S> {
     fn child_ctx(&self, record: *mut Record) -> Ctx {
         // SAFETY: callers pass the initialised record of this span.
         let r = unsafe { &*record };
-        Ctx { trace_id: r.trace_id, span_id: r.span_id, record, sink: r.sink, flags: ctx_flags::SAMPLED }
+        let flags = ctx_flags::SAMPLED | (r.flags & flags::SAMPLED_OUT);
+        Ctx { trace_id: r.trace_id, span_id: r.span_id, record, sink: r.sink, flags }
     }
 
     /// Sync end: end time first, restore the parent, hand the record off.
@@ -393,6 +397,7 @@ pub(crate) fn decide(l: &local::Local, parent: Ctx) -> Decision {
             return Decision::Inert;
         }
         let flags = if parent.flags & ctx_flags::REMOTE != 0 { flags::REMOTE_PARENT } else { 0 };
+        let flags = flags | (parent.flags & ctx_flags::SAMPLED_OUT);
         return Decision::Record {
             trace_id: parent.trace_id,
             span_id: l.ids.span_id(),
@@ -415,6 +420,8 @@ fn decide_root(l: &local::Local, sink: u32) -> Decision {
     let span_id = l.ids.span_id();
     if in_capture || ((trace_id as u64) >> 1) < SAMPLE_THRESHOLD.load(Ordering::Relaxed) {
         Decision::Record { trace_id, span_id, parent_id: 0, sink, flags: 0 }
+    } else if ADAPTIVE.load(Ordering::Relaxed) {
+        Decision::Record { trace_id, span_id, parent_id: 0, sink, flags: flags::SAMPLED_OUT }
     } else {
         Decision::Unsampled(Ctx { trace_id, span_id, record: std::ptr::null_mut(), sink: 0, flags: 0 })
     }

@@ -2,16 +2,25 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `TRACE_EXPORTER` | comma list of `stdout`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
 //! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
 //! | `TRACE_LOG_DIR` | directory of the run-directory log sink ([`log::RunDirSink`](crate::log::RunDirSink)) | none |
-//! | `OTEL_SERVICE_NAME` | resource `service.name` | the binary's name |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | OTLP base URL (`/v1/traces` added for HTTP), or the full traces URL | `http://localhost:4317` (grpc), `http://localhost:4318` (http) |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` | `grpc`, `http/protobuf` or `http/json` | `grpc` |
+//! | `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` | `key=value,...` (values percent-encoded), e.g. auth | none |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` | ms per OTLP export call | `TRACE_EXPORT_TIMEOUT_MS` |
+//! | `OTEL_EXPORTER_ZIPKIN_ENDPOINT`, `OTEL_EXPORTER_ZIPKIN_TIMEOUT` | Zipkin v2 spans URL; ms per call | `http://localhost:9411/api/v2/spans` |
+//! | `OTEL_SERVICE_NAME` | resource `service.name` | `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else the binary's name |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | more resource attributes, `key=value,...` (values percent-encoded) | none |
 //! | `ENVIRONMENT` | resource `deployment.environment.name` | `development` |
 //! | `TRACE_SAMPLING_RATE` | share of traces recorded, `0.0`-`1.0`, decided once per trace | `1.0` |
-//! | `TRACE_QUEUE_SIZE` | spans waiting for the export worker before new ones are dropped (and counted) | `32768` |
+//! | `TRACE_ADAPTIVE_SAMPLING` | also keep traces the rate rejected when a span errored or the trace ran slow | `false` |
+//! | `TRACE_SLOW_TRACE_MS` | how long a trace runs to count as slow for adaptive sampling | `1000` |
+//! | `TRACE_QUEUE_SIZE` | spans waiting for the export worker before new ones are dropped (and counted); also the bound of each exporter's lane and of the adaptive-sampling buffer | `32768` |
 //! | `TRACE_BATCH_SIZE` | spans per exporter call | `512` |
-//! | `TRACE_EXPORT_TIMEOUT_MS` | how long shutdown waits for the exporters | `5000` |
+//! | `TRACE_EXPORT_TIMEOUT_MS` | bound of each export call, and of shutdown | `5000` |
+//! | `TRACE_BREAKER_FAILURES`, `TRACE_BREAKER_BACKOFF_MS` | consecutive failed exports that open an exporter's circuit; first back-off before a trial batch | `5`, `1000` |
 //! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
 //! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
 //! | `TRACE_TELEMETRY_ENDPOINT` | `http://` URL the anonymous [`telemetry`](crate::telemetry) layer sends to | unset: telemetry off |
@@ -31,6 +40,7 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter;
 
+pub use crate::export::OtlpProtocol;
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 use crate::privacy::TracingOff;
@@ -72,6 +82,11 @@ pub enum Exporter {
     /// See [`Exporter::Rest`].
     #[cfg(feature = "sinks")]
     Elasticsearch,
+    /// OTLP to a collector or backend (feature `otlp`, on by default): gRPC, HTTP/protobuf or
+    /// HTTP/JSON per `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    Otlp,
+    /// Zipkin v2 JSON (feature `zipkin`, on by default) to `OTEL_EXPORTER_ZIPKIN_ENDPOINT`.
+    Zipkin,
 }
 
 impl Exporter {
@@ -95,6 +110,8 @@ impl Exporter {
         match name {
             "stdout" | "console" => Ok(Exporter::Stdout),
             "none" => Ok(Exporter::None),
+            "otlp" if cfg!(feature = "otlp") => Ok(Exporter::Otlp),
+            "zipkin" if cfg!(feature = "zipkin") => Ok(Exporter::Zipkin),
             #[cfg(feature = "file-store")]
             "file" => Ok(Exporter::File),
             #[cfg(feature = "sqlite")]
@@ -133,7 +150,7 @@ pub enum ConfigError {
         Exporter::NAMES.join(", ")
     )]
     UnknownExporter { name: String },
-    /// `TRACE_EXPORTER` names an exporter this version does not include.
+    /// `TRACE_EXPORTER` names an exporter whose cargo feature this build left out.
     #[error(
         "exporter `{name}` in `TRACE_EXPORTER` is not built into this trace-runtime {}: enable its cargo feature (see the crate's features), or add an exporter with `Config::builder().with_span_exporter(..)`",
         env!("CARGO_PKG_VERSION")
@@ -170,6 +187,7 @@ pub struct Config {
     local_dir: Option<PathBuf>,
     sqlite_path: Option<PathBuf>,
     log_dir: Option<std::path::PathBuf>,
+    export: crate::export::ExportOptions,
 }
 
 impl fmt::Debug for Config {
@@ -189,6 +207,7 @@ impl fmt::Debug for Config {
             .field("local_dir", &self.local_dir)
             .field("sqlite_path", &self.sqlite_path)
             .field("log_dir", &self.log_dir)
+            .field("export", &self.export)
             .finish()
     }
 }
@@ -266,9 +285,17 @@ impl Config {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
         };
-        let service_name = self.service_name.or_else(|| env("OTEL_SERVICE_NAME")).unwrap_or_else(binary_name);
-        let environment =
-            self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
+        let export = crate::export::resolve(self.export, &env, &exporters)?;
+        let service_name = self
+            .service_name
+            .or_else(|| env("OTEL_SERVICE_NAME"))
+            .or_else(|| export.resource_value("service.name"))
+            .unwrap_or_else(binary_name);
+        let environment = self
+            .environment
+            .or_else(|| env("ENVIRONMENT"))
+            .or_else(|| export.resource_value("deployment.environment.name"))
+            .unwrap_or_else(|| "development".into());
         let local_dir = self.local_dir.or_else(|| env("TRACE_LOCAL_DIR").map(PathBuf::from));
         let local_dir = local_dir.unwrap_or_else(|| PathBuf::from("traces"));
         let sqlite_path = self.sqlite_path.or_else(|| env("TRACE_SQLITE_PATH").map(PathBuf::from));
@@ -288,6 +315,7 @@ impl Config {
             service_name,
             environment,
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
+            export,
         })
     }
 }
@@ -337,6 +365,10 @@ fn binary_name() -> String {
 pub struct ConfigBuilder(Config);
 
 impl ConfigBuilder {
+    pub(crate) fn export_options(&mut self) -> &mut crate::export::ExportOptions {
+        &mut self.0.export
+    }
+
     /// Built-in exporter (replaces `TRACE_EXPORTER`; call again to add more).
     pub fn exporter(mut self, exporter: Exporter) -> Self {
         self.0.exporters.get_or_insert_with(Vec::new).push(exporter);
@@ -394,7 +426,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// How long shutdown waits for the exporters (replaces `TRACE_EXPORT_TIMEOUT_MS`).
+    /// Bound of each export call (an exporter taking longer counts as failed, towards its circuit
+    /// breaker) and of shutdown (replaces `TRACE_EXPORT_TIMEOUT_MS`).
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.0.export_timeout = Some(timeout);
         self
@@ -509,6 +542,7 @@ pub(crate) struct Settings {
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) sqlite_path: PathBuf,
     pub(crate) log_dir: Option<std::path::PathBuf>,
+    pub(crate) export: crate::export::ExportSettings,
 }
 
 #[cfg(test)]
@@ -584,8 +618,12 @@ mod tests {
         let err = resolve(&[("TRACE_EXPORTER", "stdout,jaeger")]).err().unwrap();
         assert_eq!(err, ConfigError::UnknownExporter { name: "jaeger".into() });
         assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, "));
-        let err = resolve(&[("TRACE_EXPORTER", "otlp")]).err().unwrap();
-        assert!(err.to_string().contains("`otlp`") && err.to_string().contains("with_span_exporter"));
+        assert!(err.to_string().contains("otlp, zipkin, file, sqlite"), "the message lists every name");
+        #[cfg(not(feature = "zipkin"))]
+        {
+            let err = resolve(&[("TRACE_EXPORTER", "zipkin")]).err().unwrap();
+            assert!(err.to_string().contains("`zipkin`") && err.to_string().contains("cargo feature"));
+        }
     }
 
     #[test]

@@ -3,10 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::Resource;
-
-use crate::active::{PIPELINE_ON, SAMPLE_THRESHOLD};
+use crate::active::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
 use crate::console::ConsoleExporter;
 use crate::pipeline::exporter::{DynExporter, Sdk};
@@ -41,6 +38,9 @@ pub enum InitError {
     /// A log sink or remote sink could not be set up; the message names the setting or path.
     #[error(transparent)]
     Logs(#[from] crate::log::SetupError),
+    /// An exporter could not start (e.g. its HTTP client or gRPC channel could not be built).
+    #[error("exporter failed to start: {0}")]
+    Exporter(String),
 }
 
 /// Starts tracing with settings from the environment; see [`config`](crate::config) for the
@@ -91,9 +91,20 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     }
     let timeout = settings.export_timeout;
     let threshold = sample_threshold(settings.sampling_rate);
-    let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
+    let options = pipeline::InstallOptions {
+        batch_size: settings.batch_size,
+        queue_limit: settings.queue_size,
+        lane: pipeline::fanout::LaneConfig {
+            timeout,
+            breaker: settings.export.breaker,
+            capacity: settings.queue_size.div_ceil(settings.batch_size).max(2),
+        },
+        slow_trace: settings.export.adaptive,
+    };
+    let adaptive = options.slow_trace.is_some();
     crate::settings::set_capture_io(settings.capture_io);
-    let resource = resource(&settings);
+    let resource =
+        crate::export::resource::build(&settings.service_name, &settings.environment, &settings.export);
     let telemetry = settings.telemetry.sink.take();
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
@@ -103,9 +114,13 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
         // The documented console output of a failed exporter (see `init`).
         eprintln!("trace-runtime: warning: {warning}");
     }
-    pipeline::install(exporters, resource, batch_size, queue_size);
+    if let Err(errors) = pipeline::install(exporters, resource, options) {
+        INITIALISED.store(false, Ordering::Release);
+        return Err(InitError::Exporter(errors.join("; ")));
+    }
     crate::interop::install();
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
+    ADAPTIVE.store(adaptive, Ordering::Relaxed);
     enable::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
     if let Some(sink) = telemetry
@@ -134,13 +149,23 @@ fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
                 Ok(built) => out.push(built),
                 Err(warning) => warnings.push(warning),
             },
-            // Built and checked by `log::setup` before anything started.
-            #[cfg(feature = "sinks")]
-            Exporter::Rest
-            | Exporter::Datadog
-            | Exporter::Loki
-            | Exporter::CloudWatch
-            | Exporter::Elasticsearch => {}
+            #[cfg(feature = "otlp")]
+            Exporter::Otlp => {
+                if let Some(otlp) = settings.export.otlp.clone() {
+                    out.push(crate::export::otlp::Otlp::boxed(otlp, settings.export_timeout));
+                }
+            }
+            #[cfg(feature = "zipkin")]
+            Exporter::Zipkin => {
+                if let Some(endpoint) = settings.export.zipkin_endpoint.clone() {
+                    let timeout = settings.export.zipkin_timeout.unwrap_or(settings.export_timeout);
+                    out.push(crate::export::zipkin::Zipkin::boxed(endpoint, timeout));
+                }
+            }
+            // Remote sinks: built and checked by `log::setup` before anything started. Others:
+            // refused by `Exporter::parse` when their feature is off.
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
     out.extend(settings.span_exporters);
@@ -151,18 +176,6 @@ fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
         );
     }
     (out, warnings)
-}
-
-fn resource(settings: &Settings) -> Resource {
-    Resource::builder()
-        .with_service_name(settings.service_name.clone())
-        .with_attributes([
-            KeyValue::new("deployment.environment.name", settings.environment.clone()),
-            KeyValue::new("telemetry.sdk.name", "trace-runtime"),
-            KeyValue::new("telemetry.sdk.language", "rust"),
-            KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-        ])
-        .build()
 }
 
 /// Keeps tracing running; dropping it flushes and shuts down within the export timeout.
@@ -233,7 +246,8 @@ impl TraceGuard {
     }
 
     /// Hands everything recorded so far to the exporters, waiting at most the export timeout.
-    /// Returns `false` if the worker did not finish in time.
+    /// Returns `false` if the worker or an exporter (stuck, or slower than the timeout) did not
+    /// finish in time; the spans still reach the exporters that are working.
     pub fn flush(&self) -> bool {
         if !self.active {
             return true;

@@ -18,6 +18,8 @@ pub(crate) const LOCAL_BATCH: usize = 64;
 pub(crate) mod ctx_flags {
     pub(crate) const SAMPLED: u8 = 1;
     pub(crate) const REMOTE: u8 = 2;
+    /// The trace is recorded for adaptive sampling only (`record::flags::SAMPLED_OUT`).
+    pub(crate) const SAMPLED_OUT: u8 = crate::record::flags::SAMPLED_OUT;
 }
 
 /// The current span as children see it.

@@ -59,6 +59,9 @@ pub(crate) mod flags {
     pub(crate) const CANCELLED: u8 = 2;
     pub(crate) const HAS_USAGE: u8 = 4;
     pub(crate) const PANICKED: u8 = 8;
+    /// Adaptive sampling: the head ratio rejected this trace; the export worker keeps it only if
+    /// it errored or ran slow. Same bit as `ctx_flags::SAMPLED_OUT`, so children copy it as is.
+    pub(crate) const SAMPLED_OUT: u8 = 16;
 }
 
 pub(crate) mod status {

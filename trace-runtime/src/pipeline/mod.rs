@@ -7,8 +7,11 @@
 //! `testing::capture` that started it. Batch buffers are recycled through a pool, so a steady
 //! stream of spans allocates nothing.
 
+pub(crate) mod breaker;
 mod convert;
 pub(crate) mod exporter;
+pub(crate) mod fanout;
+mod tail;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,6 +27,7 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::local::LOCAL_BATCH;
 use crate::record::Record;
 use exporter::DynExporter;
+use fanout::{LaneConfig, Lanes};
 
 /// Default bound on spans waiting for the worker (`TRACE_QUEUE_SIZE`): about 10 MiB of records.
 pub(crate) const DEFAULT_QUEUE_SPANS: usize = 32 * 1024;
@@ -59,6 +63,10 @@ pub(crate) struct Counters {
     pub(crate) exported: AtomicU64,
     pub(crate) export_failed: AtomicU64,
     pub(crate) export_batches: AtomicU64,
+    /// Adaptive sampling: spans of traces neither errored nor slow.
+    pub(crate) dropped_sampled_out: AtomicU64,
+    /// Adaptive sampling: spans of waiting traces pushed out of the full tail buffer.
+    pub(crate) dropped_tail_full: AtomicU64,
 }
 
 enum Control {
@@ -66,7 +74,9 @@ enum Control {
         exporters: Vec<Box<dyn DynExporter>>,
         resource: Resource,
         batch_size: usize,
-        done: SyncSender<()>,
+        lane: LaneConfig,
+        adaptive: Option<Box<tail::Tail>>,
+        done: SyncSender<Vec<String>>,
     },
     Flush {
         export: bool,
@@ -215,19 +225,43 @@ pub(crate) fn flush(export: bool, timeout: Duration) -> bool {
     wait.recv_timeout(timeout).is_ok()
 }
 
+/// How the worker exports: batches, lanes and adaptive sampling.
+pub(crate) struct InstallOptions {
+    pub(crate) batch_size: usize,
+    pub(crate) queue_limit: usize,
+    pub(crate) lane: LaneConfig,
+    /// Adaptive sampling's slow-trace threshold; `None`: adaptive sampling off.
+    pub(crate) slow_trace: Option<Duration>,
+}
+
 /// Hands the worker a new set of exporters (replacing none: `init` allows one pipeline at a time).
+/// Each exporter starts on its own lane; if any fails to start, none is kept and the errors
+/// are returned.
 pub(crate) fn install(
     exporters: Vec<Box<dyn DynExporter>>,
     resource: Resource,
-    batch_size: usize,
-    queue_limit: usize,
-) {
+    options: InstallOptions,
+) -> Result<(), Vec<String>> {
     let shared = shared();
-    shared.queue_limit.store(queue_limit, Ordering::Relaxed);
+    shared.queue_limit.store(options.queue_limit, Ordering::Relaxed);
+    let adaptive = options.slow_trace.map(|slow| Box::new(tail::Tail::new(slow, options.queue_limit)));
     let (done, wait) = mpsc::sync_channel(1);
-    if shared.control.send(Control::Install { exporters, resource, batch_size, done }).is_ok() {
-        shared.worker.unpark();
-        let _ = wait.recv_timeout(Duration::from_secs(5));
+    let install = Control::Install {
+        exporters,
+        resource,
+        batch_size: options.batch_size,
+        lane: options.lane,
+        adaptive,
+        done,
+    };
+    if shared.control.send(install).is_err() {
+        return Err(vec!["the export worker is not running".into()]);
+    }
+    shared.worker.unpark();
+    match wait.recv_timeout(Duration::from_secs(15)) {
+        Ok(errors) if errors.is_empty() => Ok(()),
+        Ok(errors) => Err(errors),
+        Err(_) => Err(vec!["the export worker did not answer within 15 s".into()]),
     }
 }
 
@@ -242,7 +276,9 @@ pub(crate) fn shutdown(timeout: Duration) -> Result<ShutdownReport, ()> {
 
 struct Worker {
     control: Receiver<Control>,
-    exporters: Vec<Box<dyn DynExporter>>,
+    lanes: Lanes,
+    /// Adaptive sampling's buffer of traces the head ratio rejected.
+    tail: Option<Box<tail::Tail>>,
     pending: Vec<SpanData>,
     batch_size: usize,
     /// `export_failed` when the current exporters were installed: shutdown reports only theirs.
@@ -255,7 +291,8 @@ impl Worker {
     fn new(control: Receiver<Control>) -> Self {
         Worker {
             control,
-            exporters: Vec::new(),
+            lanes: Lanes::default(),
+            tail: None,
             pending: Vec::new(),
             batch_size: DEFAULT_BATCH_SIZE,
             failed_before: 0,
@@ -293,36 +330,39 @@ impl Worker {
 
     fn handle(&mut self, shared: &Shared, message: Control) {
         match message {
-            Control::Install { mut exporters, resource, batch_size, done } => {
-                for exporter in &mut exporters {
-                    exporter.set_resource(&resource);
+            Control::Install { exporters, resource, batch_size, lane, adaptive, done } => {
+                let (lanes, errors) = Lanes::start(exporters, &resource, lane);
+                if errors.is_empty() {
+                    self.lanes = lanes;
+                    self.tail = adaptive;
+                } else {
+                    lanes.shutdown(Instant::now() + Duration::from_secs(1));
                 }
-                self.exporters = exporters;
                 self.batch_size = batch_size.max(1);
                 self.failed_before = shared.counters.export_failed.load(Ordering::Relaxed);
-                let _ = done.send(());
+                let _ = done.send(errors);
             }
             Control::Flush { export, done } => {
                 if export {
                     self.export(shared);
-                    for exporter in &mut self.exporters {
-                        let _ = exporter.force_flush();
-                    }
+                    self.lanes.flush(done);
+                } else {
+                    let _ = done.send(());
                 }
-                let _ = done.send(());
             }
             Control::Shutdown { timeout, done } => {
+                let deadline = Instant::now() + timeout;
+                if let Some(mut tail) = self.tail.take() {
+                    let outcome = tail.finish(&mut self.pending);
+                    count_tail(shared, outcome);
+                }
                 self.export(shared);
-                let mut report = ShutdownReport {
+                let errors = std::mem::take(&mut self.lanes).shutdown(deadline);
+                let report = ShutdownReport {
                     failed_exports: shared.counters.export_failed.load(Ordering::Relaxed)
                         - self.failed_before,
-                    errors: Vec::new(),
+                    errors,
                 };
-                for mut exporter in self.exporters.drain(..) {
-                    if let Err(e) = exporter.shutdown(timeout) {
-                        report.errors.push(format!("{}: {e}", exporter.name()));
-                    }
-                }
                 let _ = done.send(report);
             }
         }
@@ -336,11 +376,18 @@ impl Worker {
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
             for record in batch.iter_mut() {
                 if record.sink == 0 {
-                    if self.exporters.is_empty() {
+                    if self.lanes.is_empty() {
                         shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    self.pending.push(self.convert.span_data(record, rate));
+                    let span = self.convert.span_data(record, rate);
+                    if record.flags & crate::record::flags::SAMPLED_OUT == 0 {
+                        self.pending.push(span);
+                    } else if let Some(tail) = &mut self.tail {
+                        count_tail(shared, tail.offer(span, &mut self.pending));
+                    } else {
+                        shared.counters.dropped_sampled_out.fetch_add(1, Ordering::Relaxed);
+                    }
                 } else {
                     let captures = captures.get_or_insert_with(|| lock(&shared.captures));
                     match captures.get_mut(&record.sink) {
@@ -364,17 +411,18 @@ impl Worker {
         while !self.pending.is_empty() {
             let take = self.pending.len().min(self.batch_size);
             let batch: Vec<SpanData> = self.pending.drain(..take).collect();
-            let n = batch.len() as u64;
             shared.counters.export_batches.fetch_add(1, Ordering::Relaxed);
-            let mut ok = true;
-            if let Some((last, rest)) = self.exporters.split_last_mut() {
-                for exporter in rest {
-                    ok &= exporter.export(batch.clone()).is_ok();
-                }
-                ok &= last.export(batch).is_ok();
+            if self.lanes.is_empty() {
+                shared.counters.dropped_no_sink.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            } else {
+                self.lanes.send(batch);
             }
-            let counter = if ok { &shared.counters.exported } else { &shared.counters.export_failed };
-            counter.fetch_add(n, Ordering::Relaxed);
         }
     }
+}
+
+fn count_tail(shared: &Shared, outcome: tail::Outcome) {
+    let c = &shared.counters;
+    c.dropped_sampled_out.fetch_add(outcome.sampled_out, Ordering::Relaxed);
+    c.dropped_tail_full.fetch_add(outcome.overflow, Ordering::Relaxed);
 }

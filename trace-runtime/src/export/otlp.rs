@@ -1,0 +1,134 @@
+//! `TRACE_EXPORTER=otlp`: `opentelemetry-otlp`'s exporter over gRPC (tonic), HTTP/protobuf or
+//! HTTP/JSON (reqwest), built on its lane's thread inside the lane's own tokio runtime.
+//!
+//! Retries are off: a failed batch counts against the lane's circuit breaker instead, so a dead
+//! collector costs one timeout per batch at most, and none while the circuit is open.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+
+use super::{OtlpProtocol, OtlpSettings};
+use crate::pipeline::exporter::{DynExporter, ExportFuture};
+
+/// How much longer than the lane's timeout the client's own timeout is.
+pub(crate) const CLIENT_MARGIN: Duration = Duration::from_millis(250);
+
+pub(crate) struct Otlp {
+    settings: OtlpSettings,
+    timeout: Duration,
+    resource: Option<Resource>,
+    exporter: Option<opentelemetry_otlp::SpanExporter>,
+}
+
+impl Otlp {
+    /// An exporter for `settings`; each call bounded by the OTLP timeout, else `timeout`.
+    pub(crate) fn boxed(settings: OtlpSettings, timeout: Duration) -> Box<dyn DynExporter> {
+        let timeout = settings.timeout.unwrap_or(timeout);
+        Box::new(Otlp { settings, timeout, resource: None, exporter: None })
+    }
+
+    fn build(&self) -> Result<opentelemetry_otlp::SpanExporter, String> {
+        let s = &self.settings;
+        // The lane cancels the call at `self.timeout` and says so; the client's own bound is a
+        // safety net just behind it.
+        let client_timeout = self.timeout + CLIENT_MARGIN;
+        let built = match s.protocol {
+            OtlpProtocol::Grpc => {
+                let mut headers = http::HeaderMap::new();
+                for (k, v) in &s.headers {
+                    let name = http::HeaderName::from_bytes(k.as_bytes())
+                        .map_err(|e| format!("header `{k}`: {e}"))?;
+                    let value = http::HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
+                    headers.insert(name, value);
+                }
+                let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+                let builder = opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_endpoint(s.endpoint.clone())
+                    .with_timeout(client_timeout)
+                    .with_metadata(metadata)
+                    .with_retry_policy(RetryPolicy::disabled());
+                // `https://` trusts the webpki roots (`tls` feature); `check_endpoint` refused
+                // `https://` without it.
+                #[cfg(feature = "tls")]
+                let builder = if s.endpoint.starts_with("https://") {
+                    use opentelemetry_otlp::tonic_types::transport::ClientTlsConfig;
+                    builder.with_tls_config(ClientTlsConfig::new().with_enabled_roots())
+                } else {
+                    builder
+                };
+                builder.build()
+            }
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                let protocol = if s.protocol == OtlpProtocol::HttpJson {
+                    Protocol::HttpJson
+                } else {
+                    Protocol::HttpBinary
+                };
+                let client = reqwest::Client::builder()
+                    .timeout(client_timeout)
+                    .build()
+                    .map_err(|e| format!("cannot build its HTTP client: {e}"))?;
+                let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
+                opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(protocol)
+                    .with_endpoint(s.endpoint.clone())
+                    .with_timeout(client_timeout)
+                    .with_headers(headers)
+                    .with_http_client(client)
+                    .with_retry_policy(RetryPolicy::disabled())
+                    .build()
+            }
+        };
+        built.map_err(|e| format!("cannot build the OTLP exporter for {}: {e}", s.endpoint))
+    }
+}
+
+impl DynExporter for Otlp {
+    fn name(&self) -> &str {
+        "otlp"
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let mut exporter = self.build()?;
+        if let Some(resource) = &self.resource {
+            exporter.set_resource(resource);
+        }
+        self.exporter = Some(exporter);
+        Ok(())
+    }
+
+    fn export(&mut self, batch: Vec<SpanData>) -> ExportFuture<'_> {
+        match &self.exporter {
+            Some(exporter) => Box::pin(exporter.export(batch)),
+            None => Box::pin(async {
+                Err(OTelSdkError::InternalFailure("the OTLP exporter was not started".into()))
+            }),
+        }
+    }
+
+    fn force_flush(&mut self) -> OTelSdkResult {
+        self.exporter.as_ref().map_or(Ok(()), |e| e.force_flush())
+    }
+
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        self.exporter.as_ref().map_or(Ok(()), |e| e.shutdown_with_timeout(timeout))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = Some(resource.clone());
+        if let Some(exporter) = &mut self.exporter {
+            exporter.set_resource(resource);
+        }
+    }
+}

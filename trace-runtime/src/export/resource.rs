@@ -1,0 +1,74 @@
+//! The resource every exported span carries: service, environment, host and process.
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::Resource;
+
+use super::ExportSettings;
+use crate::config::ConfigError;
+
+/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, values percent-decoded.
+pub(crate) fn parse_attributes(value: &str) -> Result<Vec<KeyValue>, ConfigError> {
+    let pairs = super::parse_pairs(
+        value,
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "comma-separated key=value pairs, values percent-encoded (e.g. team=voice,region=eu%20west)",
+    )?;
+    Ok(pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect())
+}
+
+/// The resource: `OTEL_RESOURCE_ATTRIBUTES` and the builder's attributes, then what the kit knows
+/// (service, environment, version, host, process, SDK), which the explicit settings override.
+pub(crate) fn build(service_name: &str, environment: &str, export: &ExportSettings) -> Resource {
+    let mut attributes = vec![
+        KeyValue::new("deployment.environment.name", environment.to_string()),
+        KeyValue::new("process.pid", i64::from(std::process::id())),
+        KeyValue::new("process.runtime.name", "rust"),
+        KeyValue::new("telemetry.sdk.name", "trace-runtime"),
+        KeyValue::new("telemetry.sdk.language", "rust"),
+        KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+    ];
+    if let Some(exe) =
+        std::env::current_exe().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    {
+        attributes.push(KeyValue::new("process.executable.name", exe));
+    }
+    if let Some(host) = host_name() {
+        attributes.push(KeyValue::new("host.name", host));
+    }
+    if let Some(version) = &export.service_version {
+        attributes.push(KeyValue::new("service.version", version.clone()));
+    }
+    // Explicit attributes win over detected ones; the resolved service name and environment
+    // (builder, `OTEL_SERVICE_NAME`, `ENVIRONMENT`, or these attributes) win over all.
+    attributes.retain(|kv| {
+        !export.resource.iter().any(|e| e.key == kv.key) || kv.key.as_str() == "deployment.environment.name"
+    });
+    attributes.extend(
+        export.resource.iter().filter(|kv| kv.key.as_str() != "deployment.environment.name").cloned(),
+    );
+    Resource::builder_empty().with_attributes(attributes).with_service_name(service_name.to_string()).build()
+}
+
+fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .filter(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_parse_per_spec_and_bad_entries_name_the_value() {
+        let attrs = parse_attributes("team=voice, region=eu%20west,,service.version=1.2").unwrap();
+        assert_eq!(attrs[1], KeyValue::new("region", "eu west"));
+        assert_eq!(attrs.len(), 3);
+        let err = parse_attributes("team=voice,oops").unwrap_err();
+        assert!(err.to_string().contains("`OTEL_RESOURCE_ATTRIBUTES` is `team=voice,oops`"), "{err}");
+        assert!(parse_attributes("=x").is_err());
+        assert!(parse_attributes("k=%FF").is_err(), "not UTF-8 once decoded");
+    }
+}
