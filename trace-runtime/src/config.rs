@@ -618,7 +618,10 @@ mod tests {
         let err = resolve(&[("TRACE_EXPORTER", "stdout,jaeger")]).err().unwrap();
         assert_eq!(err, ConfigError::UnknownExporter { name: "jaeger".into() });
         assert!(err.to_string().contains("`jaeger`") && err.to_string().contains("stdout, "));
-        assert!(err.to_string().contains("otlp, zipkin, file, sqlite"), "the message lists every name");
+        assert!(
+            err.to_string().contains("stdout, none, file, sqlite, otlp, zipkin, rest"),
+            "the message lists every name"
+        );
         #[cfg(not(feature = "zipkin"))]
         {
             let err = resolve(&[("TRACE_EXPORTER", "zipkin")]).err().unwrap();
