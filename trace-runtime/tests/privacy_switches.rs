@@ -122,7 +122,12 @@ fn with_no_switch_the_program_traces_and_sends_telemetry() {
     assert_eq!(batches[0]["errors"][0]["error_type"], "TimeoutError");
     assert!(!o.contains("report: tracing off"));
     if let Some(threads) = o.threads() {
-        assert_eq!(threads.len(), 4, "libtest's two, the export worker and telemetry: {threads:?}");
+        let lanes = EXPORTERS.split(',').count();
+        assert_eq!(
+            threads.len(),
+            2 + 1 + lanes + 1,
+            "libtest's two, the export worker, one lane per exporter and telemetry: {threads:?}"
+        );
     }
 }
 
