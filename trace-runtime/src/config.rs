@@ -11,6 +11,11 @@
 //! | `TRACE_EXPORT_TIMEOUT_MS` | how long shutdown waits for the exporters | `5000` |
 //! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
 //! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
+//! | `TRACE_SUMMARY` | print a per-trace token and cost summary to stderr when a root span ends | `true` with the `stdout` exporter |
+//! | `TRACE_PRICES` | JSON or TOML file of model prices added to the built-in table ([`cost`](crate::cost)) | none |
+//! | `TRACE_SEMCONV` | `genai`, `openinference` or `both`: attribute names of LLM spans | `genai` |
+//! | `TRACE_REDACT` | the built-in secret redaction rules ([`redact`](crate::redact)) | `true` |
+//! | `TRACE_REDACT_PATTERNS` | extra redaction regexes, separated by `;` | none |
 //!
 //! Invalid values are errors from [`init`](crate::init) that name the variable and the value.
 
@@ -21,6 +26,7 @@ use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
+pub use crate::semantics::Semconv;
 
 /// A built-in exporter, as named in `TRACE_EXPORTER`.
 ///
@@ -82,6 +88,12 @@ pub enum ConfigError {
         Exporter::NAMES.join(", ")
     )]
     UnavailableExporter { name: String },
+    /// A redaction pattern (`TRACE_REDACT_PATTERNS` or the builder) is not a valid regex.
+    #[error("redaction pattern `{pattern}` is not a valid regular expression: {problem}; fix it in `TRACE_REDACT_PATTERNS` (patterns are separated by `;`, a literal `;` is `\\;`) or in `Config::builder().redact_pattern(..)`")]
+    InvalidRedactPattern { pattern: String, problem: String },
+    /// The price file (`TRACE_PRICES` or the builder) cannot be used.
+    #[error("price file `{path}` (`TRACE_PRICES`): {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens")]
+    InvalidPrices { path: String, problem: String },
 }
 
 /// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
@@ -109,6 +121,7 @@ pub struct Config {
     export_timeout: Option<Duration>,
     capture_io: Option<bool>,
     disabled: Option<bool>,
+    pub(crate) semantics: crate::semantics::Builder,
 }
 
 impl fmt::Debug for Config {
@@ -124,6 +137,7 @@ impl fmt::Debug for Config {
             .field("export_timeout", &self.export_timeout)
             .field("capture_io", &self.capture_io)
             .field("disabled", &self.disabled)
+            .field("semantics", &self.semantics)
             .finish()
     }
 }
@@ -198,6 +212,7 @@ impl Config {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
         };
+        let semantics = self.semantics.resolve(&env, exporters.contains(&Exporter::Stdout))?;
         let service_name = self.service_name.or_else(|| env("OTEL_SERVICE_NAME")).unwrap_or_else(binary_name);
         let environment =
             self.environment.or_else(|| env("ENVIRONMENT")).unwrap_or_else(|| "development".into());
@@ -212,6 +227,7 @@ impl Config {
             capture_io,
             service_name,
             environment,
+            semantics,
         })
     }
 }
@@ -258,7 +274,7 @@ fn binary_name() -> String {
 
 /// Builds a [`Config`]; see the [module docs](self) for the matching environment variables.
 #[derive(Debug)]
-pub struct ConfigBuilder(Config);
+pub struct ConfigBuilder(pub(crate) Config);
 
 impl ConfigBuilder {
     /// Built-in exporter (replaces `TRACE_EXPORTER`; call again to add more).
@@ -354,6 +370,7 @@ pub(crate) struct Settings {
     pub(crate) capture_io: bool,
     pub(crate) service_name: String,
     pub(crate) environment: String,
+    pub(crate) semantics: crate::semantics::Options,
 }
 
 #[cfg(test)]

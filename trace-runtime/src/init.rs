@@ -52,7 +52,7 @@ pub fn init() -> Result<TraceGuard, InitError> {
 
 /// Starts tracing with `config`; settings it leaves unset come from the environment.
 pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
-    let settings = config.resolve()?;
+    let mut settings = config.resolve()?;
     if settings.disabled {
         return Ok(TraceGuard { active: false, timeout: settings.export_timeout });
     }
@@ -63,6 +63,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let threshold = sample_threshold(settings.sampling_rate);
     let (batch_size, queue_size) = (settings.batch_size, settings.queue_size);
     crate::settings::set_capture_io(settings.capture_io);
+    crate::semantics::configure(std::mem::take(&mut settings.semantics));
     let resource = resource(&settings);
     let exporters = exporters(settings);
     pipeline::install(exporters, resource, batch_size, queue_size);

@@ -221,6 +221,9 @@ trace_macros::define_keys! {
             id: String,
             /// Why generation stopped, one per choice.
             finish_reasons: Vec<String>,
+            /// Seconds from the request to the first chunk of a streamed response (set by
+            /// [`stream::trace_llm_stream`](crate::stream::trace_llm_stream)).
+            time_to_first_chunk: f64,
         }
         /// Token usage (set by `record_usage`).
         pub mod usage {
@@ -243,6 +246,9 @@ trace_macros::define_keys! {
                 /// Completion tokens spent on reasoning.
                 output_tokens: i64,
             }
+            /// Cost of the call in US dollars, set by the export worker from the
+            /// [price table](crate::cost) (not an OpenTelemetry name; priced models only).
+            cost: f64,
         }
         /// The conversation.
         pub mod conversation {

@@ -225,6 +225,8 @@ struct Worker {
     failed_before: u64,
     last_export: Instant,
     convert: convert::Converter,
+    /// Cost, token ledgers, summaries, OpenInference names, redaction (issue #3).
+    semantics: crate::semantics::Worker,
 }
 
 impl Worker {
@@ -237,6 +239,7 @@ impl Worker {
             failed_before: 0,
             last_export: Instant::now(),
             convert: convert::Converter::new(),
+            semantics: crate::semantics::Worker::new(),
         }
     }
 
@@ -307,6 +310,7 @@ impl Worker {
     /// Converts and routes everything in the queue.
     fn drain(&mut self, shared: &Shared) {
         let rate = self.convert.refresh();
+        self.semantics.refresh();
         while let Some(batch) = shared.queue.pop() {
             shared.queued_spans.fetch_sub(batch.len(), Ordering::Relaxed);
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
@@ -316,11 +320,12 @@ impl Worker {
                         shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    self.pending.push(self.convert.span_data(record, rate));
+                    let span = self.span_data(record, rate);
+                    self.pending.push(span);
                 } else {
                     let captures = captures.get_or_insert_with(|| lock(&shared.captures));
                     match captures.get_mut(&record.sink) {
-                        Some(spans) => spans.push(self.convert.span_data(record, rate)),
+                        Some(spans) => spans.push(self.span_data(record, rate)),
                         None => {
                             shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
                         }
@@ -333,6 +338,12 @@ impl Worker {
                 self.export(shared);
             }
         }
+    }
+
+    fn span_data(&mut self, record: &Record, rate: f64) -> SpanData {
+        let mut span = self.convert.span_data(record, rate);
+        self.semantics.process(record, &mut span);
+        span
     }
 
     fn export(&mut self, shared: &Shared) {
@@ -352,5 +363,6 @@ impl Worker {
             let counter = if ok { &shared.counters.exported } else { &shared.counters.export_failed };
             counter.fetch_add(n, Ordering::Relaxed);
         }
+        self.semantics.after_export();
     }
 }
