@@ -39,7 +39,6 @@
 //! ```
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::keys;
 use crate::settings::capture_io_enabled;
@@ -138,6 +137,11 @@ impl Message {
 /// assert_eq!("hello".to_messages_json("assistant"),
 ///     r#"[{"role":"assistant","parts":[{"type":"text","content":"hello"}]}]"#);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded as GenAI messages",
+    label = "expected text, `Message`s, `(role, text)` pairs or a `serde_json::Value`",
+    note = "`input = ..` and `output = ..` of #[trace_llm] take what `trace_runtime::io::Messages` is implemented for"
+)]
 pub trait Messages {
     /// The messages as GenAI JSON.
     fn to_messages_json(&self, default_role: &str) -> String;
@@ -187,11 +191,8 @@ impl<const N: usize> Messages for [Message; N] {
 
 impl<R: AsRef<str>, T: AsRef<str>> Messages for [(R, T)] {
     fn to_messages_json(&self, _: &str) -> String {
-        let list: Vec<_> = self
-            .iter()
-            .map(|(r, t)| json!({"role": r.as_ref(), "parts": [{"type": "text", "content": t.as_ref()}]}))
-            .collect();
-        serde_json::Value::Array(list).to_string()
+        let list: Vec<Message> = self.iter().map(|(r, t)| Message::text(r.as_ref(), t.as_ref())).collect();
+        to_json(&list)
     }
 }
 
@@ -254,6 +255,7 @@ pub fn record_output_messages(messages: impl Messages) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn messages_follow_the_genai_shape() {

@@ -52,9 +52,11 @@ use crate::limits::MAX_VALUE_BYTES;
 /// Appended to a string cut at [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
 pub const TRUNCATED: &str = "…[truncated]";
 
-/// The built-in rules: class and pattern, applied in this order.
+/// The built-in rules: class and pattern, applied in this order (a bearer token is one match,
+/// whatever key it holds).
 pub const BUILTIN_RULES: &[(&str, &str)] = &[
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    ("bearer", r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{8,}=*"),
     ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
     ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
     ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),
@@ -65,7 +67,6 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
     ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}"),
     ("groq_key", r"\bgsk_[A-Za-z0-9]{40,}"),
     ("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-    ("bearer", r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{8,}=*"),
     ("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"),
 ];
 

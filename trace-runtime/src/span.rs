@@ -23,6 +23,7 @@ use std::error::Error;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
+pub use crate::io::{record_input_messages, record_output_messages};
 use crate::keys::{IntoValue, Key};
 use crate::local;
 use crate::record::{EventRecord, status};

@@ -316,11 +316,12 @@ impl Worker {
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
             for record in &batch {
                 if record.sink == 0 {
+                    // Converted even without exporters: token ledgers and summaries still count it.
+                    let span = self.span_data(record, rate);
                     if self.exporters.is_empty() {
                         shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    let span = self.span_data(record, rate);
                     self.pending.push(span);
                 } else {
                     let captures = captures.get_or_insert_with(|| lock(&shared.captures));
@@ -337,6 +338,10 @@ impl Worker {
             if self.pending.len() >= self.batch_size {
                 self.export(shared);
             }
+        }
+        if self.pending.is_empty() {
+            // Nothing left for the exporters: summaries of traces that ended can be printed.
+            self.semantics.after_export();
         }
     }
 
