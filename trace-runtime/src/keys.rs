@@ -156,6 +156,8 @@ trace_macros::define_keys! {
         input_bytes: i64,
         /// Bytes out.
         output_bytes: i64,
+        /// Sample rate of the output, in Hz, when it differs from the input's.
+        output_sample_rate: i64,
     }
 
     /// Video processing.
@@ -298,6 +300,8 @@ trace_macros::define_keys! {
         language: String,
         /// Duration of the audio transcribed, in milliseconds.
         audio_duration_ms: f64,
+        /// Characters of transcript produced.
+        characters: i64,
         /// Time from the request to the first transcript byte, in milliseconds.
         time_to_first_byte_ms: f64,
     }

@@ -52,6 +52,7 @@ mod metrics;
 mod openinference;
 mod panic;
 mod pipeline;
+pub mod realtime;
 mod record;
 pub mod redact;
 mod semantics;
@@ -80,6 +81,8 @@ pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use metrics::{Metrics, metrics};
 pub use settings::capture_io_enabled;
 pub use span::{log_with_trace, span_id, trace_id};
+pub use stream::trace_llm_stream;
+pub use summary::TraceSummary;
 pub use usage::{Usage, record_usage};
 
 /// Traces an LLM call as an OpenTelemetry GenAI client span.
