@@ -30,7 +30,9 @@ impl Flavor {
 
     fn valid(self) -> &'static [&'static str] {
         match self {
-            Flavor::Llm => &["provider", "model", "operation", "usage", "input", "output", "fields", "span_name"],
+            Flavor::Llm => {
+                &["provider", "model", "operation", "usage", "input", "output", "fields", "span_name"]
+            }
             Flavor::Pipeline => &["name", "element", "fields", "span_name"],
             Flavor::Connection => &["id", "kind", "state", "fields", "span_name"],
         }
@@ -99,7 +101,15 @@ impl Args {
         };
         let mut seen = HashSet::new();
         let mut suggested = HashSet::new();
-        let mut args = Args { flavor, values: Vec::new(), fields: Vec::new(), span_name: None, usage: None, input: None, output: None };
+        let mut args = Args {
+            flavor,
+            values: Vec::new(),
+            fields: Vec::new(),
+            span_name: None,
+            usage: None,
+            input: None,
+            output: None,
+        };
         let valid = flavor.valid();
         for arg in raw {
             let name = match &arg {

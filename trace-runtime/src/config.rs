@@ -89,10 +89,14 @@ pub enum ConfigError {
     )]
     UnavailableExporter { name: String },
     /// A redaction pattern (`TRACE_REDACT_PATTERNS` or the builder) is not a valid regex.
-    #[error("redaction pattern `{pattern}` is not a valid regular expression: {problem}; fix it in `TRACE_REDACT_PATTERNS` (patterns are separated by `;`, a literal `;` is `\\;`) or in `Config::builder().redact_pattern(..)`")]
+    #[error(
+        "redaction pattern `{pattern}` is not a valid regular expression: {problem}; fix it in `TRACE_REDACT_PATTERNS` (patterns are separated by `;`, a literal `;` is `\\;`) or in `Config::builder().redact_pattern(..)`"
+    )]
     InvalidRedactPattern { pattern: String, problem: String },
     /// The price file (`TRACE_PRICES` or the builder) cannot be used.
-    #[error("price file `{path}` (`TRACE_PRICES`): {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens")]
+    #[error(
+        "price file `{path}` (`TRACE_PRICES`): {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens"
+    )]
     InvalidPrices { path: String, problem: String },
 }
 

@@ -298,7 +298,9 @@ pub(crate) fn lookup(table: &HashMap<String, Price>, model: &str) -> Option<Pric
 
 /// Why a price file could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("price file `{path}`: {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens")]
+#[error(
+    "price file `{path}`: {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens"
+)]
 pub struct PriceFileError {
     /// The file, as named.
     pub path: String,

@@ -263,7 +263,11 @@ mod tests {
             Message::user("weather?"),
             Message::new(
                 "assistant",
-                vec![Part::ToolCall { id: "c1".into(), name: "weather".into(), arguments: json!({"city": "Oslo"}) }],
+                vec![Part::ToolCall {
+                    id: "c1".into(),
+                    name: "weather".into(),
+                    arguments: json!({"city": "Oslo"}),
+                }],
             )
             .finish_reason("tool_call"),
             Message::new("tool", vec![Part::ToolCallResponse { id: "c1".into(), response: json!("rain") }]),

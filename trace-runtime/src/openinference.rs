@@ -40,7 +40,8 @@ use crate::cost::CostBreakdown;
 use crate::record::{Record, flags};
 
 pub(crate) fn mirror(span: &mut SpanData, record: &Record, cost: Option<CostBreakdown>) {
-    let get = |key: &str| span.attributes.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.clone());
+    let get =
+        |key: &str| span.attributes.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.clone());
     let operation = get("gen_ai.operation.name").map(|v| v.as_str().into_owned());
     let kind = match operation.as_deref() {
         None => "CHAIN",

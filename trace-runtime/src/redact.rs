@@ -128,10 +128,11 @@ impl Redactor {
 
     /// `text` with every match replaced by `[REDACTED:<class>]` (no copy when nothing matches).
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let matched = self.any.matches(text);
-        if !matched.matched_any() {
+        // One pass of the combined automaton for the common case, a clean string.
+        if !self.any.is_match(text) {
             return Cow::Borrowed(text);
         }
+        let matched = self.any.matches(text);
         let mut out = text.to_string();
         for index in matched.iter() {
             let (class, rule) = &self.rules[index];
@@ -241,7 +242,10 @@ mod tests {
             ("xoxb-1234567890-abcdefghij", "slack_token"),
             ("hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234", "huggingface_token"),
             ("gsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef", "groq_key"),
-            ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "jwt"),
+            (
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                "jwt",
+            ),
             ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "private_key"),
             ("ada.lovelace+ai@analytical-engine.co.uk", "email"),
         ];
@@ -269,7 +273,10 @@ mod tests {
     #[test]
     fn custom_patterns_and_their_errors() {
         let r = Redactor::new(false, &["acct-[0-9]+", r"semi\;colon"]).unwrap();
-        assert_eq!(r.redact("acct-42 semi;colon ada@example.com"), "[REDACTED:custom] [REDACTED:custom] ada@example.com");
+        assert_eq!(
+            r.redact("acct-42 semi;colon ada@example.com"),
+            "[REDACTED:custom] [REDACTED:custom] ada@example.com"
+        );
         let err = Redactor::new(true, &["ok", "a{2"]).unwrap_err();
         assert_eq!(err.pattern, "a{2");
         assert!(err.to_string().starts_with("redaction pattern `a{2` is not a valid regular expression"));

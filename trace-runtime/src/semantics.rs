@@ -198,7 +198,11 @@ struct Active {
 fn active() -> &'static RwLock<Arc<Active>> {
     static ACTIVE: OnceLock<RwLock<Arc<Active>>> = OnceLock::new();
     ACTIVE.get_or_init(|| {
-        RwLock::new(Arc::new(Active { summary: false, semconv: Semconv::GenAi, redactor: Redactor::builtin() }))
+        RwLock::new(Arc::new(Active {
+            summary: false,
+            semconv: Semconv::GenAi,
+            redactor: Redactor::builtin(),
+        }))
     })
 }
 
@@ -209,7 +213,8 @@ pub(crate) fn configure(options: Options) {
             cost::set_price(model, price);
         }
     }
-    let new = Arc::new(Active { summary: options.summary, semconv: options.semconv, redactor: options.redactor });
+    let new =
+        Arc::new(Active { summary: options.summary, semconv: options.semconv, redactor: options.redactor });
     *active().write().unwrap_or_else(|p| p.into_inner()) = new;
 }
 
@@ -337,5 +342,54 @@ impl Worker {
         use std::io::Write;
         // The summary is a documented console output; a closed stderr is not worth a panic.
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(vars: &[(&str, &str)], stdout: bool) -> Result<Options, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Builder::default().resolve(&|name: &str| vars.get(name).cloned(), stdout)
+    }
+
+    #[test]
+    fn the_summary_follows_the_stdout_exporter_unless_set() {
+        assert!(resolve(&[], true).unwrap().summary);
+        assert!(!resolve(&[], false).unwrap().summary);
+        assert!(!resolve(&[("TRACE_SUMMARY", "false")], true).unwrap().summary);
+        assert!(resolve(&[("TRACE_SUMMARY", "on")], false).unwrap().summary);
+        let err = resolve(&[("TRACE_SUMMARY", "loud")], true).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "environment variable `TRACE_SUMMARY` is `loud`: expected true or false; fix or unset it"
+        );
+    }
+
+    #[test]
+    fn semconv_redaction_and_prices_from_the_environment() {
+        assert_eq!(
+            resolve(&[("TRACE_SEMCONV", "OpenInference")], false).unwrap().semconv,
+            Semconv::OpenInference
+        );
+        let err = resolve(&[("TRACE_SEMCONV", "otel")], false).err().unwrap().to_string();
+        assert!(err.contains("`TRACE_SEMCONV` is `otel`: expected genai, openinference or both"), "{err}");
+
+        let options =
+            resolve(&[("TRACE_REDACT", "false"), ("TRACE_REDACT_PATTERNS", r"id-\d+; x\;y")], false).unwrap();
+        assert_eq!(
+            options.redactor.redact("id-42 x;y ada@example.com"),
+            "[REDACTED:custom] [REDACTED:custom] ada@example.com"
+        );
+        let err = resolve(&[("TRACE_REDACT_PATTERNS", "ok;[z-a]")], false).err().unwrap().to_string();
+        assert!(err.starts_with("redaction pattern `[z-a]` is not a valid regular expression"), "{err}");
+
+        let err = resolve(&[("TRACE_PRICES", "/no/such/prices.toml")], false).err().unwrap().to_string();
+        assert!(
+            err.starts_with("price file `/no/such/prices.toml` (`TRACE_PRICES`): cannot be read"),
+            "{err}"
+        );
     }
 }

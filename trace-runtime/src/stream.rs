@@ -38,8 +38,8 @@ use std::time::Instant;
 
 use futures_core::Stream;
 
-use crate::active::future::Instrumented;
 use crate::active::Span;
+use crate::active::future::Instrumented;
 use crate::keys;
 use crate::record::{Kind, Naming, SpanMeta};
 use crate::usage::{Usage, record_usage};
@@ -162,7 +162,9 @@ mod tests {
         }));
         assert_eq!(n, 3);
         assert_eq!(spans.len(), 1);
-        let get = |k: &str| spans[0].attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+        let get = |k: &str| {
+            spans[0].attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string())
+        };
         assert_eq!(get("gen_ai.usage.output_tokens").as_deref(), Some("12"));
         assert_eq!(get("gen_ai.usage.input_tokens").as_deref(), Some("3"));
         assert_eq!(get("span.cancelled"), None);
@@ -173,20 +175,24 @@ mod tests {
     #[test]
     fn a_dropped_stream_ends_its_span_cancelled_with_the_usage_so_far() {
         let (first, spans) = block_on(testing::capture_async(async {
-            let mut traced = Box::pin(trace_llm_stream("openai", "gpt-4o", stream::iter([7u64, 8, 9]), |c| {
-                Some(usage(*c))
-            }));
+            let mut traced =
+                Box::pin(trace_llm_stream("openai", "gpt-4o", stream::iter([7u64, 8, 9]), |c| {
+                    Some(usage(*c))
+                }));
             traced.next().await
         }));
         assert_eq!(first, Some(7));
-        let get = |k: &str| spans[0].attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+        let get = |k: &str| {
+            spans[0].attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string())
+        };
         assert_eq!(get("span.cancelled").as_deref(), Some("true"));
         assert_eq!(get("gen_ai.usage.output_tokens").as_deref(), Some("7"));
     }
 
     #[test]
     fn outside_a_trace_the_stream_passes_through() {
-        let items: Vec<u64> = block_on(trace_llm_stream("openai", "gpt-4o", stream::iter([1u64, 2]), |_| None).collect());
+        let items: Vec<u64> =
+            block_on(trace_llm_stream("openai", "gpt-4o", stream::iter([1u64, 2]), |_| None).collect());
         assert_eq!(items, [1, 2]);
     }
 }

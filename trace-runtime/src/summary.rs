@@ -76,7 +76,8 @@ impl TraceSummary {
         TraceSummary {
             name: root.map(|r| r.name.to_string()).unwrap_or_default(),
             spans: spans.len() as u64,
-            duration: root.map_or(Duration::ZERO, |r| r.end_time.duration_since(r.start_time).unwrap_or_default()),
+            duration: root
+                .map_or(Duration::ZERO, |r| r.end_time.duration_since(r.start_time).unwrap_or_default()),
             ledger: Ledger::from_spans(spans),
         }
     }
@@ -212,7 +213,13 @@ mod tests {
     use super::*;
 
     fn usage(input: u64, output: u64, cached: u64, reasoning: u64) -> Usage {
-        Usage { input_tokens: input, output_tokens: output, cache_read_tokens: cached, reasoning_tokens: reasoning, ..Default::default() }
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: cached,
+            reasoning_tokens: reasoning,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -220,7 +227,12 @@ mod tests {
         let mut ledger = Ledger::default();
         ledger.add("openai", "gpt-4o", usage(1200, 300, 1000, 0), Some(0.00425));
         ledger.add("openai", "gpt-4o", usage(800, 100, 0, 0), Some(0.003));
-        ledger.add("anthropic", "claude-sonnet-4-20250514-extended-context", usage(5000, 2000, 0, 512), Some(0.045));
+        ledger.add(
+            "anthropic",
+            "claude-sonnet-4-20250514-extended-context",
+            usage(5000, 2000, 0, 512),
+            Some(0.045),
+        );
         ledger.add("acme", "house-model", usage(10, 20, 0, 0), None);
         let summary = TraceSummary {
             name: "a very long trace name that goes on and on and on past the edge of the box".into(),
@@ -247,7 +259,12 @@ mod tests {
 
     #[test]
     fn a_trace_without_llm_calls_says_so() {
-        let summary = TraceSummary { name: "idle".into(), spans: 1, duration: Duration::from_secs(3), ..Default::default() };
+        let summary = TraceSummary {
+            name: "idle".into(),
+            spans: 1,
+            duration: Duration::from_secs(3),
+            ..Default::default()
+        };
         assert_eq!(
             summary.to_string(),
             "\

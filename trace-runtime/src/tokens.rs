@@ -224,7 +224,10 @@ pub(crate) fn provider_model<'a>(attrs: impl Iterator<Item = (&'a str, &'a Value
         }
     }
     let unknown = || "unknown".to_string();
-    (provider.map_or_else(unknown, |p| p.into_owned()), response.or(request).map_or_else(unknown, |m| m.into_owned()))
+    (
+        provider.map_or_else(unknown, |p| p.into_owned()),
+        response.or(request).map_or_else(unknown, |m| m.into_owned()),
+    )
 }
 
 /// Ledgers of recent traces kept for [`trace`] and [`current_trace`].

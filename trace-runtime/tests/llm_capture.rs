@@ -47,7 +47,10 @@ async fn concurrent_traces_keep_their_own_counts() {
         assert_eq!(spans.len(), 11);
         for ledger in [from_worker, Ledger::from_spans(&spans)] {
             let priced = ledger.model("gpt-4o-mini").unwrap();
-            assert_eq!((priced.calls, priced.usage.input_tokens, priced.usage.output_tokens), (5, 5 * (100 + t), 5 * (10 + t)));
+            assert_eq!(
+                (priced.calls, priced.usage.input_tokens, priced.usage.output_tokens),
+                (5, 5 * (100 + t), 5 * (10 + t))
+            );
             let expected = 5.0 * ((100 + t) as f64 * 0.15 + (10 + t) as f64 * 0.60) / 1e6;
             assert!((priced.cost().unwrap() - expected).abs() < 1e-12);
             let unpriced = ledger.model("unpriced-model").unwrap();
@@ -65,7 +68,12 @@ fn priced_spans_carry_their_cost_and_unpriced_ones_none() {
     #[trace_llm(provider = "anthropic", model = "claude-sonnet-4")]
     fn priced() {
         span::set(trace_runtime::keys::gen_ai::response::model, "claude-sonnet-4-20250514");
-        record_usage(Usage { input_tokens: 2_000, cache_read_tokens: 1_000, output_tokens: 100, ..Default::default() });
+        record_usage(Usage {
+            input_tokens: 2_000,
+            cache_read_tokens: 1_000,
+            output_tokens: 100,
+            ..Default::default()
+        });
     }
     #[trace_llm(provider = "acme", model = "house-model")]
     fn unpriced() {
@@ -148,7 +156,10 @@ fn every_exported_string_is_redacted() {
     let s = &spans[0];
     assert_eq!(attr(s, "http.request.header.authorization").unwrap().as_str(), "[REDACTED:bearer]");
     assert_eq!(attr(s, "user.contact").unwrap().as_str(), "write to [REDACTED:email]");
-    assert_eq!(attr(s, "gen_ai.request.stop_sequences").unwrap().to_string(), "[\"[REDACTED:aws_key]\",\"ok\"]");
+    assert_eq!(
+        attr(s, "gen_ai.request.stop_sequences").unwrap().to_string(),
+        "[\"[REDACTED:aws_key]\",\"ok\"]"
+    );
     assert_eq!(s.events.events[0].attributes[0].value.as_str(), "used [REDACTED:openai_key]");
     let body = s.events.events[1].attributes[0].value.as_str();
     assert_eq!(body.len(), trace_runtime::limits::MAX_VALUE_BYTES);

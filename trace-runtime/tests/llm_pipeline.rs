@@ -45,9 +45,17 @@ fn the_global_ledger_counts_every_call_of_concurrent_traces() {
             tokio::spawn(trace!("turn", async move {
                 let mut calls = Vec::new();
                 for i in 0..25u64 {
-                    let (provider, model) =
-                        if i % 5 == 0 { ("anthropic", "claude-3-5-haiku") } else { ("openai", "gpt-4.1-nano") };
-                    let usage = Usage { input_tokens: t + 1, output_tokens: 2, cache_read_tokens: 1, ..Default::default() };
+                    let (provider, model) = if i % 5 == 0 {
+                        ("anthropic", "claude-3-5-haiku")
+                    } else {
+                        ("openai", "gpt-4.1-nano")
+                    };
+                    let usage = Usage {
+                        input_tokens: t + 1,
+                        output_tokens: 2,
+                        cache_read_tokens: 1,
+                        ..Default::default()
+                    };
                     calls.push(trace_runtime::spawn(call(provider, model, usage)));
                 }
                 for c in calls {
@@ -67,8 +75,12 @@ fn the_global_ledger_counts_every_call_of_concurrent_traces() {
     assert_eq!(haiku.usage.input_tokens, 5 * 210);
     assert_eq!(global.usage().output_tokens, 1000);
     assert_eq!(global.usage().cache_read_tokens, 500);
-    let expected = (20.0 * 210.0 - 400.0) * 0.10 + 400.0 * 0.025 + 800.0 * 0.40
-        + (5.0 * 210.0 - 100.0) * 0.80 + 100.0 * 0.08 + 200.0 * 4.0;
+    let expected = (20.0 * 210.0 - 400.0) * 0.10
+        + 400.0 * 0.025
+        + 800.0 * 0.40
+        + (5.0 * 210.0 - 100.0) * 0.80
+        + 100.0 * 0.08
+        + 200.0 * 4.0;
     assert!((global.total_cost().unwrap() - expected / 1e6).abs() < 1e-12);
     for (t, id) in ids.iter().enumerate() {
         let ledger = tokens::trace(*id).unwrap();
@@ -98,7 +110,11 @@ fn a_price_file_extends_the_table_and_a_bad_one_fails_init() {
     let good = dir.join("prices.json");
     std::fs::write(&good, r#"{"house-model": {"input": 1000, "output": 0}}"#).unwrap();
     let guard = init_with(config(&memory).prices_file(&good).build()).unwrap();
-    futures::executor::block_on(call("acme", "house-model-v2", Usage { input_tokens: 3, ..Default::default() }));
+    futures::executor::block_on(call(
+        "acme",
+        "house-model-v2",
+        Usage { input_tokens: 3, ..Default::default() },
+    ));
     assert!(guard.flush());
     let spans = memory.get_finished_spans().unwrap();
     assert_eq!(attr(&spans[0], "gen_ai.usage.cost"), Some(&Value::F64(0.003)));
@@ -114,15 +130,17 @@ fn redaction_patterns_from_the_builder_reach_every_exporter_and_bad_ones_fail_in
     assert!(err.to_string().contains("redaction pattern `(open`"), "{err}");
 
     let second = InMemorySpanExporter::default();
-    let guard = init_with(
-        config(&memory).with_span_exporter(second.clone()).redact_pattern(r"acct-\d{6}").build(),
-    )
-    .unwrap();
+    let guard =
+        init_with(config(&memory).with_span_exporter(second.clone()).redact_pattern(r"acct-\d{6}").build())
+            .unwrap();
     trace!("billing", "billing.account" = "acct-123456 / ops@example.org", {});
     assert!(guard.flush());
     for exporter in [&memory, &second] {
         let spans = exporter.get_finished_spans().unwrap();
-        assert_eq!(attr(&spans[0], "billing.account").unwrap().as_str(), "[REDACTED:custom] / [REDACTED:email]");
+        assert_eq!(
+            attr(&spans[0], "billing.account").unwrap().as_str(),
+            "[REDACTED:custom] / [REDACTED:email]"
+        );
     }
 }
 
@@ -133,8 +151,8 @@ fn history() -> Vec<Message> {
     vec![Message::system("Be brief."), Message::user("My key is sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx")]
 }
 
-fn reply(text: &String) -> Vec<Message> {
-    vec![Message::assistant(text.as_str()).finish_reason("stop")]
+fn reply(text: &str) -> Vec<Message> {
+    vec![Message::assistant(text).finish_reason("stop")]
 }
 
 #[trace_llm(provider = "openai", model = "gpt-4o", input = history(), output = reply)]
@@ -203,7 +221,11 @@ fn summary_child() {
     // Settings from the environment the parent chose; the stdout exporter prints to stdout.
     let guard = trace_runtime::init().unwrap();
     trace!("answer_question", {
-        futures::executor::block_on(call("openai", "gpt-4o-mini", Usage { input_tokens: 31, output_tokens: 27, ..Default::default() }));
+        futures::executor::block_on(call(
+            "openai",
+            "gpt-4o-mini",
+            Usage { input_tokens: 31, output_tokens: 27, ..Default::default() },
+        ));
     });
     guard.shutdown().unwrap();
 }
@@ -212,7 +234,10 @@ fn summary_child() {
 fn the_summary_is_printed_to_stderr_with_the_stdout_exporter_unless_turned_off() {
     let _serial = serial();
     let stderr = child_stderr("summary_child", &[("TRACE_EXPORTER", "stdout")]);
-    let table = stderr.lines().skip_while(|l| !l.starts_with("╭─ Trace summary: answer_question")).collect::<Vec<_>>();
+    let table = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("╭─ Trace summary: answer_question"))
+        .collect::<Vec<_>>();
     assert_eq!(table.len(), 6, "{stderr}");
     assert!(table[1].starts_with("│ spans 2 · duration "), "{stderr}");
     // 31 × $0.15 + 27 × $0.60 per million: $0.00002085, shown with three significant digits.
