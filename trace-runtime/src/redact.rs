@@ -42,6 +42,7 @@
 
 use std::borrow::Cow;
 
+use aho_corasick::AhoCorasick;
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -81,9 +82,33 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
 /// ```
 #[derive(Clone, Debug)]
 pub struct Redactor {
+    /// Literals every built-in match contains: a literal search (a few ns) rules out most
+    /// strings before any pattern runs.
+    trigger: Option<AhoCorasick>,
+    /// The custom patterns, which have no known literal.
+    custom: Option<RegexSet>,
     any: RegexSet,
     rules: Vec<(String, Regex)>,
 }
+
+/// Literals (compared ignoring ASCII case) one of which every built-in match contains.
+const TRIGGERS: &[&str] = &[
+    "-----begin",
+    "bearer",
+    "sk-",
+    "sk_",
+    "rk_",
+    "pk_",
+    "aiza",
+    "akia",
+    "asia",
+    "gh",
+    "xox",
+    "hf_",
+    "gsk_",
+    "eyj",
+    "@",
+];
 
 /// A redaction pattern that is not a valid regular expression.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -105,7 +130,7 @@ impl Redactor {
 
     /// No rule: only truncation.
     fn none() -> Redactor {
-        Redactor { any: RegexSet::empty(), rules: Vec::new() }
+        Redactor { trigger: None, custom: None, any: RegexSet::empty(), rules: Vec::new() }
     }
 
     /// The built-in rules (when `builtin`) followed by `custom` patterns.
@@ -119,17 +144,31 @@ impl Redactor {
         for pattern in custom {
             rules.push(("custom".to_string(), compile(pattern.as_ref())?));
         }
-        let any = RegexSet::new(rules.iter().map(|(_, r)| r.as_str())).map_err(|e| PatternError {
-            pattern: custom.iter().map(|p| p.as_ref()).collect::<Vec<_>>().join(";"),
-            problem: e.to_string(),
-        })?;
-        Ok(Redactor { any, rules })
+        let trigger = match builtin {
+            true => Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(TRIGGERS)
+                    .map_err(|e| PatternError { pattern: TRIGGERS.join("|"), problem: e.to_string() })?,
+            ),
+            false => None,
+        };
+        let custom_set = match custom.len() {
+            0 => None,
+            _ => Some(
+                RegexSet::new(custom.iter().map(|p| p.as_ref()))
+                    .map_err(|e| PatternError { pattern: String::new(), problem: e.to_string() })?,
+            ),
+        };
+        let any = RegexSet::new(rules.iter().map(|(_, r)| r.as_str()))
+            .map_err(|e| PatternError { pattern: String::new(), problem: e.to_string() })?;
+        Ok(Redactor { trigger, custom: custom_set, any, rules })
     }
 
     /// `text` with every match replaced by `[REDACTED:<class>]` (no copy when nothing matches).
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        // One pass of the combined automaton for the common case, a clean string.
-        if !self.any.is_match(text) {
+        let builtin = self.trigger.as_ref().is_some_and(|t| t.is_match(text));
+        if !builtin && !self.custom.as_ref().is_some_and(|c| c.is_match(text)) {
             return Cow::Borrowed(text);
         }
         let matched = self.any.matches(text);

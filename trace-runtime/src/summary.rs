@@ -1,7 +1,8 @@
 //! The summary of a finished trace: its name, span count, duration, and per model the calls,
 //! tokens and cost, as a value and as an 80-column box table.
 //!
-//! When a root span (a span with no parent in this process or another) is exported and the
+//! When a root span (a span with no parent in this process: a new trace, or one continued
+//! from an incoming `traceparent`) is exported and the
 //! summary is on, the export worker prints the table to standard error, after the exporters got
 //! the trace. It is on by default when the `stdout` exporter is configured, and set with
 //! `TRACE_SUMMARY=true|false` or [`ConfigBuilder::summary`](crate::ConfigBuilder::summary). Spans
