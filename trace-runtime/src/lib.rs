@@ -32,6 +32,10 @@
 //!   [`FutureExt::in_current_span`]); errors, panics and cancelled futures are recorded.
 //! - [`init`] reads the environment ([`config`]); [`testing::capture`] collects spans in tests.
 //! - Export runs on a worker thread behind a bounded queue: the application never waits for it.
+//! - Tokens and cost per trace and per process ([`tokens`], [`cost`]), a summary table when a
+//!   trace ends ([`summary`]), streamed responses ([`stream`]), opt-in prompt capture ([`io`])
+//!   scrubbed by [`redact`] before export, and speech, media and connection helpers
+//!   ([`realtime`]).
 
 extern crate self as trace_runtime;
 

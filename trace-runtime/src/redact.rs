@@ -2,7 +2,7 @@
 //!
 //! The export worker runs the rules over every string attribute value (and every string of a
 //! string-list value), every event attribute and every error description of every span, then
-//! cuts each string to [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) (a cut value ends
+//! cuts each string to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) (a cut value ends
 //! with [`TRUNCATED`]). All exporters — console, OTLP, files, anything added with
 //! `with_span_exporter` — and [`testing::capture`](crate::testing::capture) get the scrubbed
 //! spans. The kit's own code-location attributes (`code.*`) are left alone.
@@ -50,7 +50,7 @@ use regex::{Regex, RegexSet};
 
 use crate::limits::MAX_VALUE_BYTES;
 
-/// Appended to a string cut at [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
+/// Appended to a string cut at [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
 pub const TRUNCATED: &str = "…[truncated]";
 
 /// The built-in rules: class and pattern, applied in this order (a bearer token is one match,

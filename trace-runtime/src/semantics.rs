@@ -176,7 +176,7 @@ impl crate::ConfigBuilder {
     }
 
     /// A JSON or TOML price file added to the built-in table (replaces `TRACE_PRICES`); see
-    /// [`cost`](crate::cost) for the format. A file that cannot be read or parsed makes
+    /// [`cost`](mod@crate::cost) for the format. A file that cannot be read or parsed makes
     /// `init_with` fail naming it.
     ///
     /// ```
