@@ -261,3 +261,40 @@ fn pipeline_op(operation: &'static str, size: usize) {
         r.push_attr(Attr::new(keys::message::size.name(), AttrValue::I64(count(size))));
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn lifecycle_events_carry_their_typed_attributes() {
+        let (_, spans) = testing::capture(|| {
+            crate::trace!("conn", {
+                connection_created("c-9", "webrtc");
+                connection_state("new", "connected");
+                message_sent(1200, "audio");
+                pipeline_pull(320);
+            })
+        });
+        let s = &spans[0];
+        let event = |name: &str| s.events.iter().find(|e| e.name == name).unwrap();
+        let values = |name: &str| {
+            event(name).attributes.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect::<Vec<_>>()
+        };
+        assert_eq!(values("connection.created"), ["connection.id=c-9", "connection.type=webrtc"]);
+        assert_eq!(
+            values("connection.state_change"),
+            ["connection.previous_state=new", "connection.state=connected"]
+        );
+        assert_eq!(
+            values("message.sent"),
+            ["connection.direction=send", "message.size=1200", "message.type=audio"]
+        );
+        let attr =
+            |k: &str| s.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+        assert_eq!(attr("connection.state").as_deref(), Some("connected"));
+        assert_eq!(attr("pipeline.operation").as_deref(), Some("pull"));
+        assert_eq!(attr("message.size").as_deref(), Some("320"));
+    }
+}
