@@ -1,7 +1,8 @@
 //! Redaction: secrets are scrubbed from every exported string before any exporter sees it.
 //!
-//! The export worker runs the rules over every string attribute value (and every string of a
-//! string-list value), every event attribute and every error description of every span, then
+//! The export worker runs the rules over the name, every string attribute value (and every
+//! string of a string-list value), every event attribute and the error description of every
+//! span, then
 //! cuts each string to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) (a cut value ends
 //! with [`TRUNCATED`]). All exporters — console, OTLP, files, anything added with
 //! `with_span_exporter` — and [`testing::capture`](crate::testing::capture) get the scrubbed
@@ -184,6 +185,9 @@ impl Redactor {
 
     /// Redacts and truncates every string of `span`.
     pub(crate) fn apply(&self, span: &mut SpanData) {
+        if let Some(new) = self.scrub(&span.name) {
+            span.name = Cow::Owned(new);
+        }
         for kv in &mut span.attributes {
             if !kv.key.as_str().starts_with("code.") {
                 self.value(kv);

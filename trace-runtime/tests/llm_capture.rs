@@ -145,15 +145,23 @@ fn the_summary_of_a_known_trace() {
 fn every_exported_string_is_redacted() {
     let secret = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345";
     let (_, spans) = testing::capture(|| {
-        trace!("call", "http.request.header.authorization" = format!("Bearer {secret}"), {
-            span::set_unchecked("user.contact", "write to ada@example.com");
-            span::set(trace_runtime::keys::gen_ai::request::stop_sequences, ["AKIAIOSFODNN7EXAMPLE", "ok"]);
-            span::add_event("retry", [KeyValue::new("key", format!("used {secret}"))]);
-            span::add_event("dump", [KeyValue::new("body", "x".repeat(100_000))]);
-            span::set_error(format!("401 for key {secret}"));
-        })
+        trace!(
+            format!("call for {}", "ada@example.com"),
+            "http.request.header.authorization" = format!("Bearer {secret}"),
+            {
+                span::set_unchecked("user.contact", "write to ada@example.com");
+                span::set(
+                    trace_runtime::keys::gen_ai::request::stop_sequences,
+                    ["AKIAIOSFODNN7EXAMPLE", "ok"],
+                );
+                span::add_event("retry", [KeyValue::new("key", format!("used {secret}"))]);
+                span::add_event("dump", [KeyValue::new("body", "x".repeat(100_000))]);
+                span::set_error(format!("401 for key {secret}"));
+            }
+        )
     });
     let s = &spans[0];
+    assert_eq!(s.name, "call for [REDACTED:email]");
     assert_eq!(attr(s, "http.request.header.authorization").unwrap().as_str(), "[REDACTED:bearer]");
     assert_eq!(attr(s, "user.contact").unwrap().as_str(), "write to [REDACTED:email]");
     assert_eq!(
