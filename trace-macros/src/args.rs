@@ -30,7 +30,9 @@ impl Flavor {
 
     fn valid(self) -> &'static [&'static str] {
         match self {
-            Flavor::Llm => &["provider", "model", "operation", "usage", "fields", "span_name"],
+            Flavor::Llm => {
+                &["provider", "model", "operation", "usage", "input", "output", "fields", "span_name"]
+            }
             Flavor::Pipeline => &["name", "element", "fields", "span_name"],
             Flavor::Connection => &["id", "kind", "state", "fields", "span_name"],
         }
@@ -79,6 +81,10 @@ pub(crate) struct Args {
     pub(crate) fields: Vec<Field>,
     pub(crate) span_name: Option<LitStr>,
     pub(crate) usage: Option<Path>,
+    /// `input = EXPR`: messages recorded at the start when IO capture is on.
+    pub(crate) input: Option<Expr>,
+    /// `output = path`: a `fn(&T) -> impl Messages` applied to the return value.
+    pub(crate) output: Option<Path>,
 }
 
 impl Args {
@@ -95,7 +101,15 @@ impl Args {
         };
         let mut seen = HashSet::new();
         let mut suggested = HashSet::new();
-        let mut args = Args { flavor, values: Vec::new(), fields: Vec::new(), span_name: None, usage: None };
+        let mut args = Args {
+            flavor,
+            values: Vec::new(),
+            fields: Vec::new(),
+            span_name: None,
+            usage: None,
+            input: None,
+            output: None,
+        };
         let valid = flavor.valid();
         for arg in raw {
             let name = match &arg {
@@ -148,6 +162,15 @@ impl Args {
                     other => push(syn::Error::new_spanned(
                         other,
                         "`usage` takes the path of a function `fn(&T) -> Usage`, e.g. `usage = openai_usage`",
+                    )),
+                },
+                ("input", Raw::Value(_, value)) => args.input = Some(value),
+                ("output", Raw::Value(_, value)) => match value {
+                    Expr::Path(p) if p.qself.is_none() => args.output = Some(p.path),
+                    other => push(syn::Error::new_spanned(
+                        other,
+                        "`output` takes the path of a function `fn(&T) -> M` giving the output messages \
+                         (`M`: a `&str`, `String`, `Vec<Message>`, ...), e.g. `output = String::as_str`",
                     )),
                 },
                 (_, Raw::Value(name, value)) => args.values.push((key, name, value)),

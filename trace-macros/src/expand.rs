@@ -76,7 +76,8 @@ pub(crate) fn recorder_traits() -> TokenStream {
     quote! {
         #[allow(unused_imports)]
         use ::trace_runtime::__private::{
-            RecordDebugErr as _, RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
+            OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _, RecordNothing as _,
+            UsageOfOk as _, UsageOfValue as _,
         };
     }
 }
@@ -93,6 +94,25 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         quote_spanned! {span=>
             #[allow(clippy::redundant_closure)]
             let () = (&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_usage(|#value| #path(#value));
+        }
+    });
+    // IO capture: nothing is evaluated unless `TRACE_CAPTURE_IO` is on.
+    let io_input = args.input.as_ref().map(|expr| {
+        let span = syn::spanned::Spanned::span(expr);
+        quote_spanned! {span=>
+            if ::trace_runtime::__private::capture_io() {
+                ::trace_runtime::__private::record_input(&(#expr));
+            }
+        }
+    });
+    let io_output = args.output.as_ref().map(|path| {
+        let span = path_span(path);
+        let value = proc_macro2::Ident::new("__trace_output_of", span);
+        quote_spanned! {span=>
+            if ::trace_runtime::__private::capture_io() {
+                (&::trace_runtime::__private::Outcome(&__trace_ret))
+                    .__trace_output(|#value| ::trace_runtime::__private::record_output(#path(#value)));
+            }
         }
     });
     let stmts = &item.block.stmts;
@@ -118,6 +138,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         quote! {
             #start
             ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+                #io_input
                 let __trace_ret = async move {
                     #fake_return
                     #(#stmts)*
@@ -126,6 +147,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
                 #recorders
                 (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
                 #usage
+                #io_output
                 __trace_ret
             })
             .await
@@ -138,11 +160,13 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         let start = span_start.pinned_tokens();
         quote! {
             #start
+            #io_input
             #[allow(clippy::redundant_closure_call)]
             let __trace_ret = ::trace_runtime::__private::call_once(move || #ret { #(#stmts)* });
             #recorders
             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
             #usage
+            #io_output
             __trace_ret
         }
     };

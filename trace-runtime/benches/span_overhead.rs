@@ -7,6 +7,8 @@
 //! - `kit/disabled`: `#[trace_pipeline]` before `init()`;
 //! - `kit/sync_0_attrs`, `kit/sync_4_attrs`, `kit/async_*`, `kit/llm_usage`: inside a sampled
 //!   root, exporting through the real pipeline to an exporter that discards;
+//! - `kit/llm_stream_4_chunks`: a streamed LLM response of 4 chunks, each reporting usage,
+//!   through `trace_llm_stream` (one span; its two name copies are the only allocations);
 //! - `otel_sdk/in_span_4_attrs`: `opentelemetry_sdk` `tracer.in_span` with a `BatchSpanProcessor`
 //!   and a discarding exporter, inside a sampled root;
 //! - `fastrace/*`: `#[fastrace::trace]` inside a sampled root, with a discarding reporter.
@@ -28,12 +30,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use futures::Stream;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
 use trace_runtime::config::Exporter;
-use trace_runtime::{Config, Usage, record_usage, trace, trace_llm, trace_pipeline};
+use trace_runtime::{Config, Usage, record_usage, trace, trace_llm, trace_llm_stream, trace_pipeline};
 
 #[inline(never)]
 fn work(x: u64) -> u64 {
@@ -143,6 +146,19 @@ fn kit_llm_usage(x: u64) -> u64 {
 }
 
 #[inline(never)]
+fn kit_llm_stream(x: u64) -> u64 {
+    let chunks = futures::stream::iter([x, x + 1, x + 2, x + 3]);
+    let usage = |c: &u64| Some(Usage { output_tokens: c & 1, ..Default::default() });
+    let mut stream = pin!(trace_llm_stream("openai", "gpt-4o-mini", chunks, usage));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut sum = 0u64;
+    while let Poll::Ready(Some(chunk)) = stream.as_mut().poll_next(&mut cx) {
+        sum = sum.wrapping_add(work(chunk));
+    }
+    sum
+}
+
+#[inline(never)]
 #[fastrace::trace]
 fn fastrace_bare(x: u64) -> u64 {
     work(x)
@@ -215,6 +231,7 @@ fn overhead(c: &mut Criterion) {
         g.bench_function("kit/async_0_attrs", |b| b.iter(|| poll_once(kit_async_0_attrs(black_box(7)))));
         g.bench_function("kit/async_4_attrs", |b| b.iter(|| poll_once(kit_async_4_attrs(black_box(7)))));
         g.bench_function("kit/llm_usage", |b| b.iter(|| kit_llm_usage(black_box(7))));
+        g.bench_function("kit/llm_stream_4_chunks", |b| b.iter(|| kit_llm_stream(black_box(7))));
     });
     drop(guard);
 

@@ -497,6 +497,12 @@ pub(crate) mod future {
             }
             Instrumented { span, inner }
         }
+
+        /// The wrapped future, pinned (the LLM stream wrapper takes the chunk its driver
+        /// stored during the last poll).
+        pub(crate) fn inner_pin_mut(self: Pin<&mut Self>) -> Pin<&mut F> {
+            self.project().inner
+        }
     }
 
     impl<F: Future> Future for Instrumented<F> {

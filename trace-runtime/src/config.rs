@@ -23,6 +23,11 @@
 //! | `TRACE_BREAKER_FAILURES`, `TRACE_BREAKER_BACKOFF_MS` | consecutive failed exports that open an exporter's circuit; first back-off before a trial batch | `5`, `1000` |
 //! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
 //! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
+//! | `TRACE_SUMMARY` | print a per-trace token and cost summary to stderr when a root span ends | `true` with the `stdout` exporter |
+//! | `TRACE_PRICES` | JSON or TOML file of model prices added to the built-in table ([`cost`](crate::cost)) | none |
+//! | `TRACE_SEMCONV` | `genai`, `openinference` or `both`: attribute names of LLM spans | `genai` |
+//! | `TRACE_REDACT` | the built-in secret redaction rules ([`redact`](crate::redact)) | `true` |
+//! | `TRACE_REDACT_PATTERNS` | extra redaction regexes, separated by `;` | none |
 //! | `TRACE_TELEMETRY_ENDPOINT` | `http://` URL the anonymous [`telemetry`](crate::telemetry) layer sends to | unset: telemetry off |
 //! | `TRACE_TELEMETRY_ENABLED` | `false` turns the telemetry layer off | on when a destination is set |
 //! | `TRACE_ENABLE_TELEMETRY_IN_CI` | keep telemetry on in a CI job ([`privacy::detect_ci`](crate::privacy::detect_ci)) | `false` |
@@ -44,6 +49,7 @@ pub use crate::export::OtlpProtocol;
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 use crate::privacy::TracingOff;
+pub use crate::semantics::Semconv;
 
 /// A built-in exporter, as named in `TRACE_EXPORTER`.
 ///
@@ -156,6 +162,16 @@ pub enum ConfigError {
         env!("CARGO_PKG_VERSION")
     )]
     UnavailableExporter { name: String },
+    /// A redaction pattern (`TRACE_REDACT_PATTERNS` or the builder) is not a valid regex.
+    #[error(
+        "redaction pattern `{pattern}` is not a valid regular expression: {problem}; fix it in `TRACE_REDACT_PATTERNS` (patterns are separated by `;`, a literal `;` is `\\;`) or in `Config::builder().redact_pattern(..)`"
+    )]
+    InvalidRedactPattern { pattern: String, problem: String },
+    /// The price file (`TRACE_PRICES` or the builder) cannot be used.
+    #[error(
+        "price file `{path}` (`TRACE_PRICES`): {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens"
+    )]
+    InvalidPrices { path: String, problem: String },
 }
 
 /// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
@@ -188,6 +204,7 @@ pub struct Config {
     sqlite_path: Option<PathBuf>,
     log_dir: Option<std::path::PathBuf>,
     export: crate::export::ExportOptions,
+    pub(crate) semantics: crate::semantics::Builder,
 }
 
 impl fmt::Debug for Config {
@@ -208,6 +225,7 @@ impl fmt::Debug for Config {
             .field("sqlite_path", &self.sqlite_path)
             .field("log_dir", &self.log_dir)
             .field("export", &self.export)
+            .field("semantics", &self.semantics)
             .finish()
     }
 }
@@ -300,6 +318,7 @@ impl Config {
         let local_dir = local_dir.unwrap_or_else(|| PathBuf::from("traces"));
         let sqlite_path = self.sqlite_path.or_else(|| env("TRACE_SQLITE_PATH").map(PathBuf::from));
         let sqlite_path = sqlite_path.unwrap_or_else(|| PathBuf::from("traces").join("traces.db"));
+        let semantics = self.semantics.resolve(&env, exporters.contains(&Exporter::Stdout))?;
         Ok(Settings {
             disabled_by,
             telemetry,
@@ -316,6 +335,7 @@ impl Config {
             environment,
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
             export,
+            semantics,
         })
     }
 }
@@ -362,7 +382,7 @@ fn binary_name() -> String {
 
 /// Builds a [`Config`]; see the [module docs](self) for the matching environment variables.
 #[derive(Debug)]
-pub struct ConfigBuilder(Config);
+pub struct ConfigBuilder(pub(crate) Config);
 
 impl ConfigBuilder {
     pub(crate) fn export_options(&mut self) -> &mut crate::export::ExportOptions {
@@ -543,6 +563,7 @@ pub(crate) struct Settings {
     pub(crate) sqlite_path: PathBuf,
     pub(crate) log_dir: Option<std::path::PathBuf>,
     pub(crate) export: crate::export::ExportSettings,
+    pub(crate) semantics: crate::semantics::Options,
 }
 
 #[cfg(test)]

@@ -156,6 +156,8 @@ trace_macros::define_keys! {
         input_bytes: i64,
         /// Bytes out.
         output_bytes: i64,
+        /// Sample rate of the output, in Hz, when it differs from the input's.
+        output_sample_rate: i64,
     }
 
     /// Video processing.
@@ -221,6 +223,9 @@ trace_macros::define_keys! {
             id: String,
             /// Why generation stopped, one per choice.
             finish_reasons: Vec<String>,
+            /// Seconds from the request to the first chunk of a streamed response (set by
+            /// [`stream::trace_llm_stream`](crate::stream::trace_llm_stream)).
+            time_to_first_chunk: f64,
         }
         /// Token usage (set by `record_usage`).
         pub mod usage {
@@ -243,6 +248,9 @@ trace_macros::define_keys! {
                 /// Completion tokens spent on reasoning.
                 output_tokens: i64,
             }
+            /// Cost of the call in US dollars, set by the export worker from the
+            /// [price table](crate::cost) (not an OpenTelemetry name; priced models only).
+            cost: f64,
         }
         /// The conversation.
         pub mod conversation {
@@ -292,6 +300,8 @@ trace_macros::define_keys! {
         language: String,
         /// Duration of the audio transcribed, in milliseconds.
         audio_duration_ms: f64,
+        /// Characters of transcript produced.
+        characters: i64,
         /// Time from the request to the first transcript byte, in milliseconds.
         time_to_first_byte_ms: f64,
     }

@@ -34,6 +34,10 @@
 //! - Export runs on a worker thread behind a bounded queue: the application never waits for it.
 //! - One trace across services and libraries: W3C [`propagation`] (`inject` / `extract`), the
 //!   OpenTelemetry API ([`otel`], installed as the global provider) and `tracing` ([`tracing_layer`]).
+//! - Tokens and cost per trace and per process ([`tokens`], [`cost`]), a summary table when a
+//!   trace ends ([`summary`]), streamed responses ([`stream`]), opt-in prompt capture ([`io`])
+//!   scrubbed by [`redact`] before export, and speech, media and connection helpers
+//!   ([`realtime`]).
 
 extern crate self as trace_runtime;
 
@@ -42,20 +46,26 @@ mod clock;
 pub mod config;
 mod console;
 mod context;
+pub mod cost;
 mod enable;
 mod export;
 mod ids;
 mod init;
 mod interop;
+pub mod io;
 pub mod keys;
 pub mod limits;
 mod local;
 pub mod log;
 mod metrics;
+mod openinference;
 mod panic;
 mod pipeline;
 pub mod privacy;
+pub mod realtime;
 mod record;
+pub mod redact;
+mod semantics;
 mod settings;
 #[cfg(feature = "sinks")]
 pub mod sinks;
@@ -64,8 +74,11 @@ pub mod span;
 pub mod store;
 #[path = "store/init.rs"]
 mod store_init;
+pub mod stream;
+pub mod summary;
 pub mod telemetry;
 pub mod testing;
+pub mod tokens;
 mod usage;
 mod value;
 
@@ -85,6 +98,8 @@ pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use metrics::{BreakerState, ExporterMetrics, Metrics, metrics};
 pub use settings::capture_io_enabled;
 pub use span::{log_with_trace, span_id, trace_id};
+pub use stream::trace_llm_stream;
+pub use summary::TraceSummary;
 pub use usage::{Usage, record_usage};
 
 // Across services and libraries: the OpenTelemetry API, `tracing`, W3C Trace Context.

@@ -27,10 +27,8 @@ pub const MAX_EVENT_ATTRIBUTES: usize = 128;
 /// `text` cut at [`MAX_VALUE_BYTES`] on a char boundary.
 pub(crate) fn clamp_text(text: std::borrow::Cow<'static, str>) -> std::borrow::Cow<'static, str> {
     match text {
-        std::borrow::Cow::Owned(s) if s.len() > MAX_VALUE_BYTES => {
-            crate::value::truncate(&s).to_string().into()
-        }
-        std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(crate::value::truncate(s)),
+        std::borrow::Cow::Owned(s) if s.len() > MAX_VALUE_BYTES => crate::value::clip(&s).into_owned().into(),
+        std::borrow::Cow::Borrowed(s) => crate::value::clip(s),
         short => short,
     }
 }
@@ -40,7 +38,7 @@ pub(crate) fn clamp_key_value(kv: opentelemetry::KeyValue) -> opentelemetry::Key
     use opentelemetry::{Array, StringValue, Value};
     let cut = |s: StringValue| -> StringValue {
         if s.as_str().len() > MAX_VALUE_BYTES {
-            crate::value::truncate(s.as_str()).to_string().into()
+            crate::value::clip(s.as_str()).into_owned().into()
         } else {
             s
         }

@@ -107,6 +107,48 @@ impl<T> UsageOfValue<T> for &Outcome<'_, T> {
     }
 }
 
+/// Whether IO capture is on: `input` / `output` expressions are evaluated only then.
+#[inline(always)]
+pub fn capture_io() -> bool {
+    crate::settings::capture_io_enabled()
+}
+
+/// `input = EXPR` of `#[trace_llm]`.
+#[cold]
+pub fn record_input<M: crate::io::Messages + ?Sized>(messages: &M) {
+    crate::io::record_input_messages(messages);
+}
+
+/// `output = path` of `#[trace_llm]`, applied to the return value.
+#[cold]
+pub fn record_output<M: crate::io::Messages>(messages: M) {
+    crate::io::record_output_messages(messages);
+}
+
+/// `output = f` on a fn returning `Result<T, E>`: `f(&T)` on `Ok`.
+pub trait OutputOfOk<T> {
+    fn __trace_output(&self, f: impl FnOnce(&T));
+}
+impl<T, E> OutputOfOk<T> for Outcome<'_, Result<T, E>> {
+    #[inline(always)]
+    fn __trace_output(&self, f: impl FnOnce(&T)) {
+        if let Ok(v) = self.0 {
+            f(v);
+        }
+    }
+}
+
+/// `output = f` on any other fn: `f(&return_value)`.
+pub trait OutputOfValue<T> {
+    fn __trace_output(&self, f: impl FnOnce(&T));
+}
+impl<T> OutputOfValue<T> for &Outcome<'_, T> {
+    #[inline(always)]
+    fn __trace_output(&self, f: impl FnOnce(&T)) {
+        f(self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

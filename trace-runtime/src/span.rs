@@ -23,6 +23,7 @@ use std::error::Error;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
+pub use crate::io::{record_input_messages, record_output_messages};
 use crate::keys::{IntoValue, Key};
 use crate::local;
 use crate::record::{EventRecord, status};
@@ -78,7 +79,7 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
         let type_name = std::any::type_name::<E>();
         let mut attrs = vec![
             KeyValue::new("exception.type", type_name),
-            KeyValue::new("exception.message", crate::value::truncate(&message).to_string()),
+            KeyValue::new("exception.message", crate::value::clip(&message).into_owned()),
         ];
         let mut chain = String::new();
         let mut source = error.source();
@@ -89,7 +90,7 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
             source = cause.source();
         }
         if !chain.is_empty() {
-            attrs.push(KeyValue::new("exception.stacktrace", crate::value::truncate(&chain).to_string()));
+            attrs.push(KeyValue::new("exception.stacktrace", crate::value::clip(&chain).into_owned()));
         }
         r.push_event(EventRecord { name: "exception".into(), time: crate::clock::now(), attrs });
         r.push_attr(Attr::new("error.type", crate::value::AttrValue::Static(type_name)));

@@ -71,19 +71,22 @@ impl AttrValue {
     /// Copies a borrowed string, cutting it at [`MAX_VALUE_BYTES`] on a char boundary.
     #[inline]
     pub(crate) fn copy_str(s: &str) -> Self {
-        AttrValue::String(truncate(s).into())
+        AttrValue::String(clip(s).into())
     }
 }
 
-pub(crate) fn truncate(s: &str) -> &str {
+/// `s` if it fits [`MAX_VALUE_BYTES`]; otherwise its longest prefix (on a char boundary) that fits
+/// with [`TRUNCATED`](crate::redact::TRUNCATED) appended, so a reader sees that it was cut.
+pub(crate) fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    use crate::redact::TRUNCATED;
     if s.len() <= MAX_VALUE_BYTES {
-        return s;
+        return std::borrow::Cow::Borrowed(s);
     }
-    let mut end = MAX_VALUE_BYTES;
+    let mut end = MAX_VALUE_BYTES - TRUNCATED.len();
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    &s[..end]
+    std::borrow::Cow::Owned(format!("{}{TRUNCATED}", &s[..end]))
 }
 
 fn owned_str(s: String) -> AttrValue {
@@ -210,7 +213,7 @@ pub trait StrListValue {
 }
 
 fn str_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> AttrValue {
-    AttrValue::Strings(items.into_iter().map(|s| Box::from(truncate(s.as_ref()))).collect())
+    AttrValue::Strings(items.into_iter().map(|s| Box::from(clip(s.as_ref()))).collect())
 }
 
 impl<S: AsRef<str>> StrListValue for &[S] {
@@ -271,7 +274,8 @@ mod tests {
         let long = "é".repeat(MAX_VALUE_BYTES);
         let AttrValue::String(cut) = StrValue::into_value(long.as_str()) else { panic!() };
         assert!(cut.len() <= MAX_VALUE_BYTES && cut.len() >= MAX_VALUE_BYTES - 1);
-        assert!(cut.chars().all(|c| c == 'é'));
+        let kept = cut.strip_suffix(crate::redact::TRUNCATED).expect("a cut value says so");
+        assert!(kept.chars().all(|c| c == 'é'));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry_sdk::trace::SpanExporter;
 use serde_json::{Value, json};
-use store_common::{export, files, resource, sample_trace, scratch, trace_of};
+use store_common::{export, files, resource, sample_trace, sample_trace_cost, scratch, trace_of};
 use trace_runtime::store::{FileExporter, LocalStore, StoreError, format_rfc3339};
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -340,7 +340,10 @@ fn list_and_get_by_full_or_short_id() {
     assert_eq!(newest.span_count, 5);
     assert_eq!(newest.error_count, 1);
     assert_eq!(newest.total_tokens, 58 + 12 + 58);
-    assert_eq!(newest.cost, Some(0.000_021));
+    // The explicitly set cost of the first call, plus the price table's for the second (the failed
+    // `claude-haiku` call is unpriced and adds nothing, never $0).
+    let cost = newest.cost.expect("priced calls");
+    assert!((cost - sample_trace_cost()).abs() < 1e-12, "{cost}");
     assert_eq!(newest.size, std::fs::metadata(&newest.path).unwrap().len());
     assert_eq!(newest.timestamp.len(), 26);
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use opentelemetry_sdk::trace::SpanExporter;
-use store_common::{export, resource, sample_trace, scratch, trace_of};
+use store_common::{export, resource, sample_trace, sample_trace_cost, scratch, trace_of};
 use trace_runtime::store::{FileExporter, SqliteExporter};
 
 fn command() -> Command {
@@ -73,6 +73,8 @@ fn list_show_and_models_over_a_directory_and_a_database() {
     let (dir, db, id) = stores("views");
     let dir_arg = dir.to_str().unwrap();
     let db_arg = db.to_str().unwrap();
+    // The trace's cost: one call priced by the application, one by the built-in table.
+    let trace_cost = format!("${:.6}", sample_trace_cost());
     for source in [["--dir", dir_arg], ["--db", db_arg]] {
         let list = ok(&view(&[source[0], source[1], "list"]));
         let lines: Vec<&str> = list.lines().collect();
@@ -80,7 +82,7 @@ fn list_show_and_models_over_a_directory_and_a_database() {
         assert!(lines[0].starts_with("ID ") && lines[0].contains("DURATION") && lines[0].ends_with("NAME"));
         assert!(lines[1].starts_with(&id[..8]) && lines[1].ends_with("answer_question"), "{list}");
         assert!(
-            lines[1].contains(" 5 ") && lines[1].contains(" 128 ") && lines[1].contains("$0.000021"),
+            lines[1].contains(" 5 ") && lines[1].contains(" 128 ") && lines[1].contains(&trace_cost),
             "{list}"
         );
         assert!(
@@ -91,7 +93,10 @@ fn list_show_and_models_over_a_directory_and_a_database() {
         let show = ok(&view(&[source[0], source[1], "show", &id[..8]]));
         let lines: Vec<&str> = show.lines().collect();
         assert!(lines[0].starts_with(&format!("trace {id} · answer_question · ")), "{show}");
-        assert!(lines[0].contains("5 span(s) · 1 error(s) · 128 tokens · cost $0.000021"), "{show}");
+        assert!(
+            lines[0].contains(&format!("5 span(s) · 1 error(s) · 128 tokens · cost {trace_cost}")),
+            "{show}"
+        );
         assert!(lines[1].starts_with("answer_question  ") && lines[1].ends_with("  unset"), "{show}");
         assert!(lines[2].starts_with("├─ run_tool  "), "{show}");
         assert!(lines[3].starts_with("│  │  · ") || lines[3].starts_with("│     · "), "{show}");
@@ -102,21 +107,27 @@ fn list_show_and_models_over_a_directory_and_a_database() {
             lines[5].contains("error: rate limited  anthropic/claude-haiku  tokens in 10 out 2  -"),
             "{show}"
         );
+        let table_cost = format!("${:.6}", store_common::table_cost_of_one_call());
         assert!(
             lines.last().unwrap().starts_with("└─ chat gpt-4o-mini")
-                && lines.last().unwrap().ends_with("  -")
+                && lines.last().unwrap().ends_with(&format!("  {table_cost}")),
+            "the second call is priced by the built-in table: {show}"
         );
 
         let models = ok(&view(&[source[0], source[1], "models", "--since", "2020-01-01"]));
         let lines: Vec<&str> = models.lines().collect();
         assert!(lines[0].starts_with("PROVIDER") && lines[0].ends_with("COST"), "{models}");
         let gpt: Vec<&str> = lines[1].split_whitespace().collect();
-        assert_eq!(gpt, ["openai", "gpt-4o-mini", "2", "62", "54", "8", "0", "$0.000021"], "{models}");
+        assert_eq!(
+            gpt,
+            ["openai", "gpt-4o-mini", "2", "62", "54", "8", "0", trace_cost.as_str()],
+            "{models}"
+        );
         let claude: Vec<&str> = lines[2].split_whitespace().collect();
         assert_eq!(claude, ["anthropic", "claude-haiku", "1", "10", "2", "0", "0", "-"], "{models}");
         let total: Vec<&str> = lines[3].split_whitespace().collect();
-        assert_eq!(total, ["-", "total", "3", "72", "56", "8", "0", "$0.000021"], "{models}");
-        assert!(lines[4].starts_with("2 call(s) without a price"), "{models}");
+        assert_eq!(total, ["-", "total", "3", "72", "56", "8", "0", trace_cost.as_str()], "{models}");
+        assert!(lines[4].starts_with("1 call(s) without a price"), "only claude-haiku: {models}");
         let none = ok(&view(&[source[0], source[1], "models", "--until", "2020-01-01"]));
         assert!(none.starts_with("no LLM spans"), "{none}");
     }

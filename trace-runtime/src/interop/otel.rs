@@ -261,7 +261,7 @@ fn push_link(record: &mut Record, link: Link) {
 fn truncate(kv: KeyValue) -> KeyValue {
     match &kv.value {
         Value::String(s) if s.as_str().len() > MAX_VALUE_BYTES => {
-            let cut = crate::value::truncate(s.as_str()).to_string();
+            let cut = crate::value::clip(s.as_str()).into_owned();
             KeyValue::new(kv.key, cut)
         }
         _ => kv,

@@ -273,7 +273,7 @@ impl Fields {
 
     fn string(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "otel.name" => self.name = Some(crate::value::truncate(value).to_string()),
+            "otel.name" => self.name = Some(crate::value::clip(value).into_owned()),
             "otel.kind" => {
                 self.kind = match value.to_ascii_lowercase().as_str() {
                     "client" => Kind::Client,
@@ -284,7 +284,7 @@ impl Fields {
                 }
             }
             "otel.status_code" => self.status = Some(!value.eq_ignore_ascii_case("error")),
-            "otel.status_message" => self.status_message = Some(crate::value::truncate(value).to_string()),
+            "otel.status_message" => self.status_message = Some(crate::value::clip(value).into_owned()),
             name => self.attrs.push(Attr::new(name, AttrValue::copy_str(value))),
         }
     }
@@ -354,7 +354,7 @@ impl Visit for EventFields {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        let value = crate::value::truncate(value).to_string();
+        let value = crate::value::clip(value).into_owned();
         if field.name() == "message" {
             self.message = Some(value);
         } else {

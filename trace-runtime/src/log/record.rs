@@ -264,7 +264,7 @@ impl LogRecord {
         opt(attr::EXCEPTION_STACKTRACE, &self.exception_stacktrace);
         if let Some(meta) = &self.metadata {
             let json = serde_json::Value::Object(meta.clone()).to_string();
-            attrs.push(KeyValue::new(attr::METADATA, crate::value::truncate(&json).to_string()));
+            attrs.push(KeyValue::new(attr::METADATA, crate::value::clip(&json).into_owned()));
         }
         attrs
     }

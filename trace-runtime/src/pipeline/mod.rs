@@ -285,6 +285,8 @@ struct Worker {
     failed_before: u64,
     last_export: Instant,
     convert: convert::Converter,
+    /// Cost, token ledgers, summaries, OpenInference names, redaction (issue #3).
+    semantics: crate::semantics::Worker,
 }
 
 impl Worker {
@@ -298,6 +300,7 @@ impl Worker {
             failed_before: 0,
             last_export: Instant::now(),
             convert: convert::Converter::new(),
+            semantics: crate::semantics::Worker::new(),
         }
     }
 
@@ -371,16 +374,18 @@ impl Worker {
     /// Converts and routes everything in the queue.
     fn drain(&mut self, shared: &Shared) {
         let rate = self.convert.refresh();
+        self.semantics.refresh();
         while let Some(mut batch) = shared.queue.pop() {
             shared.queued_spans.fetch_sub(batch.len(), Ordering::Relaxed);
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
             for record in batch.iter_mut() {
                 if record.sink == 0 {
+                    // Converted even without exporters: token ledgers and summaries still count it.
+                    let span = self.span_data(record, rate);
                     if self.lanes.is_empty() {
                         shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    let span = self.convert.span_data(record, rate);
                     if record.flags & crate::record::flags::SAMPLED_OUT == 0 {
                         self.pending.push(span);
                     } else if let Some(tail) = &mut self.tail {
@@ -391,7 +396,7 @@ impl Worker {
                 } else {
                     let captures = captures.get_or_insert_with(|| lock(&shared.captures));
                     match captures.get_mut(&record.sink) {
-                        Some(spans) => spans.push(self.convert.span_data(record, rate)),
+                        Some(spans) => spans.push(self.span_data(record, rate)),
                         None => {
                             shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
                         }
@@ -404,6 +409,16 @@ impl Worker {
                 self.export(shared);
             }
         }
+        if self.pending.is_empty() {
+            // Nothing left for the exporters: summaries of traces that ended can be printed.
+            self.semantics.after_export();
+        }
+    }
+
+    fn span_data(&mut self, record: &mut Record, rate: f64) -> SpanData {
+        let mut span = self.convert.span_data(record, rate);
+        self.semantics.process(record, &mut span);
+        span
     }
 
     fn export(&mut self, shared: &Shared) {
@@ -418,6 +433,7 @@ impl Worker {
                 self.lanes.send(batch);
             }
         }
+        self.semantics.after_export();
     }
 }
 

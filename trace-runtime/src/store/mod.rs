@@ -9,18 +9,18 @@
 //! use trace_runtime::store::{StoredSpan, SpanStatus};
 //! use trace_runtime::{record_usage, testing, trace_llm, Usage};
 //!
-//! #[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+//! #[trace_llm(provider = "acme", model = "in-house-llm")] // not in the price table
 //! fn complete() {
 //!     record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
 //! }
 //!
 //! let (_, spans) = testing::capture(complete);
 //! let span = StoredSpan::from_span_data(&spans[0]);
-//! assert_eq!(span.name, "chat gpt-4o-mini");
+//! assert_eq!(span.name, "chat in-house-llm");
 //! assert_eq!(span.status, SpanStatus::Unset);
 //! let usage = span.usage.unwrap();
-//! assert_eq!((usage.model.as_deref(), usage.total_tokens), (Some("gpt-4o-mini"), 58));
-//! assert_eq!(usage.cost, None, "no `gen_ai.usage.cost` attribute: unpriced, never $0");
+//! assert_eq!((usage.model.as_deref(), usage.total_tokens), (Some("in-house-llm"), 58));
+//! assert_eq!(usage.cost, None, "no price, no `gen_ai.usage.cost` attribute: unpriced, never $0");
 //! ```
 
 #[cfg(feature = "file-store")]

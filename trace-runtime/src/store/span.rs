@@ -315,7 +315,7 @@ impl ModelTotals {
     /// use trace_runtime::store::{ModelTotals, StoredSpan};
     /// use trace_runtime::{record_usage, testing, trace_llm, Usage};
     ///
-    /// #[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+    /// #[trace_llm(provider = "acme", model = "in-house-llm")] // not in the price table
     /// fn complete() {
     ///     record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
     /// }

@@ -57,6 +57,18 @@ pub fn sample_trace() -> Vec<SpanData> {
     spans
 }
 
+/// The cost of [`sample_trace`]: the first `gpt-4o-mini` call's, set by the application, plus
+/// the price table's for the second; the `claude-haiku` call is unpriced.
+pub fn sample_trace_cost() -> f64 {
+    0.000_021 + table_cost_of_one_call()
+}
+
+/// The price table's cost of one `gpt-4o-mini` call of [`sample_trace`].
+pub fn table_cost_of_one_call() -> f64 {
+    let usage = Usage { input_tokens: 31, output_tokens: 27, cache_read_tokens: 4, ..Default::default() };
+    trace_runtime::cost::price_of("gpt-4o-mini").expect("a built-in price").breakdown(&usage).total()
+}
+
 /// A trace of `n` spans under a root named `name`.
 pub fn trace_of(name: &'static str, n: usize) -> Vec<SpanData> {
     let (_, spans) = testing::capture(|| {

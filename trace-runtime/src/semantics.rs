@@ -1,0 +1,405 @@
+//! What the export worker adds to each converted span, in one place: cost, token ledgers, trace
+//! summaries, the OpenInference mirror and redaction, in that order (so redaction sees every
+//! string, mirrored ones included).
+//!
+//! Settings come from `init` ([`configure`]); before it (or in a `testing::capture` without
+//! it) the defaults apply: built-in redaction on, GenAI names only, no printed summary.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SpanData;
+
+use crate::config::ConfigError;
+use crate::cost::{self, Price};
+use crate::record::{Record, flags};
+use crate::redact::{self, Redactor};
+use crate::summary::TraceSummary;
+use crate::tokens;
+
+/// Which attribute names LLM spans carry (`TRACE_SEMCONV`).
+///
+/// ```
+/// use trace_runtime::config::Semconv;
+///
+/// assert_eq!("both".parse::<Semconv>(), Ok(Semconv::Both));
+/// assert!("otel".parse::<Semconv>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Semconv {
+    /// OpenTelemetry GenAI names only (`gen_ai.*`).
+    #[default]
+    GenAi,
+    /// OpenInference names only (`llm.*`, `openinference.span.kind`): the `gen_ai.*` attributes
+    /// are replaced.
+    OpenInference,
+    /// Both.
+    Both,
+}
+
+impl std::str::FromStr for Semconv {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "genai" | "gen_ai" => Ok(Semconv::GenAi),
+            "openinference" => Ok(Semconv::OpenInference),
+            "both" => Ok(Semconv::Both),
+            other => Err(format!("unknown convention `{other}`: expected genai, openinference or both")),
+        }
+    }
+}
+
+/// The settings of this module, as the builder left them (unset: from the environment).
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    pub(crate) summary: Option<bool>,
+    pub(crate) semconv: Option<Semconv>,
+    pub(crate) redact: Option<bool>,
+    pub(crate) redact_patterns: Vec<String>,
+    pub(crate) prices_file: Option<std::path::PathBuf>,
+}
+
+/// Resolved settings.
+pub(crate) struct Options {
+    summary: bool,
+    semconv: Semconv,
+    redactor: Redactor,
+    prices: Option<HashMap<String, Price>>,
+}
+
+impl Builder {
+    /// Resolves against `env`; `stdout` says whether the console exporter is on (the summary's
+    /// default).
+    pub(crate) fn resolve(
+        self,
+        env: &impl Fn(&str) -> Option<String>,
+        stdout: bool,
+    ) -> Result<Options, ConfigError> {
+        let flag = |set: Option<bool>, variable: &'static str, default: bool| match set {
+            Some(v) => Ok(v),
+            None => match env(variable) {
+                None => Ok(default),
+                Some(v) => match v.to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => Ok(true),
+                    "0" | "false" | "no" | "off" => Ok(false),
+                    _ => Err(ConfigError::InvalidEnv { variable, value: v, expected: "true or false" }),
+                },
+            },
+        };
+        let summary = flag(self.summary, "TRACE_SUMMARY", stdout)?;
+        let builtin = flag(self.redact, "TRACE_REDACT", true)?;
+        let semconv = match self.semconv {
+            Some(s) => s,
+            None => match env("TRACE_SEMCONV") {
+                None => Semconv::GenAi,
+                Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
+                    variable: "TRACE_SEMCONV",
+                    value: v,
+                    expected: "genai, openinference or both",
+                })?,
+            },
+        };
+        let mut patterns = self.redact_patterns;
+        if let Some(list) = env("TRACE_REDACT_PATTERNS") {
+            patterns.extend(redact::split_patterns(&list));
+        }
+        let redactor = Redactor::new(builtin, &patterns)
+            .map_err(|e| ConfigError::InvalidRedactPattern { pattern: e.pattern, problem: e.problem })?;
+        let path = self.prices_file.or_else(|| env("TRACE_PRICES").map(Into::into));
+        let prices = match path {
+            Some(path) => Some(
+                cost::read_prices(&path)
+                    .map_err(|e| ConfigError::InvalidPrices { path: e.path, problem: e.problem })?,
+            ),
+            None => None,
+        };
+        Ok(Options { summary, semconv, redactor, prices })
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { summary: false, semconv: Semconv::GenAi, redactor: Redactor::builtin(), prices: None }
+    }
+}
+
+/// Settings of the LLM semantics (the builder wins over the environment).
+impl crate::ConfigBuilder {
+    /// Print each trace's token and cost summary to stderr when its root ends (replaces
+    /// `TRACE_SUMMARY`; default: on with the `stdout` exporter).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().summary(false).build();
+    /// # drop(config);
+    /// ```
+    pub fn summary(mut self, on: bool) -> Self {
+        self.0.semantics.summary = Some(on);
+        self
+    }
+
+    /// Attribute names of LLM spans (replaces `TRACE_SEMCONV`).
+    ///
+    /// ```
+    /// use trace_runtime::config::Semconv;
+    /// let config = trace_runtime::Config::builder().semconv(Semconv::Both).build();
+    /// # drop(config);
+    /// ```
+    pub fn semconv(mut self, semconv: Semconv) -> Self {
+        self.0.semantics.semconv = Some(semconv);
+        self
+    }
+
+    /// The built-in [redaction rules](crate::redact) on or off (replaces `TRACE_REDACT`).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().redact(false).build();
+    /// # drop(config);
+    /// ```
+    pub fn redact(mut self, on: bool) -> Self {
+        self.0.semantics.redact = Some(on);
+        self
+    }
+
+    /// Adds a redaction regex (besides those of `TRACE_REDACT_PATTERNS`); matches become
+    /// `[REDACTED:custom]`. An invalid pattern makes `init_with` fail naming it.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().redact_pattern(r"acct-\d{6}").build();
+    /// # drop(config);
+    /// ```
+    pub fn redact_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.0.semantics.redact_patterns.push(pattern.into());
+        self
+    }
+
+    /// A JSON or TOML price file added to the built-in table (replaces `TRACE_PRICES`); see
+    /// [`cost`](mod@crate::cost) for the format. A file that cannot be read or parsed makes
+    /// `init_with` fail naming it.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().prices_file("prices.toml").build();
+    /// # drop(config);
+    /// ```
+    pub fn prices_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.0.semantics.prices_file = Some(path.into());
+        self
+    }
+}
+
+struct Active {
+    summary: bool,
+    semconv: Semconv,
+    redactor: Redactor,
+}
+
+fn active() -> &'static RwLock<Arc<Active>> {
+    static ACTIVE: OnceLock<RwLock<Arc<Active>>> = OnceLock::new();
+    ACTIVE.get_or_init(|| {
+        RwLock::new(Arc::new(Active {
+            summary: false,
+            semconv: Semconv::GenAi,
+            redactor: Redactor::builtin(),
+        }))
+    })
+}
+
+/// Installs resolved settings (from `init`); the worker picks them up at its next drain.
+pub(crate) fn configure(options: Options) {
+    if let Some(prices) = options.prices {
+        for (model, price) in prices {
+            cost::set_price(model, price);
+        }
+    }
+    let new =
+        Arc::new(Active { summary: options.summary, semconv: options.semconv, redactor: options.redactor });
+    *active().write().unwrap_or_else(|p| p.into_inner()) = new;
+}
+
+/// Summaries of recently finished traces, for [`TraceSummary::of_trace`].
+const KEPT_SUMMARIES: usize = 256;
+/// Traces followed at once for their summary; past this the oldest is forgotten.
+const OPEN_TRACES: usize = 16 * 1024;
+
+fn summaries() -> std::sync::MutexGuard<'static, VecDeque<(u128, TraceSummary)>> {
+    static SUMMARIES: OnceLock<Mutex<VecDeque<(u128, TraceSummary)>>> = OnceLock::new();
+    SUMMARIES.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn finished_summary(trace_id: u128) -> Option<TraceSummary> {
+    summaries().iter().rev().find(|(id, _)| *id == trace_id).map(|(_, s)| s.clone())
+}
+
+/// The worker's side: per-trace span counts and the summaries waiting to be printed.
+pub(crate) struct Worker {
+    settings: Arc<Active>,
+    prices: Arc<HashMap<String, Price>>,
+    spans: HashMap<u128, u64>,
+    order: VecDeque<u128>,
+    to_print: Vec<TraceSummary>,
+}
+
+impl Worker {
+    pub(crate) fn new() -> Self {
+        Worker {
+            settings: active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone()),
+            prices: cost::snapshot(),
+            spans: HashMap::new(),
+            order: VecDeque::new(),
+            to_print: Vec::new(),
+        }
+    }
+
+    /// Picks up settings and prices changed since the last drain.
+    pub(crate) fn refresh(&mut self) {
+        self.settings = active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone());
+        self.prices = cost::snapshot();
+    }
+
+    /// Adds cost, ledgers, the summary, the mirror and redaction to `span`, converted from
+    /// `record`.
+    pub(crate) fn process(&mut self, record: &Record, span: &mut SpanData) {
+        let mut breakdown = None;
+        if let Some(&usage) = record.usage() {
+            let (provider, model) =
+                tokens::provider_model(span.attributes.iter().map(|kv| (kv.key.as_str(), &kv.value)));
+            let price = cost::lookup(&self.prices, &model);
+            let b = price.map(|p| p.breakdown(&usage));
+            // A cost the application set itself (a provider that bills per call, say) is the
+            // truth: the ledger takes it and the table's estimate is not added beside it.
+            let cost_key = crate::keys::gen_ai::usage::cost.name();
+            let set =
+                span.attributes.iter().find(|kv| kv.key.as_str() == cost_key).and_then(|kv| match kv.value {
+                    opentelemetry::Value::F64(v) => Some(v),
+                    opentelemetry::Value::I64(v) => Some(v as f64),
+                    _ => None,
+                });
+            let total = set.or(b.map(|b| b.total()));
+            if let (None, Some(b)) = (set, b) {
+                span.attributes.push(KeyValue::new(cost_key, b.total()));
+            }
+            let mut store = tokens::store();
+            store.trace_mut(record.trace_id).add(&provider, &model, usage, total);
+            if record.sink == 0 {
+                store.global.add(&provider, &model, usage, total);
+            }
+            breakdown = b;
+        }
+        self.count(record, span);
+        match self.settings.semconv {
+            Semconv::GenAi => {}
+            Semconv::OpenInference => {
+                crate::openinference::mirror(span, record, breakdown);
+                span.attributes.retain(|kv| !kv.key.as_str().starts_with("gen_ai."));
+            }
+            Semconv::Both => crate::openinference::mirror(span, record, breakdown),
+        }
+        self.settings.redactor.apply(span);
+    }
+
+    /// Counts the span in its trace; at the trace's root, builds the summary.
+    fn count(&mut self, record: &Record, span: &SpanData) {
+        let trace = record.trace_id;
+        let root = record.parent_id == 0 || record.flags & flags::REMOTE_PARENT != 0;
+        let n = match self.spans.get_mut(&trace) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None if root => 1,
+            None => {
+                if self.order.len() >= OPEN_TRACES
+                    && let Some(old) = self.order.pop_front()
+                {
+                    self.spans.remove(&old);
+                }
+                self.order.push_back(trace);
+                self.spans.insert(trace, 1);
+                return;
+            }
+        };
+        if !root {
+            return;
+        }
+        self.spans.remove(&trace);
+        let summary = TraceSummary {
+            name: span.name.to_string(),
+            spans: n,
+            duration: span.end_time.duration_since(span.start_time).unwrap_or(Duration::ZERO),
+            ledger: tokens::store().trace(trace).cloned().unwrap_or_default(),
+        };
+        if self.settings.summary && record.sink == 0 {
+            self.to_print.push(summary.clone());
+        }
+        let mut kept = summaries();
+        if kept.len() >= KEPT_SUMMARIES {
+            kept.pop_front();
+        }
+        kept.push_back((trace, summary));
+    }
+
+    /// Prints the summaries of traces whose spans the exporters have just been given.
+    pub(crate) fn after_export(&mut self) {
+        if self.to_print.is_empty() {
+            return;
+        }
+        let mut text = String::new();
+        for summary in self.to_print.drain(..) {
+            text.push_str(&summary.to_string());
+        }
+        use std::io::Write;
+        // The summary is a documented console output; a closed stderr is not worth a panic.
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(vars: &[(&str, &str)], stdout: bool) -> Result<Options, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Builder::default().resolve(&|name: &str| vars.get(name).cloned(), stdout)
+    }
+
+    #[test]
+    fn the_summary_follows_the_stdout_exporter_unless_set() {
+        assert!(resolve(&[], true).unwrap().summary);
+        assert!(!resolve(&[], false).unwrap().summary);
+        assert!(!resolve(&[("TRACE_SUMMARY", "false")], true).unwrap().summary);
+        assert!(resolve(&[("TRACE_SUMMARY", "on")], false).unwrap().summary);
+        let err = resolve(&[("TRACE_SUMMARY", "loud")], true).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "environment variable `TRACE_SUMMARY` is `loud`: expected true or false; fix or unset it"
+        );
+    }
+
+    #[test]
+    fn semconv_redaction_and_prices_from_the_environment() {
+        assert_eq!(
+            resolve(&[("TRACE_SEMCONV", "OpenInference")], false).unwrap().semconv,
+            Semconv::OpenInference
+        );
+        let err = resolve(&[("TRACE_SEMCONV", "otel")], false).err().unwrap().to_string();
+        assert!(err.contains("`TRACE_SEMCONV` is `otel`: expected genai, openinference or both"), "{err}");
+
+        let options =
+            resolve(&[("TRACE_REDACT", "false"), ("TRACE_REDACT_PATTERNS", r"id-\d+; x\;y")], false).unwrap();
+        assert_eq!(
+            options.redactor.redact("id-42 x;y ada@example.com"),
+            "[REDACTED:custom] [REDACTED:custom] ada@example.com"
+        );
+        let err = resolve(&[("TRACE_REDACT_PATTERNS", "ok;[z-a]")], false).err().unwrap().to_string();
+        assert!(err.starts_with("redaction pattern `[z-a]` is not a valid regular expression"), "{err}");
+
+        let err = resolve(&[("TRACE_PRICES", "/no/such/prices.toml")], false).err().unwrap().to_string();
+        assert!(
+            err.starts_with("price file `/no/such/prices.toml` (`TRACE_PRICES`): cannot be read"),
+            "{err}"
+        );
+    }
+}

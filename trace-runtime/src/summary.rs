@@ -1,0 +1,287 @@
+//! The summary of a finished trace: its name, span count, duration, and per model the calls,
+//! tokens and cost, as a value and as an 80-column box table.
+//!
+//! When a root span (a span with no parent in this process: a new trace, or one continued
+//! from an incoming `traceparent`) is exported and the
+//! summary is on, the export worker prints the table to standard error, after the exporters got
+//! the trace. It is on by default when the `stdout` exporter is configured, and set with
+//! `TRACE_SUMMARY=true|false` or [`ConfigBuilder::summary`](crate::ConfigBuilder::summary). Spans
+//! that end after their root (a task left running) are not in it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use trace_runtime::{summary::TraceSummary, tokens::Ledger, Usage};
+//!
+//! let mut ledger = Ledger::default();
+//! let usage = Usage { input_tokens: 31, output_tokens: 27, ..Default::default() };
+//! ledger.add("openai", "gpt-4o-mini", usage, Some(0.0000209));
+//! let summary = TraceSummary {
+//!     name: "answer_question".into(),
+//!     spans: 3,
+//!     duration: Duration::from_millis(2450),
+//!     ledger,
+//! };
+//! assert_eq!(summary.to_string(), "\
+//! ╭─ Trace summary: answer_question ─────────────────────────────────────────────╮
+//! │ spans 3 · duration 2.45 s · cost $0.0000209                                  │
+//! │ model                  calls    input   output   cached reasoning       cost │
+//! │ gpt-4o-mini                1       31       27        0         0 $0.0000209 │
+//! │ total                      1       31       27        0         0 $0.0000209 │
+//! ╰──────────────────────────────────────────────────────────────────────────────╯
+//! ");
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry::trace::TraceId;
+use opentelemetry_sdk::trace::SpanData;
+
+use crate::tokens::{Ledger, LedgerEntry};
+use crate::usage::Usage;
+
+/// What a trace did: spans, time, and tokens and cost per (provider, model).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TraceSummary {
+    /// Name of the root span.
+    pub name: String,
+    /// Spans of the trace that ended before or with the root.
+    pub spans: u64,
+    /// The root span's duration.
+    pub duration: Duration,
+    /// Tokens and cost per (provider, model).
+    pub ledger: Ledger,
+}
+
+impl TraceSummary {
+    /// The summary of the spans of one trace, as exported or captured: the root is the span
+    /// without a parent (or, failing that, the earliest).
+    ///
+    /// ```
+    /// use trace_runtime::{record_usage, summary::TraceSummary, testing, trace, trace_llm, Usage};
+    ///
+    /// #[trace_llm(provider = "openai", model = "gpt-4o")]
+    /// fn ask() { record_usage(Usage { input_tokens: 1000, output_tokens: 100, ..Default::default() }); }
+    ///
+    /// let (_, spans) = testing::capture(|| trace!("turn", { ask(); }));
+    /// let summary = TraceSummary::from_spans(&spans);
+    /// assert_eq!((summary.name.as_str(), summary.spans), ("turn", 2));
+    /// assert!((summary.ledger.total_cost().unwrap() - 0.0035).abs() < 1e-12);
+    /// assert!(summary.to_string().contains("│ gpt-4o "));
+    /// ```
+    pub fn from_spans(spans: &[SpanData]) -> TraceSummary {
+        let root = spans
+            .iter()
+            .find(|s| s.parent_span_id == opentelemetry::trace::SpanId::INVALID)
+            .or_else(|| spans.iter().min_by_key(|s| s.start_time));
+        TraceSummary {
+            name: root.map(|r| r.name.to_string()).unwrap_or_default(),
+            spans: spans.len() as u64,
+            duration: root
+                .map_or(Duration::ZERO, |r| r.end_time.duration_since(r.start_time).unwrap_or_default()),
+            ledger: Ledger::from_spans(spans),
+        }
+    }
+
+    /// The summary of a trace whose root has been exported (one of the last 256), waiting up to
+    /// 5 s for the export worker to catch up with this thread.
+    ///
+    /// ```
+    /// use trace_runtime::{span, summary::TraceSummary, testing, trace};
+    ///
+    /// let (id, _) = testing::capture(|| trace!("job", { span::trace_id().unwrap() }));
+    /// assert_eq!(TraceSummary::of_trace(id).unwrap().name, "job");
+    /// ```
+    pub fn of_trace(trace_id: TraceId) -> Option<TraceSummary> {
+        crate::tokens::sync();
+        crate::semantics::finished_summary(u128::from_be_bytes(trace_id.to_bytes()))
+    }
+}
+
+/// Width of the box, borders included.
+const WIDTH: usize = 80;
+/// Width of the model column.
+const MODEL: usize = 22;
+
+impl fmt::Display for TraceSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = WIDTH - 4;
+        let title = format!("─ Trace summary: {} ", fit(&self.name, WIDTH - 20));
+        writeln!(f, "╭{title}{}╮", "─".repeat((WIDTH - 2).saturating_sub(width(&title))))?;
+        let cost = match (self.ledger.is_empty(), self.ledger.total_cost()) {
+            (true, _) => "no LLM calls".to_string(),
+            (false, Some(c)) => format!("cost {}", money(c)),
+            (false, None) if self.ledger.priced_cost() > 0.0 => {
+                format!("cost {} + unpriced models", money(self.ledger.priced_cost()))
+            }
+            (false, None) => "cost unpriced".to_string(),
+        };
+        let head = format!("spans {} · duration {} · {cost}", self.spans, duration(self.duration));
+        line(f, &fit(&head, inner))?;
+        if self.ledger.is_empty() {
+            return writeln!(f, "╰{}╯", "─".repeat(WIDTH - 2));
+        }
+        line(
+            f,
+            &format!(
+                "{:<MODEL$} {:>5} {:>8} {:>8} {:>8} {:>9} {:>10}",
+                "model", "calls", "input", "output", "cached", "reasoning", "cost"
+            ),
+        )?;
+        for entry in self.ledger.entries() {
+            line(f, &row(&entry.model, entry.calls, &entry.usage, &entry_cost(entry)))?;
+        }
+        let total_cost = match self.ledger.total_cost() {
+            Some(c) => money(c),
+            None if self.ledger.priced_cost() > 0.0 => format!("{}+?", money(self.ledger.priced_cost())),
+            None => "unpriced".to_string(),
+        };
+        line(f, &row("total", self.ledger.calls(), &self.ledger.usage(), &total_cost))?;
+        writeln!(f, "╰{}╯", "─".repeat(WIDTH - 2))
+    }
+}
+
+fn entry_cost(entry: &LedgerEntry) -> String {
+    match entry.cost() {
+        Some(c) => money(c),
+        None if entry.unpriced_calls < entry.calls => format!("{}+?", money(entry.cost)),
+        None => "unpriced".to_string(),
+    }
+}
+
+fn row(model: &str, calls: u64, u: &Usage, cost: &str) -> String {
+    format!(
+        "{:<MODEL$} {:>5} {:>8} {:>8} {:>8} {:>9} {:>10}",
+        fit(model, MODEL),
+        count(calls),
+        count(u.input_tokens),
+        count(u.output_tokens),
+        count(u.cache_read_tokens),
+        count(u.reasoning_tokens),
+        cost
+    )
+}
+
+fn line(f: &mut fmt::Formatter<'_>, content: &str) -> fmt::Result {
+    let pad = (WIDTH - 4).saturating_sub(width(content));
+    writeln!(f, "│ {content}{} │", " ".repeat(pad))
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `s` cut to `max` characters, an ellipsis marking the cut.
+fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A token count in at most 8 columns.
+fn count(n: u64) -> String {
+    match n {
+        0..=99_999_999 => n.to_string(),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// US dollars: four decimals from a cent up, three significant digits below.
+fn money(c: f64) -> String {
+    if c >= 0.01 || c <= 0.0 {
+        return format!("${c:.4}");
+    }
+    let decimals = (-c.log10()).floor() as usize + 3;
+    format!("${c:.decimals$}")
+}
+
+fn duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 1.0 {
+        format!("{secs:.2} s")
+    } else if secs >= 0.001 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{} µs", d.as_micros())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, output: u64, cached: u64, reasoning: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: cached,
+            reasoning_tokens: reasoning,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn several_models_an_unpriced_one_and_a_long_name_fit_80_columns() {
+        let mut ledger = Ledger::default();
+        ledger.add("openai", "gpt-4o", usage(1200, 300, 1000, 0), Some(0.00425));
+        ledger.add("openai", "gpt-4o", usage(800, 100, 0, 0), Some(0.003));
+        ledger.add(
+            "anthropic",
+            "claude-sonnet-4-20250514-extended-context",
+            usage(5000, 2000, 0, 512),
+            Some(0.045),
+        );
+        ledger.add("acme", "house-model", usage(10, 20, 0, 0), None);
+        let summary = TraceSummary {
+            name: "a very long trace name that goes on and on and on past the edge of the box".into(),
+            spans: 12,
+            duration: Duration::from_micros(1500),
+            ledger,
+        };
+        let text = summary.to_string();
+        assert_eq!(
+            text,
+            "\
+╭─ Trace summary: a very long trace name that goes on and on and on past the … ╮
+│ spans 12 · duration 1.5 ms · cost $0.0522 + unpriced models                  │
+│ model                  calls    input   output   cached reasoning       cost │
+│ gpt-4o                     2     2000      400     1000         0   $0.00725 │
+│ claude-sonnet-4-20250…     1     5000     2000        0       512    $0.0450 │
+│ house-model                1       10       20        0         0   unpriced │
+│ total                      4     7010     2420     1000       512  $0.0522+? │
+╰──────────────────────────────────────────────────────────────────────────────╯
+"
+        );
+        assert!(text.lines().all(|l| width(l) <= 80), "{text}");
+    }
+
+    #[test]
+    fn a_trace_without_llm_calls_says_so() {
+        let summary = TraceSummary {
+            name: "idle".into(),
+            spans: 1,
+            duration: Duration::from_secs(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            summary.to_string(),
+            "\
+╭─ Trace summary: idle ────────────────────────────────────────────────────────╮
+│ spans 1 · duration 3.00 s · no LLM calls                                     │
+╰──────────────────────────────────────────────────────────────────────────────╯
+"
+        );
+    }
+
+    #[test]
+    fn money_keeps_three_significant_digits_below_a_cent() {
+        assert_eq!(money(0.0000209), "$0.0000209");
+        assert_eq!(money(0.00425), "$0.00425");
+        assert_eq!(money(1.5), "$1.5000");
+        assert_eq!(money(0.0), "$0.0000");
+        assert_eq!(count(123_456_789), "123.5M");
+    }
+}
