@@ -138,6 +138,18 @@ pub enum StoreError {
         /// [`SCHEMA_VERSION`].
         supported: i64,
     },
+    /// The database has a schema version the kit never writes (negative): another program's file.
+    #[cfg(feature = "sqlite")]
+    #[error(
+        "trace database `{}` has schema version {found}, which trace-runtime never writes: it belongs to another program; set TRACE_SQLITE_PATH to another file",
+        path.display()
+    )]
+    ForeignSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its `PRAGMA user_version`.
+        found: i64,
+    },
     /// A trace could not be saved because no file exporter wrote it.
     #[error(
         "trace `{trace_id}` was not saved to a local file: is `TRACE_EXPORTER` set to include `file`, did the trace end, and was it sampled?"

@@ -212,10 +212,15 @@ impl SqliteStore {
                 supported: SCHEMA_VERSION,
             });
         }
-        for version in found..target.min(SCHEMA_VERSION) {
+        // A negative `user_version` is never written by the kit: another program's database.
+        let Ok(start) = usize::try_from(found) else {
+            return Err(StoreError::ForeignSchema { path: self.path.clone(), found });
+        };
+        let end = usize::try_from(target.min(SCHEMA_VERSION)).unwrap_or(0);
+        for (version, migration) in MIGRATIONS.iter().enumerate().take(end).skip(start) {
             let tx = self.conn.unchecked_transaction().map_err(|e| self.fail(e))?;
-            tx.execute_batch(MIGRATIONS[version as usize]).map_err(|e| self.fail(e))?;
-            tx.pragma_update(None, "user_version", version + 1).map_err(|e| self.fail(e))?;
+            tx.execute_batch(migration).map_err(|e| self.fail(e))?;
+            tx.pragma_update(None, "user_version", version as i64 + 1).map_err(|e| self.fail(e))?;
             tx.commit().map_err(|e| self.fail(e))?;
         }
         Ok(())
@@ -666,6 +671,17 @@ mod tests {
         assert_eq!(count(&store, "logs"), 0);
         let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_negative_schema_version_is_refused_not_a_panic() {
+        let path = temp_db("negative");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", -3).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::ForeignSchema { found: -3, .. }), "{err}");
+        let err = err.to_string();
+        assert!(err.contains("schema version -3") && err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("TRACE_SQLITE_PATH"), "says the fix: {err}");
     }
 
     #[test]
