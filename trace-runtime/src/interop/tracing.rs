@@ -16,6 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::HeapSpan;
 use crate::active::ENABLED;
 use crate::clock;
+use crate::limits::MAX_VALUE_BYTES;
 use crate::local::{self, Ctx};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
 use crate::value::{Attr, AttrValue};
@@ -160,6 +161,16 @@ where
         if !ENABLED.load(Ordering::Relaxed) {
             return;
         }
+        // The innermost span: a kit span entered inside the `tracing` span, or the `tracing` span.
+        // Found first, so that an event no recording span takes costs no formatting of its fields.
+        let in_kit_span = event.is_contextual() && !local::current().record.is_null();
+        let span = if in_kit_span { None } else { ctx.event_span(event) };
+        let recording = |s: &tracing_subscriber::registry::SpanRef<'_, S>| {
+            s.extensions().get::<Data>().is_some_and(|d| d.span.record.is_some())
+        };
+        if !in_kit_span && !span.as_ref().is_some_and(recording) {
+            return;
+        }
         let mut fields = EventFields::default();
         event.record(&mut fields);
         let meta = event.metadata();
@@ -180,10 +191,9 @@ where
                 record.set_error(message);
             }
         };
-        // The innermost span: a kit span entered inside the `tracing` span, or the `tracing` span.
-        if event.is_contextual() && !local::current().record.is_null() {
+        if in_kit_span {
             local::with_current_record(add);
-        } else if let Some(span) = ctx.event_span(event) {
+        } else if let Some(span) = span {
             let mut extensions = span.extensions_mut();
             if let Some(record) = extensions.get_mut::<Data>().and_then(|d| d.span.record.as_deref_mut()) {
                 add(record);
@@ -316,7 +326,7 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.string(field, &format!("{value:?}"));
+        self.string(field, &debug_text(value));
     }
 }
 
@@ -363,6 +373,31 @@ impl Visit for EventFields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.record_str(field, &format!("{value:?}"));
+        self.record_str(field, &debug_text(value));
     }
+}
+
+/// `value`'s `Debug` text, stopped at [`MAX_VALUE_BYTES`] while it is written: a huge value (a
+/// whole request body, a large collection) is never formatted in full only to be cut.
+fn debug_text(value: &dyn std::fmt::Debug) -> String {
+    struct Bounded(String);
+    impl std::fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = MAX_VALUE_BYTES - self.0.len();
+            if s.len() <= room {
+                self.0.push_str(s);
+                return Ok(());
+            }
+            let mut end = room;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.0.push_str(&s[..end]);
+            // An error stops the `Debug` implementation: the rest is never produced.
+            Err(std::fmt::Error)
+        }
+    }
+    let mut out = Bounded(String::new());
+    let _ = std::fmt::write(&mut out, format_args!("{value:?}"));
+    out.0
 }
