@@ -3,8 +3,8 @@
 //!
 //! Closed (sending) -> [`FAILURES_TO_OPEN`] failures in a row -> Open (not sending) -> after the
 //! cool-down, HalfOpen: one trial batch; success closes it, failure opens it again with a doubled
-//! cool-down (up to [`MAX_COOLDOWN`]). The span exporters have a breaker of their own in the
-//! export pipeline; this one is kept apart because telemetry runs without any span exporter.
+//! cool-down (up to [`MAX_COOLDOWN`]). It is the only breaker in the kit: span exporters are
+//! bounded by the export pipeline's timeouts instead.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -82,7 +82,7 @@ impl Breaker {
     }
 
     pub(crate) fn failure(&mut self, now: Instant) {
-        self.failures += 1;
+        self.failures = self.failures.saturating_add(1);
         if self.state == BreakerState::HalfOpen {
             self.cooldown = (self.cooldown * 2).min(MAX_COOLDOWN);
         }
