@@ -240,6 +240,25 @@ fn traces_without_their_root_wait_boundedly_and_are_written_at_flush_and_shutdow
 }
 
 #[test]
+fn a_failed_write_keeps_the_trace_for_the_next_flush() {
+    let dir = scratch("retry");
+    let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    // The directory is gone for a moment (a file stands in its place: writes fail even as root).
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    let failed = futures::executor::block_on(exporter.export(trace_of("job", 3)));
+    let err = failed.unwrap_err().to_string();
+    assert!(err.contains(&exporter.dir().display().to_string()), "names the directory: {err}");
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    exporter.force_flush().unwrap();
+    let listing = LocalStore::new(&dir).list().unwrap();
+    assert_eq!(listing.traces.len(), 1, "the trace was kept and written on flush");
+    assert_eq!((listing.traces[0].name.as_str(), listing.traces[0].span_count), ("job", 3));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_trace_written_before_its_root_is_completed_in_the_same_file() {
     let dir = scratch("early");
     let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();

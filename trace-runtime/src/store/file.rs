@@ -81,6 +81,13 @@ struct Pending {
     spans: Vec<StoredSpan>,
 }
 
+/// Whether a trace whose write failed waits again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    OnFailure,
+    Never,
+}
+
 /// Trace id -> file, for the last [`REMEMBERED`] traces.
 #[derive(Default)]
 struct Remembered {
@@ -223,8 +230,15 @@ impl FileExporter {
         write_atomic(&self.inner.dir, &names, &to_json(&file)?, false, Durability::ProcessCrash).map(drop)
     }
 
-    /// Writes `spans` of one trace: a new file, or merged into the file written before.
-    fn write_trace(&self, state: &mut State, trace_id: &str, spans: Vec<StoredSpan>) -> std::io::Result<()> {
+    /// Writes `spans` of one trace: a new file, or merged into the file written before. On
+    /// failure the spans come back with the error (with those of the earlier file, which a
+    /// later write merges again without duplicates), so the caller can keep them.
+    fn write_trace(
+        &self,
+        state: &mut State,
+        trace_id: &str,
+        spans: Vec<StoredSpan>,
+    ) -> Result<(), (std::io::Error, Vec<StoredSpan>)> {
         let earlier = state
             .written
             .paths
@@ -249,18 +263,21 @@ impl FileExporter {
             storage_type: "local".into(),
             data,
         };
-        let bytes = to_json(&file)?;
-        let path = match state.written.paths.get(trace_id) {
+        let written = to_json(&file).and_then(|bytes| match state.written.paths.get(trace_id) {
             Some(path) if update_id > 1 => {
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                write_atomic(&self.inner.dir, &[name], &bytes, true, Durability::PowerLoss)?
+                write_atomic(&self.inner.dir, &[name], &bytes, true, Durability::PowerLoss)
             }
             _ => {
                 let stamp = file_stamp(file.data.created_at);
                 let short = trace_id.get(..8).unwrap_or(trace_id);
                 let names = [format!("trace_{stamp}_{short}.json"), format!("trace_{stamp}_{trace_id}.json")];
-                write_atomic(&self.inner.dir, &names, &bytes, false, Durability::PowerLoss)?
+                write_atomic(&self.inner.dir, &names, &bytes, false, Durability::PowerLoss)
             }
+        });
+        let path = match written {
+            Ok(path) => path,
+            Err(e) => return Err((e, file.data.trace_spans)),
         };
         let rooted = file.data.trace_spans.iter().any(StoredSpan::is_local_root);
         state.written.insert(trace_id, path.clone(), rooted);
@@ -268,18 +285,27 @@ impl FileExporter {
         Ok(())
     }
 
-    fn write_pending(&self, state: &mut State, trace_id: &str) -> std::io::Result<()> {
+    /// Writes a waiting trace. On failure its spans wait again (in their place, for the next
+    /// flush, shutdown or eviction) when `keep` is set: a full disk or a directory gone for a
+    /// moment loses nothing. Eviction passes `keep: false`, which keeps the buffer bounded.
+    fn write_pending(&self, state: &mut State, trace_id: &str, keep: Keep) -> std::io::Result<()> {
         let Some(pending) = state.pending.remove(trace_id) else { return Ok(()) };
         state.order.remove(&pending.seq);
         state.buffered -= pending.spans.len();
-        self.write_trace(state, trace_id, pending.spans)
+        let Err((error, spans)) = self.write_trace(state, trace_id, pending.spans) else { return Ok(()) };
+        if keep == Keep::OnFailure {
+            state.buffered += spans.len();
+            state.order.insert(pending.seq, trace_id.to_string());
+            state.pending.insert(trace_id.to_string(), Pending { seq: pending.seq, spans });
+        }
+        Err(error)
     }
 
     fn write_all_pending(&self, state: &mut State) -> OTelSdkResult {
         let oldest_first: Vec<String> = state.order.values().cloned().collect();
         let mut result = Ok(());
         for trace_id in oldest_first {
-            if let Err(e) = self.write_pending(state, &trace_id) {
+            if let Err(e) = self.write_pending(state, &trace_id, Keep::OnFailure) {
                 result = Err(self.failure(&e));
             }
         }
@@ -331,14 +357,14 @@ impl SpanExporter for FileExporter {
         // Written once the whole batch is in, so children later in the batch join their root.
         complete.dedup();
         for trace_id in complete {
-            if let Err(e) = self.write_pending(state, &trace_id) {
+            if let Err(e) = self.write_pending(state, &trace_id, Keep::OnFailure) {
                 result = Err(self.failure(&e));
             }
         }
         while state.buffered > self.inner.max_buffered {
             let Some((_, oldest)) = state.order.first_key_value() else { break };
             let oldest = oldest.clone();
-            if let Err(e) = self.write_pending(state, &oldest) {
+            if let Err(e) = self.write_pending(state, &oldest, Keep::Never) {
                 result = Err(self.failure(&e));
             }
         }
