@@ -243,3 +243,24 @@ fn a_huge_debug_value_is_formatted_only_up_to_the_value_limit() {
         huge.written.load(Relaxed)
     );
 }
+
+#[test]
+fn the_fields_of_an_unsampled_span_are_not_formatted() {
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering::Relaxed;
+    let field = probe(1);
+    let unsampled = HashMap::from([(
+        "traceparent".to_string(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_string(),
+    )]);
+    let (_, spans) = with_layer(|| {
+        testing::capture(|| {
+            let remote = trace_runtime::propagation::extract(&unsampled);
+            remote.in_scope(|| tracing::info_span!("skipped", v = ?field).in_scope(|| ()));
+            tracing::info_span!("kept", v = ?field, otel.kind = "client").in_scope(|| ());
+        })
+    });
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(find(&spans, "kept").span_kind, SpanKind::Client, "otel.kind still sets the kind");
+    assert_eq!(field.formatted.load(Relaxed), 1, "only the recorded span's field was formatted");
+}

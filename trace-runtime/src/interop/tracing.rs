@@ -125,10 +125,14 @@ where
         } else {
             kit
         };
-        let mut fields = Fields::new();
-        attrs.record(&mut fields);
-        let mut heap = HeapSpan::start(meta_of(attrs.metadata(), fields.kind), parent);
+        let mut heap = HeapSpan::start(meta_of(attrs.metadata(), Kind::Internal), parent);
+        // Fields are read only for a span that records: an unsampled one costs no formatting.
         if let Some(record) = heap.record.as_deref_mut() {
+            let mut fields = Fields::new();
+            attrs.record(&mut fields);
+            if fields.kind != Kind::Internal {
+                record.meta = meta_of(attrs.metadata(), fields.kind);
+            }
             fields.apply(record);
         }
         span.extensions_mut().insert(Data { span: heap });
@@ -233,11 +237,22 @@ where
 
 /// Span metadata per `tracing` call site and kind, made once and kept for the process (call sites
 /// are static, so this is bounded by the program's code).
+///
+/// Each thread keeps the metadata it used in a cache of its own, so that starting a `tracing`
+/// span takes the process-wide lock only the first time a thread meets a call site.
 fn meta_of(meta: &'static Metadata<'static>, kind: Kind) -> &'static SpanMeta {
-    static METAS: Mutex<Option<HashMap<(usize, u8), &'static SpanMeta>>> = Mutex::new(None);
+    type Metas = HashMap<(usize, u8), &'static SpanMeta>;
+    static METAS: Mutex<Option<Metas>> = Mutex::new(None);
+    thread_local! {
+        static CACHE: RefCell<Metas> = RefCell::new(HashMap::new());
+    }
     let key = (std::ptr::from_ref(meta) as usize, kind as u8);
+    let cached = CACHE.try_with(|c| c.try_borrow().ok().and_then(|c| c.get(&key).copied())).ok().flatten();
+    if let Some(found) = cached {
+        return found;
+    }
     let mut metas = METAS.lock().unwrap_or_else(|p| p.into_inner());
-    metas.get_or_insert_with(HashMap::new).entry(key).or_insert_with(|| {
+    let found: &'static SpanMeta = metas.get_or_insert_with(HashMap::new).entry(key).or_insert_with(|| {
         Box::leak(Box::new(SpanMeta {
             name: meta.name(),
             kind,
@@ -247,7 +262,10 @@ fn meta_of(meta: &'static Metadata<'static>, kind: Kind) -> &'static SpanMeta {
             file: meta.file().unwrap_or(""),
             line: meta.line().unwrap_or(0),
         }))
-    })
+    });
+    drop(metas);
+    let _ = CACHE.try_with(|c| c.try_borrow_mut().map(|mut c| c.insert(key, found)));
+    found
 }
 
 /// A span's fields: attributes, and the `otel.*` fields that set name, kind and status.
