@@ -134,6 +134,13 @@ pub struct FileExporterBuilder {
 
 impl FileExporterBuilder {
     /// The directory (default `./traces`; `TRACE_LOCAL_DIR` when built by `init`).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("builder-dir-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::builder().dir(&dir).build().unwrap();
+    /// assert!(exporter.dir().is_absolute());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = dir.into();
         self
@@ -141,18 +148,47 @@ impl FileExporterBuilder {
 
     /// Whether to write a `span_*.json` file per span beside the trace files (default `true`).
     /// A per-frame span of a realtime pipeline makes many small files: turn them off there.
+    ///
+    /// ```
+    /// use trace_runtime::opentelemetry_sdk::trace::SpanExporter;
+    /// use trace_runtime::{store::FileExporter, testing, trace};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("span-files-doc-{}", std::process::id()));
+    /// let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    /// let (_, spans) = testing::capture(|| trace!("frame", {}));
+    /// futures::executor::block_on(exporter.export(spans)).unwrap();
+    /// let names: Vec<String> =
+    ///     std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    /// assert!(names.iter().all(|n| n.starts_with("trace_")), "{names:?}");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn span_files(mut self, on: bool) -> Self {
         self.span_files = on;
         self
     }
 
     /// Most spans held back waiting for their root (default 10 000; at least 1).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("max-buffered-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::builder().dir(&dir).max_buffered_spans(0).build();
+    /// assert!(exporter.is_ok(), "0 is taken as 1");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn max_buffered_spans(mut self, spans: usize) -> Self {
         self.max_buffered = spans.max(1);
         self
     }
 
     /// Creates the directory (owner-only) and checks that it is writable.
+    ///
+    /// ```
+    /// use trace_runtime::store::{FileExporter, StoreError};
+    ///
+    /// let err = FileExporter::builder().dir("/proc/no-such-dir/traces").build().unwrap_err();
+    /// assert!(matches!(err, StoreError::Directory { .. }));
+    /// assert!(err.to_string().contains("TRACE_LOCAL_DIR"), "says the fix: {err}");
+    /// ```
     pub fn build(self) -> Result<FileExporter, StoreError> {
         let dir = prepare_dir(&self.dir)?;
         let state = State { project_name: "unknown_service".into(), ..State::default() };
@@ -186,11 +222,23 @@ impl SavedTrace {
 
 impl FileExporter {
     /// An exporter writing trace and span files into `dir` (created if missing).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("file-new-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::new(dir.join("nested")).unwrap();
+    /// assert!(exporter.dir().ends_with("nested"));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         Self::builder().dir(dir).build()
     }
 
     /// A builder, with the defaults.
+    ///
+    /// ```
+    /// let builder = trace_runtime::store::FileExporter::builder();
+    /// assert!(format!("{builder:?}").contains("\"traces\""), "./traces by default");
+    /// ```
     pub fn builder() -> FileExporterBuilder {
         FileExporterBuilder {
             dir: PathBuf::from("traces"),
@@ -200,11 +248,27 @@ impl FileExporter {
     }
 
     /// The directory, absolute.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("file-dir-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::new(&dir).unwrap();
+    /// assert_eq!(exporter.dir(), std::fs::canonicalize(&dir).unwrap());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn dir(&self) -> &Path {
         &self.inner.dir
     }
 
     /// Where this exporter wrote `trace_id`, if it did (among the last 4096 traces it wrote).
+    ///
+    /// ```
+    /// use trace_runtime::opentelemetry::trace::TraceId;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("saved-trace-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::new(&dir).unwrap();
+    /// assert_eq!(exporter.saved_trace(TraceId::from(7u128)), None, "nothing written yet");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn saved_trace(&self, trace_id: TraceId) -> Option<SavedTrace> {
         let id = trace_id.to_string();
         self.lock().written.paths.get(&id).map(|path| SavedTrace::new(&id, path))
@@ -314,7 +378,7 @@ impl FileExporter {
 
     fn failure(&self, error: &std::io::Error) -> OTelSdkError {
         OTelSdkError::InternalFailure(format!(
-            "writing a trace file in `{}`: {error}",
+            "writing a trace file in `{}`: {error}; check that the directory (TRACE_LOCAL_DIR) exists, is writable and has space",
             self.inner.dir.display()
         ))
     }

@@ -86,7 +86,7 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// A file could not be read or written.
-    #[error("trace file `{}`: {source}", path.display())]
+    #[error("trace file or directory `{}` cannot be read: {source}; check that it exists and that this user may read it", path.display())]
     Io {
         /// The file.
         path: PathBuf,
