@@ -54,6 +54,10 @@ use crate::context::Context;
 use crate::local::{self, ctx_flags};
 
 /// Traces whose remote `tracestate` is remembered at once; older ones are forgotten first.
+///
+/// ```
+/// assert_eq!(trace_runtime::propagation::MAX_TRACE_STATES, 4096);
+/// ```
 pub const MAX_TRACE_STATES: usize = 4096;
 
 /// Longest `tracestate` kept for a trace, in bytes: the 512 characters W3C Trace Context asks
@@ -182,6 +186,13 @@ pub fn inject_headers(headers: &mut http::HeaderMap) {
 }
 
 /// [`extract`] from an `http::HeaderMap`; see [`inject_headers`].
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+/// let cx = trace_runtime::propagation::extract_headers(&headers);
+/// assert!(cx.is_remote() && cx.is_sampled());
+/// ```
 #[cfg(feature = "http")]
 pub fn extract_headers(headers: &http::HeaderMap) -> Context {
     extract(&HeaderExtractor(headers))
@@ -313,6 +324,13 @@ pub struct Propagator {
 
 impl Propagator {
     /// The W3C Trace Context propagator backed by the kit.
+    ///
+    /// ```
+    /// use trace_runtime::opentelemetry::propagation::TextMapPropagator;
+    ///
+    /// let propagator = trace_runtime::propagation::Propagator::new();
+    /// assert_eq!(propagator.fields().count(), 2, "traceparent and tracestate");
+    /// ```
     pub fn new() -> Self {
         Propagator::default()
     }

@@ -92,6 +92,19 @@ pub fn tracing_layer() -> TracingLayer {
 
 impl TracingLayer {
     /// Whether an `ERROR`-level event sets its span's status to Error (default: yes).
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    ///
+    /// let layer = trace_runtime::tracing_layer().with_error_status(false);
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// let (_, spans) = tracing::subscriber::with_default(subscriber, || {
+    ///     trace_runtime::testing::capture(|| {
+    ///         tracing::info_span!("retry").in_scope(|| tracing::error!("attempt 1 failed"));
+    ///     })
+    /// });
+    /// assert_eq!(spans[0].status, trace_runtime::opentelemetry::trace::Status::Unset, "the error is only an event");
+    /// ```
     pub fn with_error_status(mut self, on: bool) -> Self {
         self.error_status = on;
         self

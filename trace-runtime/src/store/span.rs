@@ -153,6 +153,16 @@ pub struct StoredSpan {
 
 impl StoredSpan {
     /// Converts an exported span.
+    ///
+    /// ```
+    /// use trace_runtime::store::{SpanStatus, StoredSpan};
+    /// use trace_runtime::{testing, trace};
+    ///
+    /// let (_, spans) = testing::capture(|| trace!("job", {}));
+    /// let span = StoredSpan::from_span_data(&spans[0]);
+    /// assert_eq!((span.name.as_str(), span.kind.as_str(), span.status), ("job", "internal", SpanStatus::Unset));
+    /// assert_eq!(span.trace_id, spans[0].span_context.trace_id().to_string());
+    /// ```
     pub fn from_span_data(span: &SpanData) -> Self {
         let context = &span.span_context;
         let attributes: Map<String, Json> =

@@ -10,10 +10,23 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Consecutive failures that open the breaker.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::FAILURES_TO_OPEN, 3);
+/// ```
 pub const FAILURES_TO_OPEN: u32 = 3;
 /// First cool-down of an open breaker.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::COOLDOWN, std::time::Duration::from_secs(30));
+/// ```
 pub const COOLDOWN: Duration = Duration::from_secs(30);
 /// Longest cool-down.
+///
+/// ```
+/// use trace_runtime::telemetry::{COOLDOWN, MAX_COOLDOWN};
+/// assert!(MAX_COOLDOWN > COOLDOWN, "each failed trial doubles the cool-down up to this");
+/// ```
 pub const MAX_COOLDOWN: Duration = Duration::from_secs(15 * 60);
 
 /// The telemetry breaker's state, as [`TelemetryMetrics`](super::TelemetryMetrics) shows it.

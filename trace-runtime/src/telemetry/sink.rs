@@ -58,6 +58,11 @@ pub struct SinkError {
 
 impl SinkError {
     /// An error with a reason.
+    ///
+    /// ```
+    /// let err = trace_runtime::telemetry::SinkError::new("queue full");
+    /// assert!(err.to_string().ends_with("queue full"));
+    /// ```
     pub fn new(reason: impl Into<String>) -> Self {
         SinkError { reason: reason.into() }
     }
@@ -102,6 +107,15 @@ pub struct HttpSink {
 
 impl HttpSink {
     /// A sink for `url` with a 5 s timeout per request.
+    ///
+    /// ```
+    /// use trace_runtime::telemetry::{HttpSink, TelemetrySink};
+    ///
+    /// let sink = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
+    /// assert_eq!(sink.destination(), "http://127.0.0.1:4318/v1/telemetry");
+    /// let err = HttpSink::new("collector:4318").unwrap_err().to_string();
+    /// assert!(err.contains("`collector:4318`") && err.contains("http://"), "{err}");
+    /// ```
     pub fn new(url: &str) -> Result<HttpSink, EndpointError> {
         let error = |problem| EndpointError { url: url.to_string(), problem };
         let rest = match url.trim().split_once("://") {
@@ -139,6 +153,15 @@ impl HttpSink {
     }
 
     /// Bounds connecting, writing and reading the answer, each.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trace_runtime::telemetry::{HttpSink, Payload, TelemetrySink};
+    ///
+    /// // Nothing listens on port 9 (discard) here: the send fails within the timeout.
+    /// let mut sink = HttpSink::new("http://127.0.0.1:9/t").unwrap().timeout(Duration::from_millis(200));
+    /// assert!(sink.send(&Payload::example()).is_err());
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
