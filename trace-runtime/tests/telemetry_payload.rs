@@ -343,3 +343,14 @@ fn a_session_started_while_the_last_one_still_sends_keeps_its_own_counts() {
     assert_eq!(features(&first.lock().unwrap()), ["first_a", "first_b"], "the first session's counts");
     assert_eq!(features(&second.lock().unwrap()), ["second"], "the second session's counts");
 }
+
+#[test]
+fn the_http_sink_reaches_a_collector_named_localhost() {
+    use trace_runtime::telemetry::{HttpSink, TelemetrySink};
+    let server = Loopback::start();
+    let mut sink = HttpSink::new(&format!("http://localhost:{}/v1/telemetry", server.port)).unwrap();
+    sink.send(&Payload::example()).expect("one of localhost's addresses is the collector's");
+    let requests = server.requests();
+    assert_eq!((requests[0].method.as_str(), requests[0].path.as_str()), ("POST", "/v1/telemetry"));
+    assert_eq!(requests[0].json()["schema"], trace_runtime::telemetry::SCHEMA);
+}

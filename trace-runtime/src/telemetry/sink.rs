@@ -167,13 +167,21 @@ impl HttpSink {
         self
     }
 
+    /// Each address the host resolves to in turn (`localhost` may give `::1` first while the
+    /// collector listens on `127.0.0.1` only), until one accepts.
+    fn connect(&self) -> std::io::Result<TcpStream> {
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
+        for address in self.authority.to_socket_addrs()? {
+            match TcpStream::connect_timeout(&address, self.timeout) {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     fn post(&self, body: &[u8]) -> std::io::Result<u16> {
-        let address = self
-            .authority
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
-        let mut stream = TcpStream::connect_timeout(&address, self.timeout)?;
+        let mut stream = self.connect()?;
         stream.set_write_timeout(Some(self.timeout))?;
         stream.set_read_timeout(Some(self.timeout))?;
         let head = format!(
@@ -186,10 +194,20 @@ impl HttpSink {
         stream.write_all(head.as_bytes())?;
         stream.write_all(body)?;
         stream.flush()?;
-        // Only the status line matters; read at most a small bounded prefix of the answer.
+        // Only the status line matters; read at most a small bounded prefix of the answer, within
+        // one timeout in all (a server sending a byte at a time cannot hold the thread longer).
         let mut answer = [0u8; 512];
         let mut len = 0;
+        let deadline = std::time::Instant::now() + self.timeout;
         while len < answer.len() && !answer[..len].contains(&b'\n') {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no status line within the timeout",
+                ));
+            }
+            stream.set_read_timeout(Some(left))?;
             match stream.read(&mut answer[len..])? {
                 0 => break,
                 n => len += n,
