@@ -325,3 +325,33 @@ fn api_spans_carried_into_tasks_on_a_multi_thread_runtime_keep_their_children() 
     let request = id(&spans, "request");
     assert!(spans.iter().filter(|s| s.name == "task").all(|s| s.parent_span_id == request));
 }
+
+#[test]
+fn events_names_and_statuses_keep_the_kits_limits() {
+    use trace_runtime::limits::{MAX_EVENT_ATTRIBUTES, MAX_VALUE_BYTES};
+    let huge = "x".repeat(MAX_VALUE_BYTES * 4);
+    let tracer = otel::Tracer::default();
+    let (_, spans) = testing::capture(|| {
+        let mut span = tracer.start(huge.clone());
+        let many: Vec<KeyValue> =
+            (0..MAX_EVENT_ATTRIBUTES * 2).map(|i| KeyValue::new(format!("k{i}"), 1)).collect();
+        span.add_event(huge.clone(), many);
+        let list = opentelemetry::Array::String(vec![huge.clone().into()]);
+        span.add_event("list", vec![KeyValue::new("items", opentelemetry::Value::Array(list))]);
+        span.set_status(opentelemetry::trace::Status::error(huge.clone()));
+    });
+    let span = &spans[0];
+    assert_eq!(span.name.len(), MAX_VALUE_BYTES, "the span name is cut");
+    let events = &span.events.events;
+    assert_eq!(events[0].name.len(), MAX_VALUE_BYTES, "the event name is cut");
+    assert_eq!(events[0].attributes.len(), MAX_EVENT_ATTRIBUTES, "event attributes are bounded");
+    let opentelemetry::Value::Array(opentelemetry::Array::String(items)) = &events[1].attributes[0].value
+    else {
+        panic!("an array of strings: {:?}", events[1].attributes)
+    };
+    assert_eq!(items[0].as_str().len(), MAX_VALUE_BYTES, "strings in arrays are cut too");
+    let opentelemetry::trace::Status::Error { description } = &span.status else {
+        panic!("{:?}", span.status)
+    };
+    assert_eq!(description.len(), MAX_VALUE_BYTES, "the status description is cut");
+}
