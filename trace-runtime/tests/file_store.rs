@@ -379,6 +379,21 @@ fn list_and_get_by_full_or_short_id() {
 }
 
 #[test]
+fn a_huge_foreign_trace_file_is_skipped_unread() {
+    let dir = scratch("huge");
+    let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    export(&exporter, trace_of("good", 1));
+    // Sparse: the size is there, the disk space and the memory are not spent.
+    let huge = std::fs::File::create(dir.join("trace_20240101_000000_0badf11e.json")).unwrap();
+    huge.set_len(trace_runtime::store::MAX_TRACE_FILE_BYTES + 1).unwrap();
+    let listing = LocalStore::new(&dir).list().unwrap();
+    assert_eq!(listing.traces.len(), 1);
+    assert_eq!(listing.warnings.len(), 1, "{:?}", listing.warnings);
+    assert!(listing.warnings[0].contains("0badf11e") && listing.warnings[0].contains("larger than"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn corrupt_and_foreign_files_are_skipped_with_a_warning() {
     let dir = scratch("corrupt");
     let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();

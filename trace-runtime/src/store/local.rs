@@ -457,8 +457,24 @@ fn stamp_of(name: &str) -> Option<&str> {
     ok.then_some(stamp)
 }
 
+/// Largest trace file read, in bytes. The file exporter writes far smaller ones (10 000 spans
+/// are a few tens of MiB); a larger `trace_*.json` is not this kit's, and reading it whole could
+/// exhaust memory, so a listing skips it with a warning.
+///
+/// ```
+/// assert_eq!(trace_runtime::store::MAX_TRACE_FILE_BYTES, 256 * 1024 * 1024);
+/// ```
+pub const MAX_TRACE_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads and parses a trace file; the error is a warning line naming the file.
 pub(crate) fn read_trace(path: &Path) -> Result<(TraceFile, u64), String> {
+    let size = std::fs::metadata(path).map_err(|e| format!("skipped `{}`: {e}", path.display()))?.len();
+    if size > MAX_TRACE_FILE_BYTES {
+        return Err(format!(
+            "skipped `{}`: {size} bytes, larger than the {MAX_TRACE_FILE_BYTES} a trace file of this kit can be; move it out of the directory",
+            path.display()
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("skipped `{}`: {e}", path.display()))?;
     let file: TraceFile = serde_json::from_slice(&bytes)
         .map_err(|e| format!("skipped `{}`: not a trace file of this kit ({e})", path.display()))?;

@@ -38,7 +38,10 @@ mod time;
 #[cfg(feature = "file-store")]
 pub use file::{FileExporter, FileExporterBuilder, SavedTrace, save_trace};
 #[cfg(feature = "file-store")]
-pub use local::{Cleanup, LocalStore, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo, TraceListing};
+pub use local::{
+    Cleanup, LocalStore, MAX_TRACE_FILE_BYTES, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo,
+    TraceListing,
+};
 pub use log::{LogRow, log_rows_of};
 pub use span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 #[cfg(feature = "sqlite")]
