@@ -247,7 +247,7 @@ impl<'a> Options<'a> {
 
 fn warn(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("trace-view: warning: {warning}");
+        eprintln!("trace-view: warning: {}", format::printable(warning));
     }
 }
 

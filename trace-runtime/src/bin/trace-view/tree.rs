@@ -88,6 +88,7 @@ pub(crate) fn overview(spans: &[StoredSpan]) -> Overview<'_> {
 /// The `show` output.
 pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
     let Overview { order, name, total, tokens, cost, errors, .. } = overview(spans);
+    let (trace_id, name) = (format::printable(trace_id), format::printable(name));
     let mut out = format!(
         "trace {trace_id} · {name} · {} · {} span(s) · {errors} error(s) · {tokens} tokens · cost {}\n",
         format::duration(total),
@@ -110,7 +111,7 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
         }
         open.push(!last_sibling);
         out.push_str(&prefix);
-        out.push_str(&line(span));
+        out.push_str(&format::printable(&line(span)));
         out.push('\n');
         let indent: String = prefix.replace("├─ ", "│  ").replace("└─ ", "   ");
         let bar = if order[i + 1..].first().is_some_and(|(d, _)| d > depth) { "│  " } else { "   " };
@@ -119,8 +120,8 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
             out.push_str(&format!(
                 "{indent}{bar}· {} {}{}\n",
                 format::duration(at),
-                event.name,
-                event_detail(event)
+                format::printable(&event.name),
+                format::printable(&event_detail(event))
             ));
         }
     }
@@ -192,5 +193,14 @@ mod tests {
         let page = crate::html::render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
         assert!(page.contains(&format!("{} tokens", u64::MAX)));
         assert_eq!(overview(&spans).order.len(), 2);
+    }
+
+    #[test]
+    fn names_from_a_file_cannot_drive_the_terminal() {
+        let mut spans = [span("a", None, 1)];
+        spans[0].name = "evil\x1b[2J\nfake line".into();
+        let text = render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert_eq!(text.lines().count(), 2, "the header and one span line: {text:?}");
     }
 }
