@@ -1,5 +1,6 @@
 //! The local JSON store: the files on disk field by field, atomic and concurrent writes, the
 //! storage API, corrupt files and an unwritable directory.
+#![cfg(feature = "file-store")]
 
 mod store_common;
 
