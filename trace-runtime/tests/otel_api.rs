@@ -355,3 +355,31 @@ fn events_names_and_statuses_keep_the_kits_limits() {
     };
     assert_eq!(description.len(), MAX_VALUE_BYTES, "the status description is cut");
 }
+
+#[test]
+fn contexts_attached_deeper_than_the_mirror_restore_their_own_span_on_exit() {
+    let remote = |i: u64| {
+        SpanContext::new(
+            TraceId::from(0xabcu128),
+            SpanId::from(i),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        )
+    };
+    let (_, spans) = testing::capture(|| {
+        // A deep recursion, each level attaching a context with a span of its own.
+        let mut guards: Vec<_> =
+            (1..=1100u64).map(|i| Context::current().with_remote_span_context(remote(i)).attach()).collect();
+        while guards.len() > 1050 {
+            guards.pop();
+        }
+        trace!("at depth 1050", {});
+        while let Some(guard) = guards.pop() {
+            drop(guard);
+        }
+        trace!("after all", {});
+    });
+    assert_eq!(find(&spans, "at depth 1050").parent_span_id, SpanId::from(1050u64));
+    assert_eq!(find(&spans, "after all").parent_span_id, SpanId::INVALID, "back to no span");
+}
