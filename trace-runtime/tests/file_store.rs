@@ -1,5 +1,6 @@
 //! The local JSON store: the files on disk field by field, atomic and concurrent writes, the
 //! storage API, corrupt files and an unwritable directory.
+#![cfg(feature = "file-store")]
 
 mod store_common;
 
@@ -240,6 +241,25 @@ fn traces_without_their_root_wait_boundedly_and_are_written_at_flush_and_shutdow
 }
 
 #[test]
+fn a_failed_write_keeps_the_trace_for_the_next_flush() {
+    let dir = scratch("retry");
+    let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    // The directory is gone for a moment (a file stands in its place: writes fail even as root).
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    let failed = futures::executor::block_on(exporter.export(trace_of("job", 3)));
+    let err = failed.unwrap_err().to_string();
+    assert!(err.contains(&exporter.dir().display().to_string()), "names the directory: {err}");
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    exporter.force_flush().unwrap();
+    let listing = LocalStore::new(&dir).list().unwrap();
+    assert_eq!(listing.traces.len(), 1, "the trace was kept and written on flush");
+    assert_eq!((listing.traces[0].name.as_str(), listing.traces[0].span_count), ("job", 3));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_trace_written_before_its_root_is_completed_in_the_same_file() {
     let dir = scratch("early");
     let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
@@ -359,6 +379,21 @@ fn list_and_get_by_full_or_short_id() {
         "{err}"
     );
     assert!(matches!(store.get("xyz"), Err(StoreError::InvalidId { .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_huge_foreign_trace_file_is_skipped_unread() {
+    let dir = scratch("huge");
+    let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    export(&exporter, trace_of("good", 1));
+    // Sparse: the size is there, the disk space and the memory are not spent.
+    let huge = std::fs::File::create(dir.join("trace_20240101_000000_0badf11e.json")).unwrap();
+    huge.set_len(trace_runtime::store::MAX_TRACE_FILE_BYTES + 1).unwrap();
+    let listing = LocalStore::new(&dir).list().unwrap();
+    assert_eq!(listing.traces.len(), 1);
+    assert_eq!(listing.warnings.len(), 1, "{:?}", listing.warnings);
+    assert!(listing.warnings[0].contains("0badf11e") && listing.warnings[0].contains("larger than"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

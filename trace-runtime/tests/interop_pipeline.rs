@@ -4,8 +4,11 @@
 //!
 //! `init` is process-wide, so these tests take turns.
 
+#[path = "privacy_support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Mutex;
 
@@ -79,28 +82,16 @@ fn serve(listener: TcpListener, requests: usize) {
     for _ in 0..requests {
         let Ok((stream, _)) = listener.accept() else { return };
         let mut reader = BufReader::new(stream);
-        let mut headers = HashMap::new();
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("request line");
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).expect("header") == 0 || line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.trim_end().split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
-            }
-        }
+        let request = support::read_request(&mut reader).expect("a request");
+        let headers: HashMap<String, String> =
+            request.headers.into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
         let body = propagation::extract(&headers).in_scope(|| {
             trace!("b: handle request", {
                 trace!("b: query", {});
                 "ok"
             })
         });
-        let mut stream = reader.into_inner();
-        let response =
-            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-        stream.write_all(response.as_bytes()).expect("response");
+        support::respond(reader.get_mut(), 200, body);
     }
 }
 

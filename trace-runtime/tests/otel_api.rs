@@ -325,3 +325,61 @@ fn api_spans_carried_into_tasks_on_a_multi_thread_runtime_keep_their_children() 
     let request = id(&spans, "request");
     assert!(spans.iter().filter(|s| s.name == "task").all(|s| s.parent_span_id == request));
 }
+
+#[test]
+fn events_names_and_statuses_keep_the_kits_limits() {
+    use trace_runtime::limits::{MAX_EVENT_ATTRIBUTES, MAX_VALUE_BYTES};
+    let huge = "x".repeat(MAX_VALUE_BYTES * 4);
+    let tracer = otel::Tracer::default();
+    let (_, spans) = testing::capture(|| {
+        let mut span = tracer.start(huge.clone());
+        let many: Vec<KeyValue> =
+            (0..MAX_EVENT_ATTRIBUTES * 2).map(|i| KeyValue::new(format!("k{i}"), 1)).collect();
+        span.add_event(huge.clone(), many);
+        let list = opentelemetry::Array::String(vec![huge.clone().into()]);
+        span.add_event("list", vec![KeyValue::new("items", opentelemetry::Value::Array(list))]);
+        span.set_status(opentelemetry::trace::Status::error(huge.clone()));
+    });
+    let span = &spans[0];
+    assert_eq!(span.name.len(), MAX_VALUE_BYTES, "the span name is cut");
+    let events = &span.events.events;
+    assert_eq!(events[0].name.len(), MAX_VALUE_BYTES, "the event name is cut");
+    assert_eq!(events[0].attributes.len(), MAX_EVENT_ATTRIBUTES, "event attributes are bounded");
+    let opentelemetry::Value::Array(opentelemetry::Array::String(items)) = &events[1].attributes[0].value
+    else {
+        panic!("an array of strings: {:?}", events[1].attributes)
+    };
+    assert_eq!(items[0].as_str().len(), MAX_VALUE_BYTES, "strings in arrays are cut too");
+    let opentelemetry::trace::Status::Error { description } = &span.status else {
+        panic!("{:?}", span.status)
+    };
+    assert_eq!(description.len(), MAX_VALUE_BYTES, "the status description is cut");
+}
+
+#[test]
+fn contexts_attached_deeper_than_the_mirror_restore_their_own_span_on_exit() {
+    let remote = |i: u64| {
+        SpanContext::new(
+            TraceId::from(0xabcu128),
+            SpanId::from(i),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        )
+    };
+    let (_, spans) = testing::capture(|| {
+        // A deep recursion, each level attaching a context with a span of its own.
+        let mut guards: Vec<_> =
+            (1..=1100u64).map(|i| Context::current().with_remote_span_context(remote(i)).attach()).collect();
+        while guards.len() > 1050 {
+            guards.pop();
+        }
+        trace!("at depth 1050", {});
+        while let Some(guard) = guards.pop() {
+            drop(guard);
+        }
+        trace!("after all", {});
+    });
+    assert_eq!(find(&spans, "at depth 1050").parent_span_id, SpanId::from(1050u64));
+    assert_eq!(find(&spans, "after all").parent_span_id, SpanId::INVALID, "back to no span");
+}

@@ -1,5 +1,6 @@
 //! The SQLite store: schema and indexes, spans and logs field by field, queries, concurrent
 //! writers, and a path that cannot be a database.
+#![cfg(feature = "sqlite")]
 
 mod store_common;
 

@@ -2,6 +2,7 @@
 //! `save_trace` URLs, and the fallback when a directory cannot be used.
 //!
 //! `init` is process-wide, so these tests take turns.
+#![cfg(all(feature = "file-store", feature = "sqlite"))]
 
 mod store_common;
 

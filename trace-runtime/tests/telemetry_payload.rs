@@ -296,3 +296,61 @@ fn telemetry_is_separate_from_tracing() {
     );
     assert_eq!(batches[0].agent_runs[0].count, 1);
 }
+
+#[test]
+fn a_session_started_while_the_last_one_still_sends_keeps_its_own_counts() {
+    let _serial = serial();
+    let features = |batches: &[Payload]| -> Vec<&'static str> {
+        batches.iter().flat_map(|b| b.features.iter().map(|f| f.name)).collect()
+    };
+    // The first session's destination hangs in each send until the test lets it go.
+    let (entered_tx, entered) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let first: Arc<Mutex<Vec<Payload>>> = Arc::default();
+    let seen = first.clone();
+    let slow = move |p: &Payload| -> Result<(), SinkError> {
+        let _ = entered_tx.send(());
+        let _ = released.recv_timeout(Duration::from_secs(60));
+        seen.lock().unwrap().push(p.clone());
+        Ok(())
+    };
+    let guard =
+        init_with(config().export_timeout(Duration::from_millis(100)).telemetry_sink(slow).build()).unwrap();
+    telemetry::feature("first_a");
+    assert!(!telemetry::flush(Duration::from_millis(1)), "the destination hangs");
+    entered.recv_timeout(Duration::from_secs(60)).expect("the first batch is being sent");
+    telemetry::feature("first_b");
+    drop(guard); // gives up waiting: the first thread is still in its send
+
+    let second: Arc<Mutex<Vec<Payload>>> = Arc::default();
+    let seen = second.clone();
+    let sink = move |p: &Payload| -> Result<(), SinkError> {
+        seen.lock().unwrap().push(p.clone());
+        Ok(())
+    };
+    let guard = init_with(config().telemetry_sink(sink).build()).unwrap();
+    telemetry::feature("second");
+    release.send(()).unwrap(); // the first batch
+    entered.recv_timeout(Duration::from_secs(60)).expect("the first session's last batch");
+    release.send(()).unwrap();
+    drop(guard);
+    // The first thread has pushed its last batch once it returns from the released send.
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while first.lock().unwrap().len() < 2 {
+        assert!(std::time::Instant::now() < give_up, "the first thread never sent its last batch");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(features(&first.lock().unwrap()), ["first_a", "first_b"], "the first session's counts");
+    assert_eq!(features(&second.lock().unwrap()), ["second"], "the second session's counts");
+}
+
+#[test]
+fn the_http_sink_reaches_a_collector_named_localhost() {
+    use trace_runtime::telemetry::{HttpSink, TelemetrySink};
+    let server = Loopback::start();
+    let mut sink = HttpSink::new(&format!("http://localhost:{}/v1/telemetry", server.port)).unwrap();
+    sink.send(&Payload::example()).expect("one of localhost's addresses is the collector's");
+    let requests = server.requests();
+    assert_eq!((requests[0].method.as_str(), requests[0].path.as_str()), ("POST", "/v1/telemetry"));
+    assert_eq!(requests[0].json()["schema"], trace_runtime::telemetry::SCHEMA);
+}

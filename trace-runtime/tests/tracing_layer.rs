@@ -183,3 +183,84 @@ fn nothing_is_recorded_outside_a_capture_or_init() {
     });
     assert!(spans.is_empty());
 }
+
+/// A `Debug` value that counts how often it was formatted and how many bytes it was let write.
+struct Probe {
+    formatted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    written: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    chunks: usize,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.formatted.fetch_add(1, Relaxed);
+        let chunk = "x".repeat(1024);
+        for _ in 0..self.chunks {
+            f.write_str(&chunk)?;
+            self.written.fetch_add(chunk.len(), Relaxed);
+        }
+        Ok(())
+    }
+}
+
+fn probe(chunks: usize) -> Probe {
+    Probe { formatted: Default::default(), written: Default::default(), chunks }
+}
+
+#[test]
+fn an_event_no_span_records_is_not_formatted() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let outside = probe(1);
+    let (_, spans) = with_layer(|| {
+        testing::capture(|| {
+            tracing::info!(value = ?outside, "no span around me");
+            trace!("job", { tracing::info!(value = ?outside, "inside") });
+        })
+    });
+    assert_eq!(find(&spans, "job").events.events.len(), 1);
+    assert_eq!(outside.formatted.load(Relaxed), 1, "only the event inside a recorded span was formatted");
+}
+
+#[test]
+fn a_huge_debug_value_is_formatted_only_up_to_the_value_limit() {
+    use std::sync::atomic::Ordering::Relaxed;
+    use trace_runtime::limits::MAX_VALUE_BYTES;
+    let huge = probe(64 * 1024); // 64 MiB if written in full
+    let (_, spans) = with_layer(|| {
+        testing::capture(|| {
+            tracing::info_span!("upload", body = ?huge).in_scope(|| tracing::info!(body = ?huge, "sent"));
+        })
+    });
+    let upload = find(&spans, "upload");
+    assert_eq!(attr(upload, "body").map(|v| v.as_str().len()), Some(MAX_VALUE_BYTES));
+    let event = &upload.events.events[0];
+    let body = event.attributes.iter().find(|kv| kv.key.as_str() == "body").unwrap();
+    assert_eq!(body.value.as_str().len(), MAX_VALUE_BYTES);
+    assert!(
+        huge.written.load(Relaxed) <= 2 * MAX_VALUE_BYTES,
+        "formatting stopped at the limit, not after {} bytes",
+        huge.written.load(Relaxed)
+    );
+}
+
+#[test]
+fn the_fields_of_an_unsampled_span_are_not_formatted() {
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering::Relaxed;
+    let field = probe(1);
+    let unsampled = HashMap::from([(
+        "traceparent".to_string(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_string(),
+    )]);
+    let (_, spans) = with_layer(|| {
+        testing::capture(|| {
+            let remote = trace_runtime::propagation::extract(&unsampled);
+            remote.in_scope(|| tracing::info_span!("skipped", v = ?field).in_scope(|| ()));
+            tracing::info_span!("kept", v = ?field, otel.kind = "client").in_scope(|| ());
+        })
+    });
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(find(&spans, "kept").span_kind, SpanKind::Client, "otel.kind still sets the kind");
+    assert_eq!(field.formatted.load(Relaxed), 1, "only the recorded span's field was formatted");
+}

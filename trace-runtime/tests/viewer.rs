@@ -1,4 +1,5 @@
 //! The `trace-view` program, run as a user would: over a JSON store directory and a SQLite file.
+#![cfg(all(feature = "file-store", feature = "sqlite"))] // the program's required features
 
 mod store_common;
 

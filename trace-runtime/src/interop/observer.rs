@@ -12,7 +12,7 @@
 //! each made current and the kit context before it), so such an exit restores the kit context
 //! from before the oldest context it removed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,7 +22,8 @@ use opentelemetry::trace::TraceContextExt;
 
 use crate::local::{self, Ctx};
 
-/// Attached contexts deeper than this are not mirrored (their exit restores from the deepest kept).
+/// Attached contexts deeper than this are not mirrored: past it, an exit makes the span of the
+/// context it returns to current.
 const MAX_DEPTH: usize = 1024;
 
 /// Set the first time OpenTelemetry calls this observer: it is the one installed.
@@ -38,6 +39,9 @@ struct Entry {
 
 thread_local! {
     static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    /// Contexts attached past [`MAX_DEPTH`], not mirrored: their exits are matched against this
+    /// count first, so they never reach into the mirrored stack below them.
+    static UNMIRRORED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Whether the kit's context follows OpenTelemetry's (another observer may have been installed
@@ -71,6 +75,8 @@ impl ContextObserver for Observer {
             let Ok(mut stack) = stack.try_borrow_mut() else { return };
             if stack.len() < MAX_DEPTH {
                 stack.push(Entry { key: to_key, saved });
+            } else {
+                let _ = UNMIRRORED.try_with(|n| n.set(n.get() + 1));
             }
         });
         if to_key != 0 && to_key != key(from) {
@@ -85,6 +91,21 @@ impl ContextObserver for Observer {
 
     fn on_context_exit(&self, _from: &Context, to: &Context) {
         let to_key = key(to);
+        let unmirrored = UNMIRRORED.try_with(|n| {
+            let deep = n.get() > 0;
+            if deep {
+                n.set(n.get() - 1);
+            }
+            deep
+        });
+        if unmirrored == Ok(true) {
+            // Back to a context past the mirrored depth: its span, if it has one, is current.
+            if to_key != 0 {
+                let sink = local::current().sink;
+                local::swap(super::ctx_of(&to.span().span_context().clone(), sink));
+            }
+            return;
+        }
         let restore = STACK.try_with(|stack| {
             let mut stack = stack.try_borrow_mut().ok()?;
             let top = stack.len().checked_sub(1)?;

@@ -44,11 +44,11 @@ use std::time::SystemTime;
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt, TracerProvider as _,
 };
-use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry::{InstrumentationScope, KeyValue};
 
 use super::{HeapSpan, meta_for, parent_for, tick_at};
 use crate::clock;
-use crate::limits::{MAX_ATTRIBUTES, MAX_EVENTS, MAX_VALUE_BYTES};
+use crate::limits::{MAX_ATTRIBUTES, MAX_EVENT_ATTRIBUTES, MAX_EVENTS, clamp_key_value, clamp_text};
 use crate::record::{EventRecord, Kind, Record, status};
 
 /// The kit's OpenTelemetry `TracerProvider`: its tracers make kit spans.
@@ -120,7 +120,7 @@ impl opentelemetry::trace::Tracer for Tracer {
                 record.start = tick_at(start);
             }
             let extra = record.extra();
-            extra.name = Some(builder.name);
+            extra.name = Some(clamp_text(builder.name));
             extra.scope = Some(self.scope.clone());
             for kv in builder.attributes.into_iter().flatten() {
                 set_attribute(record, kv);
@@ -194,7 +194,9 @@ impl opentelemetry::trace::Span for Span {
         // As in OpenTelemetry: Ok is final, Unset changes nothing.
         match new {
             Status::Ok => record.status = status::OK,
-            Status::Error { description } if record.status != status::OK => record.set_error(description),
+            Status::Error { description } if record.status != status::OK => {
+                record.set_error(clamp_text(description));
+            }
             _ => {}
         }
     }
@@ -204,7 +206,7 @@ impl opentelemetry::trace::Span for Span {
         T: Into<Cow<'static, str>>,
     {
         if let Some(record) = self.inner.record.as_deref_mut() {
-            record.extra().name = Some(new_name.into());
+            record.extra().name = Some(clamp_text(new_name.into()));
         }
     }
 
@@ -229,7 +231,7 @@ impl opentelemetry::trace::Span for Span {
 
 /// Sets `kv`, replacing an earlier value under the same key; past the limit, counts it dropped.
 pub(crate) fn set_attribute(record: &mut Record, kv: KeyValue) {
-    let kv = truncate(kv);
+    let kv = clamp_key_value(kv);
     let extra = record.extra();
     if let Some(slot) = extra.otel_attrs.iter_mut().find(|a| a.key == kv.key) {
         *slot = kv;
@@ -240,31 +242,22 @@ pub(crate) fn set_attribute(record: &mut Record, kv: KeyValue) {
     }
 }
 
+/// Adds an event within the same limits as the kit's own `span::add_event`: name and string
+/// values cut at `MAX_VALUE_BYTES`, at most `MAX_EVENT_ATTRIBUTES` attributes.
 pub(crate) fn push_event(
     record: &mut Record,
     name: Cow<'static, str>,
     time: crate::clock::Tick,
     attrs: Vec<KeyValue>,
 ) {
-    let attrs = attrs.into_iter().map(truncate).collect();
-    record.push_event(EventRecord { name, time, attrs });
+    let attrs = attrs.into_iter().take(MAX_EVENT_ATTRIBUTES).map(clamp_key_value).collect();
+    record.push_event(EventRecord { name: clamp_text(name), time, attrs });
 }
 
 fn push_link(record: &mut Record, link: Link) {
     let extra = record.extra();
     if extra.links.len() < MAX_EVENTS {
         extra.links.push(link);
-    }
-}
-
-/// Cuts a long string value at [`MAX_VALUE_BYTES`], as the kit does for its own attributes.
-fn truncate(kv: KeyValue) -> KeyValue {
-    match &kv.value {
-        Value::String(s) if s.as_str().len() > MAX_VALUE_BYTES => {
-            let cut = crate::value::clip(s.as_str()).into_owned();
-            KeyValue::new(kv.key, cut)
-        }
-        _ => kv,
     }
 }
 

@@ -16,6 +16,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::HeapSpan;
 use crate::active::ENABLED;
 use crate::clock;
+use crate::limits::MAX_VALUE_BYTES;
 use crate::local::{self, Ctx};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
 use crate::value::{Attr, AttrValue};
@@ -91,6 +92,19 @@ pub fn tracing_layer() -> TracingLayer {
 
 impl TracingLayer {
     /// Whether an `ERROR`-level event sets its span's status to Error (default: yes).
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    ///
+    /// let layer = trace_runtime::tracing_layer().with_error_status(false);
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// let (_, spans) = tracing::subscriber::with_default(subscriber, || {
+    ///     trace_runtime::testing::capture(|| {
+    ///         tracing::info_span!("retry").in_scope(|| tracing::error!("attempt 1 failed"));
+    ///     })
+    /// });
+    /// assert_eq!(spans[0].status, trace_runtime::opentelemetry::trace::Status::Unset, "the error is only an event");
+    /// ```
     pub fn with_error_status(mut self, on: bool) -> Self {
         self.error_status = on;
         self
@@ -124,10 +138,14 @@ where
         } else {
             kit
         };
-        let mut fields = Fields::new();
-        attrs.record(&mut fields);
-        let mut heap = HeapSpan::start(meta_of(attrs.metadata(), fields.kind), parent);
+        let mut heap = HeapSpan::start(meta_of(attrs.metadata(), Kind::Internal), parent);
+        // Fields are read only for a span that records: an unsampled one costs no formatting.
         if let Some(record) = heap.record.as_deref_mut() {
+            let mut fields = Fields::new();
+            attrs.record(&mut fields);
+            if fields.kind != Kind::Internal {
+                record.meta = meta_of(attrs.metadata(), fields.kind);
+            }
             fields.apply(record);
         }
         span.extensions_mut().insert(Data { span: heap });
@@ -160,6 +178,16 @@ where
         if !ENABLED.load(Ordering::Relaxed) {
             return;
         }
+        // The innermost span: a kit span entered inside the `tracing` span, or the `tracing` span.
+        // Found first, so that an event no recording span takes costs no formatting of its fields.
+        let in_kit_span = event.is_contextual() && !local::current().record.is_null();
+        let span = if in_kit_span { None } else { ctx.event_span(event) };
+        let recording = |s: &tracing_subscriber::registry::SpanRef<'_, S>| {
+            s.extensions().get::<Data>().is_some_and(|d| d.span.record.is_some())
+        };
+        if !in_kit_span && !span.as_ref().is_some_and(recording) {
+            return;
+        }
         let mut fields = EventFields::default();
         event.record(&mut fields);
         let meta = event.metadata();
@@ -180,10 +208,9 @@ where
                 record.set_error(message);
             }
         };
-        // The innermost span: a kit span entered inside the `tracing` span, or the `tracing` span.
-        if event.is_contextual() && !local::current().record.is_null() {
+        if in_kit_span {
             local::with_current_record(add);
-        } else if let Some(span) = ctx.event_span(event) {
+        } else if let Some(span) = span {
             let mut extensions = span.extensions_mut();
             if let Some(record) = extensions.get_mut::<Data>().and_then(|d| d.span.record.as_deref_mut()) {
                 add(record);
@@ -223,11 +250,22 @@ where
 
 /// Span metadata per `tracing` call site and kind, made once and kept for the process (call sites
 /// are static, so this is bounded by the program's code).
+///
+/// Each thread keeps the metadata it used in a cache of its own, so that starting a `tracing`
+/// span takes the process-wide lock only the first time a thread meets a call site.
 fn meta_of(meta: &'static Metadata<'static>, kind: Kind) -> &'static SpanMeta {
-    static METAS: Mutex<Option<HashMap<(usize, u8), &'static SpanMeta>>> = Mutex::new(None);
+    type Metas = HashMap<(usize, u8), &'static SpanMeta>;
+    static METAS: Mutex<Option<Metas>> = Mutex::new(None);
+    thread_local! {
+        static CACHE: RefCell<Metas> = RefCell::new(HashMap::new());
+    }
     let key = (std::ptr::from_ref(meta) as usize, kind as u8);
+    let cached = CACHE.try_with(|c| c.try_borrow().ok().and_then(|c| c.get(&key).copied())).ok().flatten();
+    if let Some(found) = cached {
+        return found;
+    }
     let mut metas = METAS.lock().unwrap_or_else(|p| p.into_inner());
-    metas.get_or_insert_with(HashMap::new).entry(key).or_insert_with(|| {
+    let found: &'static SpanMeta = metas.get_or_insert_with(HashMap::new).entry(key).or_insert_with(|| {
         Box::leak(Box::new(SpanMeta {
             name: meta.name(),
             kind,
@@ -237,7 +275,10 @@ fn meta_of(meta: &'static Metadata<'static>, kind: Kind) -> &'static SpanMeta {
             file: meta.file().unwrap_or(""),
             line: meta.line().unwrap_or(0),
         }))
-    })
+    });
+    drop(metas);
+    let _ = CACHE.try_with(|c| c.try_borrow_mut().map(|mut c| c.insert(key, found)));
+    found
 }
 
 /// A span's fields: attributes, and the `otel.*` fields that set name, kind and status.
@@ -316,7 +357,7 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.string(field, &format!("{value:?}"));
+        self.string(field, &debug_text(value));
     }
 }
 
@@ -363,6 +404,31 @@ impl Visit for EventFields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.record_str(field, &format!("{value:?}"));
+        self.record_str(field, &debug_text(value));
     }
+}
+
+/// `value`'s `Debug` text, stopped at [`MAX_VALUE_BYTES`] while it is written: a huge value (a
+/// whole request body, a large collection) is never formatted in full only to be cut.
+fn debug_text(value: &dyn std::fmt::Debug) -> String {
+    struct Bounded(String);
+    impl std::fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = MAX_VALUE_BYTES - self.0.len();
+            if s.len() <= room {
+                self.0.push_str(s);
+                return Ok(());
+            }
+            let mut end = room;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.0.push_str(&s[..end]);
+            // An error stops the `Debug` implementation: the rest is never produced.
+            Err(std::fmt::Error)
+        }
+    }
+    let mut out = Bounded(String::new());
+    let _ = std::fmt::write(&mut out, format_args!("{value:?}"));
+    out.0
 }

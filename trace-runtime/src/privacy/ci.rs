@@ -3,6 +3,13 @@
 
 /// The variables CI systems set in every job, checked in this order. `CI` and
 /// `CONTINUOUS_INTEGRATION` are the generic ones; the others name one system each.
+///
+/// ```
+/// use trace_runtime::privacy::{CI_VARIABLES, detect_ci};
+///
+/// assert_eq!(CI_VARIABLES[0], "CI");
+/// assert_eq!(detect_ci(|name| (name == "GITHUB_ACTIONS").then(|| "true".to_string())), Some("GITHUB_ACTIONS"));
+/// ```
 pub const CI_VARIABLES: &[&str] = &[
     "CI",
     "CONTINUOUS_INTEGRATION",

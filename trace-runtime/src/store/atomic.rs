@@ -39,6 +39,9 @@ pub(crate) fn write_atomic(
     if result.is_err() || !replace {
         let _ = std::fs::remove_file(&temp);
     }
+    if result.is_ok() {
+        sync_dir(dir, durability);
+    }
     result
 }
 
@@ -79,6 +82,20 @@ fn write_then_publish(
     }
     std::fs::rename(temp, &last)?;
     Ok(last)
+}
+
+/// After a link or rename: the new directory entry itself must reach the disk, or a power loss
+/// can leave the directory without the file whose data was synced. (Unix only: a directory
+/// cannot be opened as a file on Windows, where the rename is journaled by NTFS.)
+fn sync_dir(dir: &Path, durability: Durability) {
+    #[cfg(unix)]
+    if durability == Durability::PowerLoss
+        && let Ok(handle) = std::fs::File::open(dir)
+    {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, durability);
 }
 
 /// Creates `dir` (owner-only on unix) and checks that a file can be written there.

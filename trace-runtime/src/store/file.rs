@@ -81,6 +81,13 @@ struct Pending {
     spans: Vec<StoredSpan>,
 }
 
+/// Whether a trace whose write failed waits again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    OnFailure,
+    Never,
+}
+
 /// Trace id -> file, for the last [`REMEMBERED`] traces.
 #[derive(Default)]
 struct Remembered {
@@ -127,6 +134,13 @@ pub struct FileExporterBuilder {
 
 impl FileExporterBuilder {
     /// The directory (default `./traces`; `TRACE_LOCAL_DIR` when built by `init`).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("builder-dir-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::builder().dir(&dir).build().unwrap();
+    /// assert!(exporter.dir().is_absolute());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = dir.into();
         self
@@ -134,18 +148,47 @@ impl FileExporterBuilder {
 
     /// Whether to write a `span_*.json` file per span beside the trace files (default `true`).
     /// A per-frame span of a realtime pipeline makes many small files: turn them off there.
+    ///
+    /// ```
+    /// use trace_runtime::opentelemetry_sdk::trace::SpanExporter;
+    /// use trace_runtime::{store::FileExporter, testing, trace};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("span-files-doc-{}", std::process::id()));
+    /// let exporter = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
+    /// let (_, spans) = testing::capture(|| trace!("frame", {}));
+    /// futures::executor::block_on(exporter.export(spans)).unwrap();
+    /// let names: Vec<String> =
+    ///     std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    /// assert!(names.iter().all(|n| n.starts_with("trace_")), "{names:?}");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn span_files(mut self, on: bool) -> Self {
         self.span_files = on;
         self
     }
 
     /// Most spans held back waiting for their root (default 10 000; at least 1).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("max-buffered-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::builder().dir(&dir).max_buffered_spans(0).build();
+    /// assert!(exporter.is_ok(), "0 is taken as 1");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn max_buffered_spans(mut self, spans: usize) -> Self {
         self.max_buffered = spans.max(1);
         self
     }
 
     /// Creates the directory (owner-only) and checks that it is writable.
+    ///
+    /// ```
+    /// use trace_runtime::store::{FileExporter, StoreError};
+    ///
+    /// let err = FileExporter::builder().dir("/proc/no-such-dir/traces").build().unwrap_err();
+    /// assert!(matches!(err, StoreError::Directory { .. }));
+    /// assert!(err.to_string().contains("TRACE_LOCAL_DIR"), "says the fix: {err}");
+    /// ```
     pub fn build(self) -> Result<FileExporter, StoreError> {
         let dir = prepare_dir(&self.dir)?;
         let state = State { project_name: "unknown_service".into(), ..State::default() };
@@ -179,11 +222,23 @@ impl SavedTrace {
 
 impl FileExporter {
     /// An exporter writing trace and span files into `dir` (created if missing).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("file-new-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::new(dir.join("nested")).unwrap();
+    /// assert!(exporter.dir().ends_with("nested"));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         Self::builder().dir(dir).build()
     }
 
     /// A builder, with the defaults.
+    ///
+    /// ```
+    /// let builder = trace_runtime::store::FileExporter::builder();
+    /// assert!(format!("{builder:?}").contains("\"traces\""), "./traces by default");
+    /// ```
     pub fn builder() -> FileExporterBuilder {
         FileExporterBuilder {
             dir: PathBuf::from("traces"),
@@ -193,11 +248,27 @@ impl FileExporter {
     }
 
     /// The directory, absolute.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("file-dir-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::new(&dir).unwrap();
+    /// assert_eq!(exporter.dir(), std::fs::canonicalize(&dir).unwrap());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn dir(&self) -> &Path {
         &self.inner.dir
     }
 
     /// Where this exporter wrote `trace_id`, if it did (among the last 4096 traces it wrote).
+    ///
+    /// ```
+    /// use trace_runtime::opentelemetry::trace::TraceId;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("saved-trace-doc-{}", std::process::id()));
+    /// let exporter = trace_runtime::store::FileExporter::new(&dir).unwrap();
+    /// assert_eq!(exporter.saved_trace(TraceId::from(7u128)), None, "nothing written yet");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn saved_trace(&self, trace_id: TraceId) -> Option<SavedTrace> {
         let id = trace_id.to_string();
         self.lock().written.paths.get(&id).map(|path| SavedTrace::new(&id, path))
@@ -223,8 +294,15 @@ impl FileExporter {
         write_atomic(&self.inner.dir, &names, &to_json(&file)?, false, Durability::ProcessCrash).map(drop)
     }
 
-    /// Writes `spans` of one trace: a new file, or merged into the file written before.
-    fn write_trace(&self, state: &mut State, trace_id: &str, spans: Vec<StoredSpan>) -> std::io::Result<()> {
+    /// Writes `spans` of one trace: a new file, or merged into the file written before. On
+    /// failure the spans come back with the error (with those of the earlier file, which a
+    /// later write merges again without duplicates), so the caller can keep them.
+    fn write_trace(
+        &self,
+        state: &mut State,
+        trace_id: &str,
+        spans: Vec<StoredSpan>,
+    ) -> Result<(), (std::io::Error, Vec<StoredSpan>)> {
         let earlier = state
             .written
             .paths
@@ -249,18 +327,21 @@ impl FileExporter {
             storage_type: "local".into(),
             data,
         };
-        let bytes = to_json(&file)?;
-        let path = match state.written.paths.get(trace_id) {
+        let written = to_json(&file).and_then(|bytes| match state.written.paths.get(trace_id) {
             Some(path) if update_id > 1 => {
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                write_atomic(&self.inner.dir, &[name], &bytes, true, Durability::PowerLoss)?
+                write_atomic(&self.inner.dir, &[name], &bytes, true, Durability::PowerLoss)
             }
             _ => {
                 let stamp = file_stamp(file.data.created_at);
                 let short = trace_id.get(..8).unwrap_or(trace_id);
                 let names = [format!("trace_{stamp}_{short}.json"), format!("trace_{stamp}_{trace_id}.json")];
-                write_atomic(&self.inner.dir, &names, &bytes, false, Durability::PowerLoss)?
+                write_atomic(&self.inner.dir, &names, &bytes, false, Durability::PowerLoss)
             }
+        });
+        let path = match written {
+            Ok(path) => path,
+            Err(e) => return Err((e, file.data.trace_spans)),
         };
         let rooted = file.data.trace_spans.iter().any(StoredSpan::is_local_root);
         state.written.insert(trace_id, path.clone(), rooted);
@@ -268,18 +349,27 @@ impl FileExporter {
         Ok(())
     }
 
-    fn write_pending(&self, state: &mut State, trace_id: &str) -> std::io::Result<()> {
+    /// Writes a waiting trace. On failure its spans wait again (in their place, for the next
+    /// flush, shutdown or eviction) when `keep` is set: a full disk or a directory gone for a
+    /// moment loses nothing. Eviction passes `keep: false`, which keeps the buffer bounded.
+    fn write_pending(&self, state: &mut State, trace_id: &str, keep: Keep) -> std::io::Result<()> {
         let Some(pending) = state.pending.remove(trace_id) else { return Ok(()) };
         state.order.remove(&pending.seq);
         state.buffered -= pending.spans.len();
-        self.write_trace(state, trace_id, pending.spans)
+        let Err((error, spans)) = self.write_trace(state, trace_id, pending.spans) else { return Ok(()) };
+        if keep == Keep::OnFailure {
+            state.buffered += spans.len();
+            state.order.insert(pending.seq, trace_id.to_string());
+            state.pending.insert(trace_id.to_string(), Pending { seq: pending.seq, spans });
+        }
+        Err(error)
     }
 
     fn write_all_pending(&self, state: &mut State) -> OTelSdkResult {
         let oldest_first: Vec<String> = state.order.values().cloned().collect();
         let mut result = Ok(());
         for trace_id in oldest_first {
-            if let Err(e) = self.write_pending(state, &trace_id) {
+            if let Err(e) = self.write_pending(state, &trace_id, Keep::OnFailure) {
                 result = Err(self.failure(&e));
             }
         }
@@ -288,7 +378,7 @@ impl FileExporter {
 
     fn failure(&self, error: &std::io::Error) -> OTelSdkError {
         OTelSdkError::InternalFailure(format!(
-            "writing a trace file in `{}`: {error}",
+            "writing a trace file in `{}`: {error}; check that the directory (TRACE_LOCAL_DIR) exists, is writable and has space",
             self.inner.dir.display()
         ))
     }
@@ -331,14 +421,14 @@ impl SpanExporter for FileExporter {
         // Written once the whole batch is in, so children later in the batch join their root.
         complete.dedup();
         for trace_id in complete {
-            if let Err(e) = self.write_pending(state, &trace_id) {
+            if let Err(e) = self.write_pending(state, &trace_id, Keep::OnFailure) {
                 result = Err(self.failure(&e));
             }
         }
         while state.buffered > self.inner.max_buffered {
             let Some((_, oldest)) = state.order.first_key_value() else { break };
             let oldest = oldest.clone();
-            if let Err(e) = self.write_pending(state, &oldest) {
+            if let Err(e) = self.write_pending(state, &oldest, Keep::Never) {
                 result = Err(self.failure(&e));
             }
         }

@@ -252,16 +252,36 @@ pub struct LocalStore {
 
 impl LocalStore {
     /// A store over `dir`; nothing is read until asked.
+    ///
+    /// ```
+    /// let store = trace_runtime::store::LocalStore::new("/no/such/dir");
+    /// assert!(store.list().is_err(), "the directory is read when asked, not before");
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         LocalStore { dir: dir.into() }
     }
 
     /// The directory.
+    ///
+    /// ```
+    /// let store = trace_runtime::store::LocalStore::new("traces");
+    /// assert_eq!(store.dir(), std::path::Path::new("traces"));
+    /// ```
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Every readable trace, newest first; corrupt or foreign trace files are in `warnings`.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("local-list-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("trace_20241201_143022_4bf92f35.json"), "{ not json").unwrap();
+    /// let listing = trace_runtime::store::LocalStore::new(&dir).list().unwrap();
+    /// assert!(listing.traces.is_empty());
+    /// assert!(listing.warnings[0].contains("trace_20241201_143022_4bf92f35.json"), "named, skipped");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn list(&self) -> Result<TraceListing, StoreError> {
         let mut listing = TraceListing::default();
         for path in self.trace_files()? {
@@ -292,6 +312,17 @@ impl LocalStore {
     }
 
     /// The trace with this id: the full 32 hex characters, or the first 8.
+    ///
+    /// ```
+    /// use trace_runtime::store::{LocalStore, StoreError};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("local-get-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let store = LocalStore::new(&dir);
+    /// assert!(matches!(store.get("4bf92f35"), Err(StoreError::NotFound { .. })));
+    /// assert!(matches!(store.get("4bf9"), Err(StoreError::InvalidId { .. })));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn get(&self, id: &str) -> Result<StoredTrace, StoreError> {
         let id = normalize_id(id)?;
         let mut found: Vec<StoredTrace> = Vec::new();
@@ -351,6 +382,17 @@ impl LocalStore {
     /// Removes trace and span files whose time (in their name) is more than `older_than_days`
     /// days ago, and temporary files left by a killed process as old as that (and at least an
     /// hour old). `0` removes every trace and span file up to now.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("local-cleanup-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("trace_20000101_000000_4bf92f35.json"), "{}").unwrap();
+    /// std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    /// let done = trace_runtime::store::LocalStore::new(&dir).cleanup(30).unwrap();
+    /// assert_eq!(done.removed, [dir.join("trace_20000101_000000_4bf92f35.json")]);
+    /// assert!(dir.join("notes.txt").exists(), "other files are left alone");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn cleanup(&self, older_than_days: u64) -> Result<Cleanup, StoreError> {
         let cutoff = SystemTime::now()
             .checked_sub(Duration::from_secs(older_than_days.saturating_mul(86_400)))
@@ -415,8 +457,24 @@ fn stamp_of(name: &str) -> Option<&str> {
     ok.then_some(stamp)
 }
 
+/// Largest trace file read, in bytes. The file exporter writes far smaller ones (10 000 spans
+/// are a few tens of MiB); a larger `trace_*.json` is not this kit's, and reading it whole could
+/// exhaust memory, so a listing skips it with a warning.
+///
+/// ```
+/// assert_eq!(trace_runtime::store::MAX_TRACE_FILE_BYTES, 256 * 1024 * 1024);
+/// ```
+pub const MAX_TRACE_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads and parses a trace file; the error is a warning line naming the file.
 pub(crate) fn read_trace(path: &Path) -> Result<(TraceFile, u64), String> {
+    let size = std::fs::metadata(path).map_err(|e| format!("skipped `{}`: {e}", path.display()))?.len();
+    if size > MAX_TRACE_FILE_BYTES {
+        return Err(format!(
+            "skipped `{}`: {size} bytes, larger than the {MAX_TRACE_FILE_BYTES} a trace file of this kit can be; move it out of the directory",
+            path.display()
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("skipped `{}`: {e}", path.display()))?;
     let file: TraceFile = serde_json::from_slice(&bytes)
         .map_err(|e| format!("skipped `{}`: not a trace file of this kit ({e})", path.display()))?;

@@ -58,6 +58,11 @@ pub struct LogRow {
 
 impl LogRow {
     /// A record logged now, with nothing but a level and a message.
+    ///
+    /// ```
+    /// let row = trace_runtime::store::LogRow::new("info", "ready");
+    /// assert_eq!((row.level.as_str(), row.message.as_str(), row.run_id), ("info", "ready", None));
+    /// ```
     pub fn new(level: impl Into<String>, message: impl Into<String>) -> Self {
         LogRow {
             run_id: None,

@@ -38,7 +38,10 @@ mod time;
 #[cfg(feature = "file-store")]
 pub use file::{FileExporter, FileExporterBuilder, SavedTrace, save_trace};
 #[cfg(feature = "file-store")]
-pub use local::{Cleanup, LocalStore, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo, TraceListing};
+pub use local::{
+    Cleanup, LocalStore, MAX_TRACE_FILE_BYTES, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo,
+    TraceListing,
+};
 pub use log::{LogRow, log_rows_of};
 pub use span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 #[cfg(feature = "sqlite")]
@@ -86,7 +89,7 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// A file could not be read or written.
-    #[error("trace file `{}`: {source}", path.display())]
+    #[error("trace file or directory `{}` cannot be read: {source}; check that it exists and that this user may read it", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -137,6 +140,18 @@ pub enum StoreError {
         found: i64,
         /// [`SCHEMA_VERSION`].
         supported: i64,
+    },
+    /// The database has a schema version the kit never writes (negative): another program's file.
+    #[cfg(feature = "sqlite")]
+    #[error(
+        "trace database `{}` has schema version {found}, which trace-runtime never writes: it belongs to another program; set TRACE_SQLITE_PATH to another file",
+        path.display()
+    )]
+    ForeignSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its `PRAGMA user_version`.
+        found: i64,
     },
     /// A trace could not be saved because no file exporter wrote it.
     #[error(

@@ -153,6 +153,16 @@ pub struct StoredSpan {
 
 impl StoredSpan {
     /// Converts an exported span.
+    ///
+    /// ```
+    /// use trace_runtime::store::{SpanStatus, StoredSpan};
+    /// use trace_runtime::{testing, trace};
+    ///
+    /// let (_, spans) = testing::capture(|| trace!("job", {}));
+    /// let span = StoredSpan::from_span_data(&spans[0]);
+    /// assert_eq!((span.name.as_str(), span.kind.as_str(), span.status), ("job", "internal", SpanStatus::Unset));
+    /// assert_eq!(span.trace_id, spans[0].span_context.trace_id().to_string());
+    /// ```
     pub fn from_span_data(span: &SpanData) -> Self {
         let context = &span.span_context;
         let attributes: Map<String, Json> =
@@ -354,9 +364,9 @@ impl ModelTotals {
         }
         out.sort_by(|a, b| {
             let cost = |t: &ModelTotals| t.cost.unwrap_or(-1.0);
-            cost(b)
-                .total_cmp(&cost(a))
-                .then_with(|| (b.input_tokens + b.output_tokens).cmp(&(a.input_tokens + a.output_tokens)))
+            // Counts come from files and databases a user may have edited: never overflow.
+            let tokens = |t: &ModelTotals| t.input_tokens.saturating_add(t.output_tokens);
+            cost(b).total_cmp(&cost(a)).then_with(|| tokens(b).cmp(&tokens(a)))
         });
         out
     }
@@ -396,5 +406,24 @@ mod tests {
         assert_eq!((usage.cache_read_tokens, usage.cache_write_tokens, usage.reasoning_tokens), (4, 0, 2));
         assert_eq!(usage.cost, Some(0.25));
         assert_eq!(usage_of(&Map::new()), None);
+    }
+
+    #[test]
+    fn totals_of_edited_files_with_huge_counts_saturate_instead_of_panicking() {
+        let span = |model: &str, input: u64| -> StoredSpan {
+            serde_json::from_value(serde_json::json!({
+                "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7",
+                "name": "chat", "kind": "client", "duration": 0.0,
+                "start_time": "2024-12-01T00:00:00Z", "end_time": "2024-12-01T00:00:01Z",
+                "usage": {"model": model, "input_tokens": input, "output_tokens": 1,
+                          "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": 0,
+                          "total_tokens": 0},
+            }))
+            .unwrap()
+        };
+        let spans = [span("a", u64::MAX), span("b", u64::MAX - 1), span("a", 5)];
+        let totals = ModelTotals::of(&spans);
+        assert_eq!(totals.len(), 2);
+        assert_eq!(totals.iter().find(|t| t.model == "a").unwrap().input_tokens, u64::MAX);
     }
 }

@@ -147,6 +147,16 @@ pub struct TraceSummary {
 
 impl SqliteStore {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    ///
+    /// let path = std::env::temp_dir().join(format!("open-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// assert_eq!(store.schema_version().unwrap(), trace_runtime::store::SCHEMA_VERSION);
+    /// assert!(path.exists());
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -212,26 +222,59 @@ impl SqliteStore {
                 supported: SCHEMA_VERSION,
             });
         }
-        for version in found..target.min(SCHEMA_VERSION) {
+        // A negative `user_version` is never written by the kit: another program's database.
+        let Ok(start) = usize::try_from(found) else {
+            return Err(StoreError::ForeignSchema { path: self.path.clone(), found });
+        };
+        let end = usize::try_from(target.min(SCHEMA_VERSION)).unwrap_or(0);
+        for (version, migration) in MIGRATIONS.iter().enumerate().take(end).skip(start) {
             let tx = self.conn.unchecked_transaction().map_err(|e| self.fail(e))?;
-            tx.execute_batch(MIGRATIONS[version as usize]).map_err(|e| self.fail(e))?;
-            tx.pragma_update(None, "user_version", version + 1).map_err(|e| self.fail(e))?;
+            tx.execute_batch(migration).map_err(|e| self.fail(e))?;
+            tx.pragma_update(None, "user_version", version as i64 + 1).map_err(|e| self.fail(e))?;
             tx.commit().map_err(|e| self.fail(e))?;
         }
         Ok(())
     }
 
     /// The schema version of the open database.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    ///
+    /// let path = std::env::temp_dir().join(format!("schema-version-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// assert_eq!(store.schema_version().unwrap(), trace_runtime::store::SCHEMA_VERSION);
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.fail(e))
     }
 
     /// The database file.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    ///
+    /// let path = std::env::temp_dir().join(format!("path-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// assert_eq!(store.path(), path);
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The underlying connection, for queries of your own.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    ///
+    /// let path = std::env::temp_dir().join(format!("connection-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let spans: i64 = store.connection().query_row("SELECT COUNT(*) FROM spans", [], |r| r.get(0)).unwrap();
+    /// assert_eq!(spans, 0);
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -242,6 +285,20 @@ impl SqliteStore {
 
     /// Inserts (or replaces, by trace and span id) `spans`, and a `logs` row for each of their
     /// `log` events, in one transaction.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::StoredSpan;
+    /// use trace_runtime::{testing, trace};
+    /// let path = std::env::temp_dir().join(format!("insert-spans-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let (_, spans) = testing::capture(|| trace!("job", {}));
+    /// let spans: Vec<StoredSpan> = spans.iter().map(StoredSpan::from_span_data).collect();
+    /// store.insert_spans(&spans).unwrap();
+    /// store.insert_spans(&spans).unwrap(); // the same ids: replaced, not doubled
+    /// assert_eq!(store.traces(10).unwrap()[0].span_count, 1);
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn insert_spans(&self, spans: &[StoredSpan]) -> Result<(), StoreError> {
         self.insert_spans_of(spans, None)
     }
@@ -315,6 +372,21 @@ impl SqliteStore {
     }
 
     /// The `limit` most recent traces, newest first.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::StoredSpan;
+    /// use trace_runtime::{testing, trace};
+    /// let path = std::env::temp_dir().join(format!("traces-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let (_, spans) = testing::capture(|| { trace!("first", {}); trace!("second", {}) });
+    /// let spans: Vec<StoredSpan> = spans.iter().map(StoredSpan::from_span_data).collect();
+    /// store.insert_spans(&spans).unwrap();
+    /// let names: Vec<String> = store.traces(10).unwrap().into_iter().map(|t| t.name).collect();
+    /// assert_eq!(names, ["second", "first"]);
+    /// assert_eq!(store.traces(1).unwrap().len(), 1);
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn traces(&self, limit: usize) -> Result<Vec<TraceSummary>, StoreError> {
         let sql = "SELECT trace_id,
                 COALESCE(MAX(CASE WHEN parent_span_id IS NULL OR parent_is_remote THEN name END), MIN(name)),
@@ -342,6 +414,20 @@ impl SqliteStore {
     }
 
     /// The full trace id for a full or 8-character one.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::{StoreError, StoredSpan};
+    /// use trace_runtime::{testing, trace};
+    /// let path = std::env::temp_dir().join(format!("resolve-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let (_, spans) = testing::capture(|| trace!("job", {}));
+    /// let full = spans[0].span_context.trace_id().to_string();
+    /// store.insert_spans(&[StoredSpan::from_span_data(&spans[0])]).unwrap();
+    /// assert_eq!(store.resolve_trace_id(&full[..8]).unwrap(), full);
+    /// assert!(matches!(store.resolve_trace_id("xyz"), Err(StoreError::InvalidId { .. })));
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn resolve_trace_id(&self, id: &str) -> Result<String, StoreError> {
         let id = normalize_id(id)?;
         let mut stmt = self
@@ -363,6 +449,20 @@ impl SqliteStore {
     }
 
     /// The spans of a trace (full or 8-character id), by start time.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::StoredSpan;
+    /// use trace_runtime::{testing, trace};
+    /// let path = std::env::temp_dir().join(format!("trace-spans-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let (_, spans) = testing::capture(|| trace!("job", { trace!("step", {}) }));
+    /// let spans: Vec<StoredSpan> = spans.iter().map(StoredSpan::from_span_data).collect();
+    /// store.insert_spans(&spans).unwrap();
+    /// let read = store.trace_spans(&spans[0].trace_id).unwrap();
+    /// assert_eq!(read.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["job", "step"]);
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn trace_spans(&self, id: &str) -> Result<Vec<StoredSpan>, StoreError> {
         let trace_id = self.resolve_trace_id(id)?;
         let sql =
@@ -374,6 +474,16 @@ impl SqliteStore {
 
     /// Totals per (provider, model) of the LLM spans that started in `[since, until)` (either
     /// end open when `None`), most expensive first, then by tokens.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    ///
+    /// let path = std::env::temp_dir().join(format!("model-totals-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let since = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    /// assert!(store.model_totals(Some(since), None).unwrap().is_empty(), "no LLM spans yet");
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn model_totals(
         &self,
         since: Option<SystemTime>,
@@ -410,11 +520,36 @@ impl SqliteStore {
     }
 
     /// The log records of a run, oldest first.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::LogRow;
+    /// let path = std::env::temp_dir().join(format!("logs-of-run-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let mut row = LogRow::new("info", "started");
+    /// row.run_id = Some("run-9".into());
+    /// store.insert_logs(&[row]).unwrap();
+    /// assert_eq!(store.logs_of_run("run-9").unwrap()[0].message, "started");
+    /// assert!(store.logs_of_run("run-10").unwrap().is_empty());
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn logs_of_run(&self, run_id: &str) -> Result<Vec<LogRow>, StoreError> {
         self.logs_where("run_id = ?1", run_id)
     }
 
     /// The log records of a trace (full 32-character id), oldest first.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::LogRow;
+    /// let path = std::env::temp_dir().join(format!("logs-of-trace-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let mut row = LogRow::new("warning", "slow tool");
+    /// row.trace_id = Some("4bf92f3577b34da6a3ce929d0e0e4736".into());
+    /// store.insert_logs(&[row]).unwrap();
+    /// assert_eq!(store.logs_of_trace("4bf92f3577b34da6a3ce929d0e0e4736").unwrap()[0].level, "warning");
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn logs_of_trace(&self, trace_id: &str) -> Result<Vec<LogRow>, StoreError> {
         self.logs_where("trace_id = ?1", trace_id)
     }
@@ -428,6 +563,17 @@ impl SqliteStore {
 
     /// Deletes spans that started, and logs written, more than `older_than_days` days ago;
     /// returns how many rows went (spans, logs).
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteStore;
+    /// use trace_runtime::store::LogRow;
+    /// let path = std::env::temp_dir().join(format!("cleanup-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// store.insert_logs(&[LogRow::new("info", "old news")]).unwrap();
+    /// assert_eq!(store.cleanup(0).unwrap(), (0, 1), "0 days: everything up to now");
+    /// assert_eq!(store.cleanup(30).unwrap(), (0, 0));
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn cleanup(&self, older_than_days: u64) -> Result<(usize, usize), StoreError> {
         let cutoff = SystemTime::now()
             .checked_sub(Duration::from_secs(older_than_days.saturating_mul(86_400)))
@@ -577,6 +723,16 @@ pub struct SqliteExporter {
 
 impl SqliteExporter {
     /// Opens (creating and migrating if needed) the database at `path`.
+    ///
+    /// ```
+    /// use trace_runtime::store::SqliteExporter;
+    ///
+    /// let path = std::env::temp_dir().join(format!("exporter-open-doc-{}.db", std::process::id()));
+    /// let exporter = SqliteExporter::open(&path).unwrap();
+    /// assert_eq!(exporter.path(), path);
+    /// assert!(SqliteExporter::open("/proc/no-such-dir/traces.db").is_err());
+    /// # drop(exporter); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Ok(SqliteExporter { store: Mutex::new(SqliteStore::open(path)?), service: Mutex::new(None) })
     }
@@ -666,6 +822,17 @@ mod tests {
         assert_eq!(count(&store, "logs"), 0);
         let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_negative_schema_version_is_refused_not_a_panic() {
+        let path = temp_db("negative");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", -3).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::ForeignSchema { found: -3, .. }), "{err}");
+        let err = err.to_string();
+        assert!(err.contains("schema version -3") && err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("TRACE_SQLITE_PATH"), "says the fix: {err}");
     }
 
     #[test]

@@ -3,17 +3,30 @@
 //!
 //! Closed (sending) -> [`FAILURES_TO_OPEN`] failures in a row -> Open (not sending) -> after the
 //! cool-down, HalfOpen: one trial batch; success closes it, failure opens it again with a doubled
-//! cool-down (up to [`MAX_COOLDOWN`]). The span exporters have a breaker of their own in the
-//! export pipeline; this one is kept apart because telemetry runs without any span exporter.
+//! cool-down (up to [`MAX_COOLDOWN`]). It is the only breaker in the kit: span exporters are
+//! bounded by the export pipeline's timeouts instead.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Consecutive failures that open the breaker.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::FAILURES_TO_OPEN, 3);
+/// ```
 pub const FAILURES_TO_OPEN: u32 = 3;
 /// First cool-down of an open breaker.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::COOLDOWN, std::time::Duration::from_secs(30));
+/// ```
 pub const COOLDOWN: Duration = Duration::from_secs(30);
 /// Longest cool-down.
+///
+/// ```
+/// use trace_runtime::telemetry::{COOLDOWN, MAX_COOLDOWN};
+/// assert!(MAX_COOLDOWN > COOLDOWN, "each failed trial doubles the cool-down up to this");
+/// ```
 pub const MAX_COOLDOWN: Duration = Duration::from_secs(15 * 60);
 
 /// The telemetry breaker's state, as [`TelemetryMetrics`](super::TelemetryMetrics) shows it.
@@ -82,7 +95,7 @@ impl Breaker {
     }
 
     pub(crate) fn failure(&mut self, now: Instant) {
-        self.failures += 1;
+        self.failures = self.failures.saturating_add(1);
         if self.state == BreakerState::HalfOpen {
             self.cooldown = (self.cooldown * 2).min(MAX_COOLDOWN);
         }

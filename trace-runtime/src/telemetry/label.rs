@@ -10,9 +10,17 @@
 use std::sync::OnceLock;
 
 /// What replaces a label that looks like content.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::REDACTED, "redacted");
+/// ```
 pub const REDACTED: &str = "redacted";
 
 /// Longest label kept, in bytes.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::MAX_LABEL_BYTES, 64);
+/// ```
 pub const MAX_LABEL_BYTES: usize = 64;
 
 /// Top-level domains that make a dotted label read as a host name (`api.example.com`).

@@ -55,9 +55,17 @@ pub(crate) use worker::{start, stop};
 use payload::Event;
 
 /// Events waiting for the telemetry thread; more are dropped and counted.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::QUEUE_EVENTS, 4096);
+/// ```
 pub const QUEUE_EVENTS: usize = 4096;
 
 /// Default time between two batches.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::DEFAULT_INTERVAL, std::time::Duration::from_secs(60));
+/// ```
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 static ON: AtomicBool = AtomicBool::new(false);
@@ -179,6 +187,14 @@ pub struct TelemetryMetrics {
 }
 
 /// The telemetry layer's counters (also in [`crate::metrics()`]'s `telemetry` field).
+///
+/// ```
+/// use trace_runtime::telemetry::{self, BreakerState};
+///
+/// let m = telemetry::metrics();
+/// assert_eq!((m.batches_sent, m.breaker), (0, BreakerState::Closed), "off: nothing sent");
+/// assert_eq!(trace_runtime::metrics().telemetry, m);
+/// ```
 pub fn metrics() -> TelemetryMetrics {
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     TelemetryMetrics {

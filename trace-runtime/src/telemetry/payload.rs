@@ -11,6 +11,10 @@ use serde::Serialize;
 use super::label::{self, REDACTED};
 
 /// The payload's format; changes only with a new version.
+///
+/// ```
+/// assert_eq!(trace_runtime::telemetry::Payload::example().schema, trace_runtime::telemetry::SCHEMA);
+/// ```
 pub const SCHEMA: &str = "trace-runtime.telemetry.v1";
 
 /// Distinct keys kept per counter table between two batches; events with new keys past it are
@@ -18,6 +22,10 @@ pub const SCHEMA: &str = "trace-runtime.telemetry.v1";
 pub(crate) const MAX_KEYS: usize = 256;
 
 /// The Rust compiler that built the kit, read by `build.rs`.
+///
+/// ```
+/// assert!(trace_runtime::telemetry::RUST_VERSION.starts_with("1."));
+/// ```
 pub const RUST_VERSION: &str = env!("TRACE_RUNTIME_RUSTC_VERSION");
 
 /// One batch of anonymous counters, as sent (JSON) to `TRACE_TELEMETRY_ENDPOINT` or handed to a
@@ -98,6 +106,12 @@ pub struct ErrorCount {
 
 impl Payload {
     /// A payload with one entry of each kind, showing the format.
+    ///
+    /// ```
+    /// let p = trace_runtime::telemetry::Payload::example();
+    /// assert_eq!((p.agent_runs.len(), p.features.len(), p.errors.len()), (1, 1, 1));
+    /// assert_eq!(p.errors[0].error_type, "TimeoutError");
+    /// ```
     pub fn example() -> Payload {
         let mut aggregate = Aggregate::default();
         aggregate.add(Event::Run {

@@ -58,6 +58,11 @@ pub struct SinkError {
 
 impl SinkError {
     /// An error with a reason.
+    ///
+    /// ```
+    /// let err = trace_runtime::telemetry::SinkError::new("queue full");
+    /// assert!(err.to_string().ends_with("queue full"));
+    /// ```
     pub fn new(reason: impl Into<String>) -> Self {
         SinkError { reason: reason.into() }
     }
@@ -102,6 +107,15 @@ pub struct HttpSink {
 
 impl HttpSink {
     /// A sink for `url` with a 5 s timeout per request.
+    ///
+    /// ```
+    /// use trace_runtime::telemetry::{HttpSink, TelemetrySink};
+    ///
+    /// let sink = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
+    /// assert_eq!(sink.destination(), "http://127.0.0.1:4318/v1/telemetry");
+    /// let err = HttpSink::new("collector:4318").unwrap_err().to_string();
+    /// assert!(err.contains("`collector:4318`") && err.contains("http://"), "{err}");
+    /// ```
     pub fn new(url: &str) -> Result<HttpSink, EndpointError> {
         let error = |problem| EndpointError { url: url.to_string(), problem };
         let rest = match url.trim().split_once("://") {
@@ -139,18 +153,35 @@ impl HttpSink {
     }
 
     /// Bounds connecting, writing and reading the answer, each.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trace_runtime::telemetry::{HttpSink, Payload, TelemetrySink};
+    ///
+    /// // Nothing listens on port 9 (discard) here: the send fails within the timeout.
+    /// let mut sink = HttpSink::new("http://127.0.0.1:9/t").unwrap().timeout(Duration::from_millis(200));
+    /// assert!(sink.send(&Payload::example()).is_err());
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
+    /// Each address the host resolves to in turn (`localhost` may give `::1` first while the
+    /// collector listens on `127.0.0.1` only), until one accepts.
+    fn connect(&self) -> std::io::Result<TcpStream> {
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
+        for address in self.authority.to_socket_addrs()? {
+            match TcpStream::connect_timeout(&address, self.timeout) {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     fn post(&self, body: &[u8]) -> std::io::Result<u16> {
-        let address = self
-            .authority
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
-        let mut stream = TcpStream::connect_timeout(&address, self.timeout)?;
+        let mut stream = self.connect()?;
         stream.set_write_timeout(Some(self.timeout))?;
         stream.set_read_timeout(Some(self.timeout))?;
         let head = format!(
@@ -163,10 +194,20 @@ impl HttpSink {
         stream.write_all(head.as_bytes())?;
         stream.write_all(body)?;
         stream.flush()?;
-        // Only the status line matters; read at most a small bounded prefix of the answer.
+        // Only the status line matters; read at most a small bounded prefix of the answer, within
+        // one timeout in all (a server sending a byte at a time cannot hold the thread longer).
         let mut answer = [0u8; 512];
         let mut len = 0;
+        let deadline = std::time::Instant::now() + self.timeout;
         while len < answer.len() && !answer[..len].contains(&b'\n') {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no status line within the timeout",
+                ));
+            }
+            stream.set_read_timeout(Some(left))?;
             match stream.read(&mut answer[len..])? {
                 0 => break,
                 n => len += n,

@@ -6,13 +6,13 @@
 //! POST of up to its timeout) must never delay span export. It sleeps between ticks and holds
 //! one small map, so its cost is a parked thread.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::breaker::Breaker;
-use super::payload::{Added, Aggregate};
+use super::payload::{Added, Aggregate, Event};
 use super::{COUNTERS, ON, TelemetrySink, queue};
 
 /// How often queued events are folded into the aggregate.
@@ -20,10 +20,16 @@ const DRAIN_TICK: Duration = Duration::from_millis(250);
 
 enum Control {
     Flush(SyncSender<()>),
-    Shutdown(SyncSender<()>),
+    /// With the events `stop` took from the queue: after it, the thread never reads the queue.
+    Shutdown(SyncSender<()>, Vec<Event>),
 }
 
 static CONTROL: Mutex<Option<Sender<Control>>> = Mutex::new(None);
+
+/// The session whose thread may read the shared queue; `stop` moves it on. A thread still sending
+/// its last batch (a slow endpoint) when the next session starts thus neither takes the new
+/// session's events nor has its own cleared by `start`.
+static SESSION: AtomicU64 = AtomicU64::new(0);
 
 fn control() -> MutexGuard<'static, Option<Sender<Control>>> {
     CONTROL.lock().unwrap_or_else(|p| p.into_inner())
@@ -38,8 +44,9 @@ pub(crate) fn start(sink: Box<dyn TelemetrySink>, interval: Duration) -> bool {
     // Events left from an earlier session were recorded while no sink ran: not this session's.
     while queue().pop().is_some() {}
     let (tx, rx) = mpsc::channel();
+    let session = SESSION.load(Ordering::Acquire);
     let spawned = std::thread::Builder::new().name("trace-telemetry".into()).spawn(move || {
-        Worker { sink, aggregate: Aggregate::default(), breaker: Breaker::new(), interval }.run(rx)
+        Worker { sink, aggregate: Aggregate::default(), breaker: Breaker::new(), interval, session }.run(rx)
     });
     if spawned.is_err() {
         return false;
@@ -61,8 +68,13 @@ pub(crate) fn flush(timeout: Duration) -> bool {
 pub(crate) fn stop() -> Stopping {
     ON.store(false, Ordering::Relaxed);
     let Some(tx) = control().take() else { return Stopping(None) };
+    SESSION.fetch_add(1, Ordering::AcqRel);
+    let mut last = Vec::new();
+    while let Some(event) = queue().pop() {
+        last.push(event);
+    }
     let (done, wait) = mpsc::sync_channel(1);
-    Stopping(tx.send(Control::Shutdown(done)).is_ok().then_some(wait))
+    Stopping(tx.send(Control::Shutdown(done, last)).is_ok().then_some(wait))
 }
 
 /// A telemetry shutdown under way.
@@ -80,6 +92,8 @@ struct Worker {
     aggregate: Aggregate,
     breaker: Breaker,
     interval: Duration,
+    /// The [`SESSION`] this thread belongs to.
+    session: u64,
 }
 
 impl Worker {
@@ -94,7 +108,8 @@ impl Worker {
                     last_send = Instant::now();
                     let _ = done.send(());
                 }
-                Ok(Control::Shutdown(done)) => {
+                Ok(Control::Shutdown(done, last)) => {
+                    last.into_iter().for_each(|event| self.add(event));
                     self.send();
                     self.drop_unsent();
                     let _ = done.send(());
@@ -114,15 +129,22 @@ impl Worker {
         }
     }
 
+    /// Folds the queued events into the aggregate, while the queue is this session's.
     fn drain(&mut self) {
-        let redacted_before = self.aggregate.redacted;
-        while let Some(event) = queue().pop() {
-            let counter = match self.aggregate.add(event) {
-                Added::Counted => &COUNTERS.processed,
-                Added::Full => &COUNTERS.dropped,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+        while SESSION.load(Ordering::Acquire) == self.session
+            && let Some(event) = queue().pop()
+        {
+            self.add(event);
         }
+    }
+
+    fn add(&mut self, event: Event) {
+        let redacted_before = self.aggregate.redacted;
+        let counter = match self.aggregate.add(event) {
+            Added::Counted => &COUNTERS.processed,
+            Added::Full => &COUNTERS.dropped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         COUNTERS.redacted.fetch_add(self.aggregate.redacted - redacted_before, Ordering::Relaxed);
     }
 

@@ -78,35 +78,50 @@ impl Loopback {
 
     fn serve(&self, stream: TcpStream) {
         let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
-        let mut headers = Vec::new();
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                headers.push((name.trim().to_string(), value.trim().to_string()));
-            }
-        }
-        let length = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0usize);
-        let mut body = vec![0; length.min(1 << 20)];
-        let _ = reader.read_exact(&mut body);
+        let Some(request) = read_request(&mut reader) else { return };
         // Recorded before answering: when the client has its answer, the request is visible.
-        self.requests.lock().unwrap().push(Request { method, path, headers, body });
-        let status = self.status.load(Ordering::SeqCst);
-        let answer = format!("HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        let _ = reader.get_mut().write_all(answer.as_bytes());
+        self.requests.lock().unwrap().push(request);
+        respond(reader.get_mut(), self.status.load(Ordering::SeqCst), "");
     }
+}
+
+/// Reads one HTTP/1.1 request: the request line, the headers, and a body of `Content-Length`
+/// bytes (at most 1 MiB); `None` if the client sent nothing. The one request parser of the test
+/// servers (this one and the traced service of `interop_pipeline`).
+pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0usize);
+    let mut body = vec![0; length.min(1 << 20)];
+    let _ = reader.read_exact(&mut body);
+    Some(Request { method, path, headers, body })
+}
+
+/// Answers with `status` and `body`, and closes the connection.
+pub fn respond(stream: &mut TcpStream, status: u16, body: &str) {
+    let answer = format!(
+        "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes());
 }
 
 /// A fresh directory under the system temp dir.

@@ -29,6 +29,21 @@ pub(crate) fn cost(cost: Option<f64>) -> String {
     }
 }
 
+/// `text` safe to print to a terminal: control characters (escape sequences, carriage returns,
+/// newlines that would break a table or a tree) written as `\u{1b}`. Names come from files
+/// anyone may have written.
+pub(crate) fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Columns padded to their widest cell.
 pub(crate) struct Table {
     rows: Vec<Vec<String>>,
@@ -40,7 +55,7 @@ impl Table {
     }
 
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| printable(c)).collect());
     }
 
     /// `right[i]`: column `i` is right-aligned. The last column is never padded.
@@ -86,6 +101,15 @@ mod tests {
         assert_eq!(cost(None), "-");
         assert_eq!(cost(Some(0.000_021)), "$0.000021");
         assert_eq!(cost(Some(1.5)), "$1.5000");
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_sent_to_the_terminal() {
+        assert_eq!(printable("plain · ümlaut"), "plain · ümlaut");
+        assert_eq!(printable("red\x1b[31m\nnext"), "red\\u{1b}[31m\\u{a}next");
+        let mut t = Table::new(&["NAME"]);
+        t.row(vec!["\x1b]0;owned\x07".into()]);
+        assert!(!t.render(&[false]).contains('\x1b'));
     }
 
     #[test]

@@ -35,15 +35,7 @@ document.getElementById('toggle').onclick=function(){
 
 /// The page.
 pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
-    let start = spans.iter().map(|s| s.start_time).min();
-    let end = spans.iter().map(|s| s.end_time).max();
-    let total = match (start, end) {
-        (Some(s), Some(e)) => e.duration_since(s).unwrap_or(Duration::ZERO).as_secs_f64(),
-        _ => 0.0,
-    };
-    let order = tree::ordered(spans);
-    let name = order.first().map_or("", |(_, s)| s.name.as_str());
-    let tokens: u64 = spans.iter().filter_map(|s| s.usage.as_ref()).map(|u| u.total_tokens).sum();
+    let tree::Overview { order, name, start, total, tokens, .. } = tree::overview(spans);
     let mut body = String::new();
     for (depth, span) in &order {
         let offset = match start {

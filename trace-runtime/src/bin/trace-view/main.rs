@@ -247,7 +247,7 @@ impl<'a> Options<'a> {
 
 fn warn(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("trace-view: warning: {warning}");
+        eprintln!("trace-view: warning: {}", format::printable(warning));
     }
 }
 
@@ -349,12 +349,13 @@ fn models(source: &Source, since: Option<SystemTime>, until: Option<SystemTime>)
     let mut sum = ModelTotals { model: "total".into(), ..Default::default() };
     for t in &totals {
         table.row(model_row(t));
-        sum.calls += t.calls;
-        sum.input_tokens += t.input_tokens;
-        sum.output_tokens += t.output_tokens;
-        sum.cache_read_tokens += t.cache_read_tokens;
-        sum.reasoning_tokens += t.reasoning_tokens;
-        sum.unpriced_calls += t.unpriced_calls;
+        // Counts read from a file a user may have edited: saturate rather than overflow.
+        sum.calls = sum.calls.saturating_add(t.calls);
+        sum.input_tokens = sum.input_tokens.saturating_add(t.input_tokens);
+        sum.output_tokens = sum.output_tokens.saturating_add(t.output_tokens);
+        sum.cache_read_tokens = sum.cache_read_tokens.saturating_add(t.cache_read_tokens);
+        sum.reasoning_tokens = sum.reasoning_tokens.saturating_add(t.reasoning_tokens);
+        sum.unpriced_calls = sum.unpriced_calls.saturating_add(t.unpriced_calls);
         if let Some(c) = t.cost {
             sum.cost = Some(sum.cost.unwrap_or(0.0) + c);
         }

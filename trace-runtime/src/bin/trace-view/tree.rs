@@ -1,7 +1,7 @@
 //! A trace as a tree of spans, children under their parent by start time.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use trace_runtime::store::{SpanStatus, StoredSpan};
 
@@ -45,8 +45,25 @@ pub(crate) fn ordered(spans: &[StoredSpan]) -> Vec<(usize, &StoredSpan)> {
     out
 }
 
-/// The `show` output.
-pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
+/// A whole trace as the headers of `show` and `html` describe it.
+pub(crate) struct Overview<'a> {
+    /// The spans in tree order, with their depth ([`ordered`]).
+    pub(crate) order: Vec<(usize, &'a StoredSpan)>,
+    /// The first root's name.
+    pub(crate) name: &'a str,
+    /// The earliest span start.
+    pub(crate) start: Option<SystemTime>,
+    /// From the earliest start to the latest end, in seconds.
+    pub(crate) total: f64,
+    /// Tokens of every LLM span (saturating: the counts come from files a user may have edited).
+    pub(crate) tokens: u64,
+    /// Sum of the priced spans' cost; `None` if none was priced.
+    pub(crate) cost: Option<f64>,
+    /// Spans with status error.
+    pub(crate) errors: usize,
+}
+
+pub(crate) fn overview(spans: &[StoredSpan]) -> Overview<'_> {
     let start = spans.iter().map(|s| s.start_time).min();
     let end = spans.iter().map(|s| s.end_time).max();
     let total = match (start, end) {
@@ -56,14 +73,27 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
     let order = ordered(spans);
     let name = order.first().map_or("", |(_, s)| s.name.as_str());
     let usages = || spans.iter().filter_map(|s| s.usage.as_ref());
-    let tokens: u64 = usages().map(|u| u.total_tokens).sum();
     let costs: Vec<f64> = usages().filter_map(|u| u.cost).collect();
-    let errors = spans.iter().filter(|s| s.status == SpanStatus::Error).count();
+    Overview {
+        name,
+        start,
+        total,
+        tokens: usages().map(|u| u.total_tokens).fold(0, u64::saturating_add),
+        cost: (!costs.is_empty()).then(|| costs.iter().sum()),
+        errors: spans.iter().filter(|s| s.status == SpanStatus::Error).count(),
+        order,
+    }
+}
+
+/// The `show` output.
+pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
+    let Overview { order, name, total, tokens, cost, errors, .. } = overview(spans);
+    let (trace_id, name) = (format::printable(trace_id), format::printable(name));
     let mut out = format!(
         "trace {trace_id} · {name} · {} · {} span(s) · {errors} error(s) · {tokens} tokens · cost {}\n",
         format::duration(total),
         spans.len(),
-        format::cost((!costs.is_empty()).then(|| costs.iter().sum())),
+        format::cost(cost),
     );
     // For each depth, whether an ancestor at that depth has siblings still to come.
     let mut open: Vec<bool> = Vec::new();
@@ -81,7 +111,7 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
         }
         open.push(!last_sibling);
         out.push_str(&prefix);
-        out.push_str(&line(span));
+        out.push_str(&format::printable(&line(span)));
         out.push('\n');
         let indent: String = prefix.replace("├─ ", "│  ").replace("└─ ", "   ");
         let bar = if order[i + 1..].first().is_some_and(|(d, _)| d > depth) { "│  " } else { "   " };
@@ -90,8 +120,8 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
             out.push_str(&format!(
                 "{indent}{bar}· {} {}{}\n",
                 format::duration(at),
-                event.name,
-                event_detail(event)
+                format::printable(&event.name),
+                format::printable(&event_detail(event))
             ));
         }
     }
@@ -137,5 +167,40 @@ fn event_detail(event: &trace_runtime::store::StoredEvent) -> String {
         "log" => format!(" [{}] {}", get("log.level").unwrap_or("info"), get("log.message").unwrap_or("")),
         "exception" => format!(" {}", get("exception.message").unwrap_or("")),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, total_tokens: u64) -> StoredSpan {
+        serde_json::from_value(serde_json::json!({
+            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": id, "parent_span_id": parent,
+            "name": format!("span {id}"), "kind": "client", "duration": 1.0,
+            "start_time": "2024-12-01T00:00:00Z", "end_time": "2024-12-01T00:00:01Z",
+            "usage": {"model": "m", "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+                      "cache_write_tokens": 0, "reasoning_tokens": 0, "total_tokens": total_tokens},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_edited_file_with_huge_token_counts_still_renders() {
+        let spans = [span("a", None, u64::MAX), span("b", Some("a"), 7)];
+        let text = render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
+        assert!(text.contains(&format!("{} tokens", u64::MAX)), "{text}");
+        let page = crate::html::render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
+        assert!(page.contains(&format!("{} tokens", u64::MAX)));
+        assert_eq!(overview(&spans).order.len(), 2);
+    }
+
+    #[test]
+    fn names_from_a_file_cannot_drive_the_terminal() {
+        let mut spans = [span("a", None, 1)];
+        spans[0].name = "evil\x1b[2J\nfake line".into();
+        let text = render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert_eq!(text.lines().count(), 2, "the header and one span line: {text:?}");
     }
 }
