@@ -68,6 +68,39 @@ fn seed() -> u64 {
     hasher.finish() | 1
 }
 
+/// Hashes keys that are random already (trace ids) or unique addresses: the key's own bits make
+/// the hash, where SipHash would cost the export worker time on every span.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u128(&mut self, id: u128) {
+        self.0 ^= (id as u64) ^ (id >> 64) as u64;
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 ^= id;
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        // Addresses of statics are aligned: spread the rest over the high bits hashbrown uses.
+        self.0 ^= (address as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by ids or addresses, hashed by [`IdHasher`].
+pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

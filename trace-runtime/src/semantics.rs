@@ -236,7 +236,8 @@ pub(crate) fn finished_summary(trace_id: u128) -> Option<TraceSummary> {
 pub(crate) struct Worker {
     settings: Arc<Active>,
     prices: Arc<HashMap<String, Price>>,
-    spans: HashMap<u128, u64>,
+    /// Spans per trace, for summaries: one lookup per span, so keyed without SipHash.
+    spans: crate::ids::IdMap<u128, u64>,
     order: VecDeque<u128>,
     to_print: Vec<TraceSummary>,
 }
@@ -246,7 +247,7 @@ impl Worker {
         Worker {
             settings: active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone()),
             prices: cost::snapshot(),
-            spans: HashMap::new(),
+            spans: Default::default(),
             order: VecDeque::new(),
             to_print: Vec::new(),
         }

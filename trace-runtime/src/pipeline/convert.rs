@@ -2,42 +2,20 @@
 //! export worker instead of on the application's threads.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::clock::{self, Anchor};
+use crate::ids::IdMap;
 use crate::record::{Kind, Naming, Record, flags, status};
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,
     scope: InstrumentationScope,
     /// `code.function.name` per call site, formatted once.
-    functions: HashMap<usize, StringValue, BuildHasherDefault<AddressHasher>>,
-}
-
-/// Hashes a call site's address: unique already, so SipHash would only cost time per span.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        // Statics are at least 8-byte aligned: spread the rest over the high bits hashbrown uses.
-        self.0 = (address as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
+    functions: IdMap<usize, StringValue>,
 }
 
 impl Converter {
