@@ -18,7 +18,7 @@
 //! past `TRACE_QUEUE_SIZE` (counted), and fastrace stops recording a trace after its first 10240
 //! spans (so `fastrace/*` there measure a span that records nothing, without a clock read).
 //!
-//! The `frame/*` cases measure what a per-audio-frame function pays: each call does about 0.3 µs
+//! The `frame/*` cases measure what a per-audio-frame function pays: each call does about 2.5 µs
 //! of work, the spans of every 64 calls form one trace (a root per 64, as a turn of a voice
 //! pipeline would), and every system's export thread keeps up, so every span is delivered. The
 //! overhead of a system is its time minus `frame/plain`.
@@ -43,11 +43,12 @@ fn work(x: u64) -> u64 {
     x.wrapping_mul(2654435761) >> 7
 }
 
-/// About 0.3 µs of arithmetic: the work of a small per-frame function.
+/// About 2.5 µs of arithmetic: the work of a small per-frame function (a resampler or a VAD over
+/// one 20 ms frame), and slow enough for every system's export thread to keep up.
 #[inline(never)]
 fn frame_work(x: u64) -> u64 {
     let mut h = x;
-    for _ in 0..black_box(256) {
+    for _ in 0..black_box(2048) {
         h = h.wrapping_mul(2654435761).rotate_left(7);
     }
     h

@@ -7,7 +7,7 @@
 //! Extending: `EXPORTERS` lists the exporters the child runs (add `file`, `sqlite`, `otlp` as they
 //! land: the child's `TRACE_LOCAL_DIR`, `TRACE_SQLITE_PATH` and `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! already point into its sandbox and at the loopback server). The child records [`SECRET`] as
-//! a span attribute, so a redaction check is one line: `assert!(!observed.contains(SECRET))`.
+//! a span attribute; with tracing on, it must reach no output unredacted.
 
 #[path = "privacy_support/mod.rs"]
 mod support;
@@ -104,6 +104,11 @@ fn assert_traced(o: &Observed) {
         o.files.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
     assert!(written("traces.db"), "the SQLite database is written");
+    assert!(
+        !o.contains(SECRET),
+        "the API key recorded on a span is redacted before any exporter sees it: stdout, files, SQLite"
+    );
+    assert!(o.stdout.contains("[REDACTED:"), "the console shows where a secret was");
 }
 
 fn telemetry_batches(o: &Observed) -> Vec<serde_json::Value> {
