@@ -57,13 +57,18 @@ impl SpanStart {
 
     fn meta(&self) -> TokenStream {
         let SpanStart { name, kind, naming, function, .. } = self;
+        // `code.function.name` is built here, as one static string, so exporting it costs no
+        // formatting nor allocation.
+        let function = match function.is_empty() {
+            true => quote!(""),
+            false => quote!(::core::concat!(::core::module_path!(), "::", #function)),
+        };
         quote! {
             static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
                 name: #name,
                 kind: ::trace_runtime::__private::Kind::#kind,
                 naming: ::trace_runtime::__private::Naming::#naming,
                 function: #function,
-                module_path: ::core::module_path!(),
                 file: ::core::file!(),
                 line: ::core::line!(),
             };

@@ -159,7 +159,6 @@ mod tests {
         kind: Kind::Internal,
         naming: Naming::Static,
         function: "",
-        module_path: module_path!(),
         file: file!(),
         line: line!(),
     };

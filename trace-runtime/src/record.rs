@@ -48,8 +48,8 @@ pub struct SpanMeta {
     pub name: &'static str,
     pub kind: Kind,
     pub naming: Naming,
+    /// `code.function.name`: `module::path::function`, empty for spans that are not a function.
     pub function: &'static str,
-    pub module_path: &'static str,
     pub file: &'static str,
     pub line: u32,
 }
@@ -178,14 +178,25 @@ impl Record {
         self.n_attrs as usize + self.extra.as_ref().map_or(0, |e| e.attrs.len())
     }
 
-    /// Moves the attributes out, in the order they were set (the export worker, converting).
-    pub(crate) fn take_attrs(&mut self) -> impl Iterator<Item = Attr> + '_ {
+    /// Hands each attribute to `f`, in the order they were set, then drops them (the export
+    /// worker, converting: `f` moves owned values out, leaving nothing to free).
+    #[inline(always)]
+    pub(crate) fn drain_attrs(&mut self, mut f: impl FnMut(&mut Attr)) {
         let n = std::mem::take(&mut self.n_attrs) as usize;
-        // SAFETY: the first `n` slots were written by `push_attr`; `n_attrs = 0` above makes this
-        // the only place that reads (and so drops) them.
-        let inline = self.attrs[..n].iter().map(|a| unsafe { a.assume_init_read() });
-        let spilled = self.extra.as_mut().map(|e| std::mem::take(&mut e.attrs)).unwrap_or_default();
-        inline.chain(spilled)
+        for slot in &mut self.attrs[..n] {
+            // SAFETY: the first `n` slots were written by `push_attr`; `n_attrs = 0` above makes
+            // this the only place that reads them, and drops them, once.
+            unsafe {
+                f(slot.assume_init_mut());
+                slot.assume_init_drop();
+            }
+        }
+        if let Some(extra) = self.extra.as_mut() {
+            for attr in &mut extra.attrs {
+                f(attr);
+            }
+            extra.attrs.clear();
+        }
     }
 
     pub(crate) fn extra(&mut self) -> &mut Extra {

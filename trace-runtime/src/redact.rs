@@ -42,6 +42,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use aho_corasick::AhoCorasick;
 use opentelemetry::trace::Status;
@@ -183,38 +184,39 @@ impl Redactor {
         Cow::Owned(out)
     }
 
-    /// Redacts and truncates every string of `span`.
-    pub(crate) fn apply(&self, span: &mut SpanData) {
-        if let Some(new) = self.scrub(&span.name) {
+    /// Redacts and truncates every string of `span`; `clean` remembers short strings that need
+    /// neither, so a value repeated on every span is scanned once.
+    pub(crate) fn apply(&self, span: &mut SpanData, clean: &mut CleanCache) {
+        if let Some(new) = self.scrub(&span.name, clean) {
             span.name = Cow::Owned(new);
         }
         for kv in &mut span.attributes {
             if !kv.key.as_str().starts_with("code.") {
-                self.value(kv);
+                self.value(kv, clean);
             }
         }
         for event in &mut span.events.events {
             for kv in &mut event.attributes {
-                self.value(kv);
+                self.value(kv, clean);
             }
         }
         if let Status::Error { description } = &mut span.status
-            && let Some(new) = self.scrub(description)
+            && let Some(new) = self.scrub(description, clean)
         {
             *description = Cow::Owned(new);
         }
     }
 
-    fn value(&self, kv: &mut KeyValue) {
+    fn value(&self, kv: &mut KeyValue, clean: &mut CleanCache) {
         match &mut kv.value {
             Value::String(s) => {
-                if let Some(new) = self.scrub(s.as_str()) {
+                if let Some(new) = self.scrub(s.as_str(), clean) {
                     *s = StringValue::from(new);
                 }
             }
             Value::Array(Array::String(list)) => {
                 for s in list {
-                    if let Some(new) = self.scrub(s.as_str()) {
+                    if let Some(new) = self.scrub(s.as_str(), clean) {
                         *s = StringValue::from(new);
                     }
                 }
@@ -224,15 +226,51 @@ impl Redactor {
     }
 
     /// The redacted and truncated text, `None` when unchanged.
-    fn scrub(&self, text: &str) -> Option<String> {
+    fn scrub(&self, text: &str, clean: &mut CleanCache) -> Option<String> {
+        let cacheable = text.len() <= CleanCache::MAX_LEN;
+        if cacheable && clean.set.contains(text) {
+            return None;
+        }
         let redacted = self.redact(text);
         if redacted.len() <= MAX_VALUE_BYTES {
             return match redacted {
-                Cow::Borrowed(_) => None,
+                Cow::Borrowed(_) => {
+                    if cacheable {
+                        clean.insert(text);
+                    }
+                    None
+                }
                 Cow::Owned(s) => Some(s),
             };
         }
         Some(crate::value::clip(&redacted).into_owned())
+    }
+}
+
+/// Short strings a [`Redactor`] left unchanged: span names, model names, pipeline elements and
+/// the like repeat on every span, and a lookup costs a fraction of a scan. Bounded: when full it
+/// starts over.
+#[derive(Default)]
+pub(crate) struct CleanCache {
+    set: HashSet<Box<str>, foldhash::fast::FixedState>,
+}
+
+impl CleanCache {
+    /// Longest string remembered, in bytes.
+    const MAX_LEN: usize = 64;
+    /// Strings remembered at most.
+    const MAX_ENTRIES: usize = 4096;
+
+    fn insert(&mut self, text: &str) {
+        if self.set.len() >= Self::MAX_ENTRIES {
+            self.set.clear();
+        }
+        self.set.insert(text.into());
+    }
+
+    /// Forgets everything: the rules changed.
+    pub(crate) fn clear(&mut self) {
+        self.set.clear();
     }
 }
 
@@ -330,8 +368,27 @@ mod tests {
     fn long_values_are_cut_with_a_marker_after_redaction() {
         let r = Redactor::builtin();
         let long = format!("{}ada@example.com", "é".repeat(MAX_VALUE_BYTES));
-        let cut = r.scrub(&long).unwrap();
+        let mut clean = CleanCache::default();
+        let cut = r.scrub(&long, &mut clean).unwrap();
         assert!(cut.len() <= MAX_VALUE_BYTES && cut.ends_with(TRUNCATED));
-        assert!(r.scrub("short").is_none());
+        assert!(r.scrub("short", &mut clean).is_none());
+    }
+
+    #[test]
+    fn the_clean_cache_remembers_only_clean_short_strings_and_stays_bounded() {
+        let r = Redactor::builtin();
+        let mut clean = CleanCache::default();
+        for _ in 0..2 {
+            assert!(r.scrub("stt", &mut clean).is_none());
+            assert_eq!(r.scrub("ada@example.com", &mut clean).as_deref(), Some("[REDACTED:email]"));
+        }
+        assert!(clean.set.contains("stt") && !clean.set.contains("ada@example.com"));
+        let long = "x".repeat(CleanCache::MAX_LEN + 1);
+        assert!(r.scrub(&long, &mut clean).is_none());
+        assert!(!clean.set.contains(long.as_str()));
+        for i in 0..CleanCache::MAX_ENTRIES + 10 {
+            assert!(r.scrub(&format!("element-{i}"), &mut clean).is_none());
+        }
+        assert!(clean.set.len() <= CleanCache::MAX_ENTRIES);
     }
 }

@@ -240,6 +240,8 @@ pub(crate) struct Worker {
     spans: crate::ids::IdMap<u128, u64>,
     order: VecDeque<u128>,
     to_print: Vec<TraceSummary>,
+    /// Strings the current redaction rules leave unchanged.
+    clean: crate::redact::CleanCache,
 }
 
 impl Worker {
@@ -250,12 +252,17 @@ impl Worker {
             spans: Default::default(),
             order: VecDeque::new(),
             to_print: Vec::new(),
+            clean: Default::default(),
         }
     }
 
     /// Picks up settings and prices changed since the last drain.
     pub(crate) fn refresh(&mut self) {
-        self.settings = active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone());
+        let settings = active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone());
+        if !Arc::ptr_eq(&settings, &self.settings) {
+            self.clean.clear();
+            self.settings = settings;
+        }
         self.prices = cost::snapshot();
     }
 
@@ -297,7 +304,7 @@ impl Worker {
             }
             Semconv::Both => crate::openinference::mirror(span, record, breakdown),
         }
-        self.settings.redactor.apply(span);
+        self.settings.redactor.apply(span, &mut self.clean);
     }
 
     /// Counts the span in its trace; at the trace's root, builds the summary.

@@ -50,7 +50,6 @@ static STREAM_META: SpanMeta = SpanMeta {
     kind: Kind::Client,
     naming: Naming::GenAi,
     function: "",
-    module_path: module_path!(),
     file: file!(),
     line: line!(),
 };

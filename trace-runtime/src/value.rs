@@ -37,34 +37,28 @@ impl Attr {
         Attr { key, value }
     }
 
-    /// The attribute as OpenTelemetry's, moving owned strings instead of copying them.
-    pub(crate) fn into_key_value(self) -> KeyValue {
-        KeyValue::new(self.key, self.value.into_otel())
+    /// The attribute as OpenTelemetry's, moving owned strings out (left empty) instead of
+    /// copying them. Converted in place, so the export worker reads each field of the record
+    /// once, where it lies.
+    #[inline(always)]
+    pub(crate) fn take_key_value(&mut self) -> KeyValue {
+        KeyValue::new(self.key, self.value.take_otel())
     }
 }
 
 impl AttrValue {
-    pub(crate) fn to_otel(&self) -> Value {
+    /// The value as OpenTelemetry's, moving owned strings out (left empty).
+    #[inline(always)]
+    pub(crate) fn take_otel(&mut self) -> Value {
         match self {
             AttrValue::Bool(b) => Value::Bool(*b),
             AttrValue::I64(i) => Value::I64(*i),
             AttrValue::F64(f) => Value::F64(*f),
             AttrValue::Static(s) => Value::String(StringValue::from(*s)),
-            AttrValue::String(s) => Value::String(StringValue::from(s.to_string())),
-            AttrValue::Strings(list) => {
-                Value::Array(Array::String(list.iter().map(|s| StringValue::from(s.to_string())).collect()))
-            }
-        }
-    }
-
-    /// The value as OpenTelemetry's, moving owned strings instead of copying them.
-    pub(crate) fn into_otel(self) -> Value {
-        match self {
-            AttrValue::String(s) => Value::String(StringValue::from(String::from(s))),
+            AttrValue::String(s) => Value::String(StringValue::from(String::from(std::mem::take(s)))),
             AttrValue::Strings(list) => Value::Array(Array::String(
-                list.into_vec().into_iter().map(|s| StringValue::from(String::from(s))).collect(),
+                std::mem::take(list).into_vec().into_iter().map(|s| StringValue::from(String::from(s))).collect(),
             )),
-            other => other.to_otel(),
         }
     }
 

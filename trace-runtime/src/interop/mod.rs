@@ -190,7 +190,6 @@ pub(crate) fn meta_for(kind: Kind) -> &'static SpanMeta {
                 kind: Kind::$kind,
                 naming: Naming::Static,
                 function: "",
-                module_path: "",
                 file: "",
                 line: 0,
             };

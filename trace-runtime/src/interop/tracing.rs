@@ -271,7 +271,6 @@ fn meta_of(meta: &'static Metadata<'static>, kind: Kind) -> &'static SpanMeta {
             kind,
             naming: Naming::Static,
             function: "",
-            module_path: meta.module_path().unwrap_or(""),
             file: meta.file().unwrap_or(""),
             line: meta.line().unwrap_or(0),
         }))

@@ -4,23 +4,35 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
-use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
+use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::clock::{self, Anchor};
-use crate::ids::IdMap;
 use crate::record::{Kind, Naming, Record, flags, status};
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,
     scope: InstrumentationScope,
-    /// `code.function.name` per call site, formatted once.
-    functions: IdMap<usize, StringValue>,
+    /// Emptied attribute vectors sent back by the lanes (see [`super::rehome`]).
+    spare: Vec<Vec<KeyValue>>,
 }
+
+/// Spare attribute vectors the worker keeps at most.
+const MAX_SPARE: usize = 4 * 1024;
 
 impl Converter {
     pub(crate) fn new() -> Self {
-        Converter { anchor: clock::anchor(), scope: scope(), functions: Default::default() }
+        Converter { anchor: clock::anchor(), scope: scope(), spare: Vec::new() }
+    }
+
+    /// Takes back emptied attribute vectors until `needed` are at hand.
+    pub(crate) fn refill(&mut self, returned: &crossbeam_queue::ArrayQueue<Vec<Vec<KeyValue>>>, needed: usize) {
+        while self.spare.len() < needed.min(MAX_SPARE) {
+            match returned.pop() {
+                Some(mut bundle) => self.spare.append(&mut bundle),
+                None => break,
+            }
+        }
     }
 
     /// The current tick rate, measured once per drained queue.
@@ -103,15 +115,22 @@ impl Converter {
     /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then
     /// usage, the cancelled marker and the code location.
     fn attributes(&mut self, r: &mut Record) -> Vec<KeyValue> {
-        let mut out: Vec<KeyValue> = Vec::with_capacity(r.attr_count() + 4);
-        for attr in r.take_attrs() {
+        let needed = r.attr_count() + 4;
+        let mut out = match self.spare.pop() {
+            Some(mut v) => {
+                v.reserve(needed);
+                v
+            }
+            None => Vec::with_capacity(needed),
+        };
+        r.drain_attrs(|attr| {
             let key = attr.key;
-            let kv = attr.into_key_value();
+            let kv = attr.take_key_value();
             match out.iter_mut().find(|a| a.key.as_str() == key) {
                 Some(slot) => *slot = kv,
                 None => out.push(kv),
             }
-        }
+        });
         if let Some(u) = r.usage() {
             let mut count = |key: &'static str, n: u64, always: bool| {
                 if always || n > 0 {
@@ -130,12 +149,7 @@ impl Converter {
         }
         let meta = r.meta;
         if !meta.function.is_empty() {
-            let name = self
-                .functions
-                .entry(std::ptr::from_ref(meta) as usize)
-                .or_insert_with(|| format!("{}::{}", meta.module_path, meta.function).into())
-                .clone();
-            out.push(KeyValue::new("code.function.name", name));
+            out.push(KeyValue::new("code.function.name", meta.function));
         }
         out.push(KeyValue::new("code.file.path", meta.file));
         out.push(KeyValue::new("code.line.number", i64::from(meta.line)));

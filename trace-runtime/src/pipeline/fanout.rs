@@ -210,10 +210,15 @@ impl Lanes {
     /// Hands a batch to every lane, never waiting: a full lane drops its share and counts it.
     pub(crate) fn send(&self, batch: Vec<SpanData>) {
         let n = batch.len() as u64;
-        let spans = Arc::new(batch);
+        let mut spans = Some(Arc::new(batch));
         let delivery = Arc::new(Delivery { spans: n, failed: AtomicBool::new(false) });
-        for lane in &self.lanes {
-            let part = Part { spans: spans.clone(), delivery: delivery.clone(), ok: false };
+        let last = self.lanes.len().saturating_sub(1);
+        for (i, lane) in self.lanes.iter().enumerate() {
+            // The last lane gets the worker's own reference: once the others are done, it takes
+            // the spans without a copy, however soon it runs.
+            let shared = if i == last { spans.take() } else { spans.clone() };
+            let Some(shared) = shared else { break };
+            let part = Part { spans: shared, delivery: delivery.clone(), ok: false };
             let mut state = lock(&lane.queue.state);
             if state.batches >= self.capacity || state.shutdown.is_some() {
                 drop(state);
@@ -372,7 +377,8 @@ fn export(
     }
     stats.breaker.store(breaker.state().to_u8(), Ordering::Relaxed);
     stats.batches.fetch_add(1, Ordering::Relaxed);
-    let spans = part.take();
+    let mut spans = part.take();
+    super::rehome(&mut spans);
     let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
         runtime.block_on(async { tokio::time::timeout(timeout, exporter.export(spans)).await })
     }));
