@@ -31,7 +31,7 @@
 //! | `TRACE_TELEMETRY_ENDPOINT` | `http://` URL (`https://` with the `tls` feature) the anonymous [`telemetry`](crate::telemetry) layer sends to | unset: telemetry off |
 //! | `TRACE_TELEMETRY_ENABLED` | `false` turns the telemetry layer off | on when a destination is set |
 //! | `TRACE_ENABLE_TELEMETRY_IN_CI` | keep telemetry on in a CI job ([`privacy::detect_ci`](crate::privacy::detect_ci)) | `false` |
-//! | `TRACE_DEBUG` | print what `init` decided ([`privacy::InitReport`](crate::privacy::InitReport)) to standard error | `false` |
+//! | `TRACE_DEBUG` | print what `init` decided ([`privacy::InitReport`](crate::privacy::InitReport)) to standard error; a value that is not a boolean is a warning (`TraceGuard::warnings`), not an error | `false` |
 //!
 //! The kill switch, the opt-out file `~/.trace-runtime-no-tracing` and the telemetry switches are
 //! described in [`privacy`](crate::privacy); an opt-out always wins over a setting that turns

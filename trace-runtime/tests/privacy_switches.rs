@@ -173,6 +173,25 @@ fn trace_debug_prints_the_decision_to_stderr_and_nothing_by_default() {
 }
 
 #[test]
+fn trace_debug_takes_every_boolean_spelling_and_a_bad_value_is_a_warning() {
+    let on = run(&[("TRACE_DISABLE_ALL", "true"), ("TRACE_DEBUG", "yes")]);
+    assert!(on.stderr.contains("trace-runtime: tracing off (TRACE_DISABLE_ALL=true)"), "{}", on.stderr);
+    let off = run(&[("TRACE_DISABLE_ALL", "true"), ("TRACE_DEBUG", "off")]);
+    assert!(!off.stderr.contains("trace-runtime:"), "{}", off.stderr);
+
+    let bad = run(&[("TRACE_DEBUG", "verbose")]);
+    assert_traced(&bad);
+    assert!(
+        bad.stderr.contains(
+            "trace-runtime: warning: environment variable `TRACE_DEBUG` is `verbose`: expected true or false"
+        ),
+        "the variable and the value are named: {}",
+        bad.stderr
+    );
+    assert!(!bad.stderr.contains("trace-runtime: tracing on"), "no report: {}", bad.stderr);
+}
+
+#[test]
 fn telemetry_enabled_false_keeps_tracing_and_sends_nothing() {
     let o = run(&[("TRACE_TELEMETRY_ENABLED", "false")]);
     assert_traced(&o);
