@@ -8,6 +8,7 @@
 //! land: the child's `TRACE_LOCAL_DIR`, `TRACE_SQLITE_PATH` and `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! already point into its sandbox and at the loopback server). The child records [`SECRET`] as
 //! a span attribute; with tracing on, it must reach no output unredacted.
+#![cfg(all(feature = "file-store", feature = "sqlite"))] // the child's `EXPORTERS`
 
 #[path = "privacy_support/mod.rs"]
 mod support;

@@ -57,6 +57,7 @@ fn nested_sync_spans_share_the_trace_and_link_parents() {
     assert_eq!(step.span_kind, SpanKind::Internal);
 }
 
+#[cfg(feature = "tokio")] // `trace_runtime::spawn`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_spans_keep_their_parent_across_await_and_tasks() {
     let (answer, spans) = testing::capture_async(trace!("turn", async {
