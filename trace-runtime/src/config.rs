@@ -28,10 +28,10 @@
 //! | `TRACE_SEMCONV` | `genai`, `openinference` or `both`: attribute names of LLM spans | `genai` |
 //! | `TRACE_REDACT` | the built-in secret redaction rules ([`redact`](crate::redact)) | `true` |
 //! | `TRACE_REDACT_PATTERNS` | extra redaction regexes, separated by `;` | none |
-//! | `TRACE_TELEMETRY_ENDPOINT` | `http://` URL the anonymous [`telemetry`](crate::telemetry) layer sends to | unset: telemetry off |
+//! | `TRACE_TELEMETRY_ENDPOINT` | `http://` URL (`https://` with the `tls` feature) the anonymous [`telemetry`](crate::telemetry) layer sends to | unset: telemetry off |
 //! | `TRACE_TELEMETRY_ENABLED` | `false` turns the telemetry layer off | on when a destination is set |
 //! | `TRACE_ENABLE_TELEMETRY_IN_CI` | keep telemetry on in a CI job ([`privacy::detect_ci`](crate::privacy::detect_ci)) | `false` |
-//! | `TRACE_DEBUG` | print what `init` decided ([`privacy::InitReport`](crate::privacy::InitReport)) to standard error | `false` |
+//! | `TRACE_DEBUG` | print what `init` decided ([`privacy::InitReport`](crate::privacy::InitReport)) to standard error; a value that is not a boolean is a warning (`TraceGuard::warnings`), not an error | `false` |
 //!
 //! The kill switch, the opt-out file `~/.trace-runtime-no-tracing` and the telemetry switches are
 //! described in [`privacy`](crate::privacy); an opt-out always wins over a setting that turns
@@ -466,8 +466,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Sends anonymous telemetry to an `http://` endpoint (replaces `TRACE_TELEMETRY_ENDPOINT`);
-    /// see [`telemetry`](crate::telemetry) for what is sent and what switches it off.
+    /// Sends anonymous telemetry to an `http://` endpoint, or `https://` with the `tls` feature
+    /// (replaces `TRACE_TELEMETRY_ENDPOINT`); see [`telemetry`](crate::telemetry) for what is
+    /// sent and what switches it off.
     ///
     /// ```
     /// let config = trace_runtime::Config::builder().telemetry_endpoint("http://127.0.0.1:4318/t").build();

@@ -4,7 +4,7 @@
 //! printing span by span would scatter one trace over many unrelated lines. The exporter
 //! therefore holds spans back until their trace's root has finished.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::ready;
 use std::io::{IsTerminal, Write};
@@ -15,6 +15,8 @@ use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use crate::trace_buffer::TraceBuffer;
 
 /// Spans held back while waiting for roots; beyond this the oldest trace is printed early,
 /// so a root that never comes (lost, or still running) cannot grow memory without bound.
@@ -65,17 +67,8 @@ pub struct ConsoleExporter {
 
 struct State {
     out: Box<dyn Write + Send>,
-    pending: HashMap<TraceId, Pending>,
-    /// Traces by arrival of their first span, so the oldest one is found cheaply.
-    order: BTreeMap<u64, TraceId>,
-    buffered: usize,
-    next_seq: u64,
+    pending: TraceBuffer<TraceId, SpanData>,
     shut_down: bool,
-}
-
-struct Pending {
-    seq: u64,
-    spans: Vec<SpanData>,
 }
 
 impl ConsoleExporter {
@@ -100,8 +93,7 @@ impl ConsoleExporter {
     }
 
     fn new(out: Box<dyn Write + Send>, color: bool) -> Self {
-        let (pending, order) = (HashMap::new(), BTreeMap::new());
-        let state = State { out, pending, order, buffered: 0, next_seq: 0, shut_down: false };
+        let state = State { out, pending: TraceBuffer::new(), shut_down: false };
         Self { state: Mutex::new(state), color }
     }
 
@@ -126,17 +118,14 @@ impl std::fmt::Debug for ConsoleExporter {
 
 impl State {
     fn print(&mut self, trace_id: TraceId, color: bool) {
-        if let Some(pending) = self.pending.remove(&trace_id) {
-            self.order.remove(&pending.seq);
-            self.buffered -= pending.spans.len();
+        if let Some(pending) = self.pending.take(&trace_id) {
             let text = render_trace(&pending.spans, color) + "\n";
             let _ = self.out.write_all(text.as_bytes());
         }
     }
 
     fn print_all(&mut self, color: bool) {
-        let oldest_first: Vec<TraceId> = self.order.values().copied().collect();
-        for trace_id in oldest_first {
+        for trace_id in self.pending.oldest_first() {
             self.print(trace_id, color);
         }
         let _ = self.out.flush();
@@ -156,24 +145,16 @@ impl SpanExporter for ConsoleExporter {
             if span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote {
                 complete.push(trace_id);
             }
-            let pending = state.pending.entry(trace_id).or_insert_with(|| {
-                state.order.insert(state.next_seq, trace_id);
-                state.next_seq += 1;
-                Pending { seq: state.next_seq - 1, spans: Vec::new() }
-            });
-            pending.spans.push(span);
-            state.buffered += 1;
+            state.pending.push(trace_id, span);
         }
         // Printed only once the whole batch is in, so children later in the same batch
         // still land in their root's tree.
-        let printed = !complete.is_empty() || state.buffered > MAX_BUFFERED;
+        let printed = !complete.is_empty() || state.pending.len() > MAX_BUFFERED;
         for trace_id in complete {
             state.print(trace_id, self.color);
         }
-        while state.buffered > MAX_BUFFERED {
-            let Some((_, &oldest)) = state.order.first_key_value() else {
-                break;
-            };
+        while state.pending.len() > MAX_BUFFERED {
+            let Some(&oldest) = state.pending.oldest() else { break };
             state.print(oldest, self.color);
         }
         if printed {

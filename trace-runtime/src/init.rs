@@ -68,20 +68,27 @@ pub fn init() -> Result<TraceGuard, InitError> {
 ///
 /// The kill switch and the opt-out file are checked here, once: when either is on, nothing is
 /// started (no export worker, no telemetry thread) and instrumented code stays on its disabled
-/// path. [`TraceGuard::report`] says what was decided; `TRACE_DEBUG=true` prints it.
+/// path. [`TraceGuard::report`] says what was decided; `TRACE_DEBUG=true` prints it (a value
+/// that is not a boolean is a warning in [`TraceGuard::warnings`], not an error).
 pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let mut settings = config.resolve()?;
     let env = |name: &str| std::env::var(name).ok();
+    let mut warnings = Vec::new();
+    let debug = crate::privacy::debug_enabled(env).unwrap_or_else(|bad| {
+        warnings.push(bad.to_string());
+        false
+    });
     let opt_out = crate::privacy::opt_out_file(env);
     let tracing = crate::privacy::tracing_state(settings.disabled_by.take(), opt_out.as_deref());
     if tracing != TracingState::On {
         let report = InitReport { tracing, telemetry: TelemetryState::Off(TelemetryOff::KillSwitch) };
-        crate::privacy::debug_report(env, &report);
+        print_warnings(&warnings);
+        crate::privacy::debug_report(debug, &report);
         return Ok(TraceGuard {
             active: false,
             timeout: settings.export_timeout,
             report,
-            warnings: Vec::new(),
+            warnings,
             logs: Default::default(),
         });
     }
@@ -109,12 +116,10 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let telemetry = settings.telemetry.sink.take();
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
-    let (mut exporters, warnings) = exporters(settings);
+    let (mut exporters, left_out) = exporters(settings);
+    warnings.extend(left_out);
     exporters.extend(logs.exporters());
-    for warning in &warnings {
-        // The documented console output of a failed exporter (see `init`).
-        eprintln!("trace-runtime: warning: {warning}");
-    }
+    print_warnings(&warnings);
     if let Err(errors) = pipeline::install(exporters, resource, options) {
         INITIALISED.store(false, Ordering::Release);
         return Err(InitError::Exporter(errors.join("; ")));
@@ -129,8 +134,15 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     {
         report.telemetry = TelemetryState::Off(TelemetryOff::NoThread);
     }
-    crate::privacy::debug_report(env, &report);
+    crate::privacy::debug_report(debug, &report);
     Ok(TraceGuard { active: true, timeout, report, warnings, logs: logs.install() })
+}
+
+/// The documented console output of what `init` let pass with a warning (see [`init`]).
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("trace-runtime: warning: {warning}");
+    }
 }
 
 /// Roots are sampled when the low 63 bits of their trace id fall below this.
@@ -226,8 +238,9 @@ impl TraceGuard {
         &self.report
     }
 
-    /// Why built-in exporters were left out at `init`, one line each naming the path and the fix
-    /// (also printed once on standard error); empty when every exporter started.
+    /// What `init` let pass with a warning, one line each (also printed once on standard error):
+    /// built-in exporters left out, naming the path and the fix, and a `TRACE_DEBUG` that is not
+    /// a boolean, naming the value; empty when every exporter started and every value was valid.
     ///
     /// ```rust,standalone_crate
     /// use trace_runtime::{Config, config::Exporter};

@@ -79,6 +79,7 @@ pub mod summary;
 pub mod telemetry;
 pub mod testing;
 pub mod tokens;
+mod trace_buffer;
 mod usage;
 mod value;
 

@@ -1,6 +1,7 @@
 //! Spans reach real receivers on loopback as sent: OTLP over gRPC, HTTP/protobuf and HTTP/JSON,
 //! and Zipkin JSON — names, parentage, attributes, status and resource. Also adaptive sampling,
 //! end to end. `init` is process-wide, so these tests take turns.
+#![cfg(all(feature = "otlp", feature = "zipkin"))] // the backends under test
 
 mod common;
 

@@ -7,7 +7,9 @@ use opentelemetry::trace::{SpanId, Status};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use trace_runtime::summary::TraceSummary;
-use trace_runtime::tokens::{self, Ledger};
+#[cfg(feature = "tokio")]
+use trace_runtime::tokens;
+use trace_runtime::tokens::Ledger;
 use trace_runtime::{Usage, record_usage, span, testing, trace, trace_llm};
 
 fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
@@ -20,6 +22,7 @@ async fn call(model: &str, input: u64, output: u64) {
     record_usage(Usage { input_tokens: input, output_tokens: output, ..Default::default() });
 }
 
+#[cfg(feature = "tokio")] // `trace_runtime::spawn`
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_traces_keep_their_own_counts() {
     // 16 traces at once, each of 10 calls on tasks of a multi-threaded runtime; trace `t` uses

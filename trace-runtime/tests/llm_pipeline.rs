@@ -11,7 +11,9 @@ use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use trace_runtime::config::{Exporter, Semconv};
 use trace_runtime::io::Message;
-use trace_runtime::{Config, InitError, Usage, init_with, record_usage, span, tokens, trace, trace_llm};
+use trace_runtime::{Config, InitError, Usage, init_with, record_usage, trace, trace_llm};
+#[cfg(feature = "tokio")]
+use trace_runtime::{span, tokens};
 
 static INIT: Mutex<()> = Mutex::new(());
 
@@ -33,6 +35,7 @@ async fn call(provider: &str, model: &str, usage: Usage) {
     record_usage(usage);
 }
 
+#[cfg(feature = "tokio")] // `trace_runtime::spawn`
 #[test]
 fn the_global_ledger_counts_every_call_of_concurrent_traces() {
     let _serial = serial();

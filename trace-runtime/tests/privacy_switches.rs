@@ -8,6 +8,7 @@
 //! land: the child's `TRACE_LOCAL_DIR`, `TRACE_SQLITE_PATH` and `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! already point into its sandbox and at the loopback server). The child records [`SECRET`] as
 //! a span attribute; with tracing on, it must reach no output unredacted.
+#![cfg(all(feature = "file-store", feature = "sqlite"))] // the child's `EXPORTERS`
 
 #[path = "privacy_support/mod.rs"]
 mod support;
@@ -170,6 +171,25 @@ fn trace_debug_prints_the_decision_to_stderr_and_nothing_by_default() {
     assert!(o.stderr.contains("trace-runtime: tracing off (TRACE_DISABLE_ALL=true)"), "{}", o.stderr);
     let quiet = run(&[("TRACE_DISABLE_ALL", "true")]);
     assert!(!quiet.stderr.contains("trace-runtime:"), "no noise by default: {}", quiet.stderr);
+}
+
+#[test]
+fn trace_debug_takes_every_boolean_spelling_and_a_bad_value_is_a_warning() {
+    let on = run(&[("TRACE_DISABLE_ALL", "true"), ("TRACE_DEBUG", "yes")]);
+    assert!(on.stderr.contains("trace-runtime: tracing off (TRACE_DISABLE_ALL=true)"), "{}", on.stderr);
+    let off = run(&[("TRACE_DISABLE_ALL", "true"), ("TRACE_DEBUG", "off")]);
+    assert!(!off.stderr.contains("trace-runtime:"), "{}", off.stderr);
+
+    let bad = run(&[("TRACE_DEBUG", "verbose")]);
+    assert_traced(&bad);
+    assert!(
+        bad.stderr.contains(
+            "trace-runtime: warning: environment variable `TRACE_DEBUG` is `verbose`: expected true or false"
+        ),
+        "the variable and the value are named: {}",
+        bad.stderr
+    );
+    assert!(!bad.stderr.contains("trace-runtime: tracing on"), "no report: {}", bad.stderr);
 }
 
 #[test]

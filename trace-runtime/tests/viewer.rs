@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use opentelemetry_sdk::trace::SpanExporter;
 use store_common::{export, resource, sample_trace, sample_trace_cost, scratch, trace_of};
-use trace_runtime::store::{FileExporter, SqliteExporter};
+use trace_runtime::store::{FileExporter, LogRow, SqliteExporter, SqliteStore};
 
 fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trace-view"));
@@ -61,9 +61,16 @@ fn ok(out: &Output) -> String {
 #[test]
 fn help_lists_every_command() {
     let text = ok(&view(&["--help"]));
-    for command in
-        ["list", "show <ID>", "models", "cleanup --older-than-days N", "html <ID>", "--dir DIR", "--db FILE"]
-    {
+    for command in [
+        "list",
+        "show <ID>",
+        "models",
+        "cleanup --older-than-days N",
+        "html <ID>",
+        "logs [--trace ID]",
+        "--dir DIR",
+        "--db FILE",
+    ] {
         assert!(text.contains(command), "{command} missing from:\n{text}");
     }
     assert_eq!(ok(&view(&["show", "--help"])), text);
@@ -177,6 +184,69 @@ fn cleanup_by_age_in_both_stores() {
         ok(&view(&["--db", db_arg, "cleanup", "--older-than-days", "0"])).trim(),
         format!("deleted 8 span(s) and 1 log record(s) older than 0 day(s) from {db_arg}")
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn logs_of_a_directory_and_a_database_by_trace_run_and_level() {
+    let (dir, db, id) = stores("logs");
+    let dir_arg = dir.to_str().unwrap();
+    let db_arg = db.to_str().unwrap();
+    for source in [["--dir", dir_arg], ["--db", db_arg]] {
+        let logs = |args: &[&str]| ok(&view(&[&[source[0], source[1], "logs"], args].concat()));
+        let all = logs(&[]);
+        let lines: Vec<&str> = all.lines().collect();
+        assert_eq!(lines.len(), 2, "the sample trace's one record: {all}");
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!(header, ["TIME", "(UTC)", "LEVEL", "TRACE", "RUN", "SOURCE", "MESSAGE"], "{all}");
+        let cells: Vec<&str> = lines[1].split("  ").filter(|c| !c.is_empty()).map(str::trim).collect();
+        assert_eq!(
+            cells[1..],
+            ["warning", &id[..8], "run-7", "src/agent.rs:42", "tool is slow (Timeout: took 3 s)"],
+            "{all}"
+        );
+        assert_eq!(cells[0].len(), "2026-11-22 04:07:05.702".len(), "time to the millisecond: {all}");
+
+        assert_eq!(logs(&["--trace", &id[..8]]), all, "{source:?}");
+        assert_eq!(logs(&["--trace", &id]), all);
+        assert_eq!(logs(&["--run", "run-7", "--level", "warning"]), all);
+        assert_eq!(logs(&["--level", "WARN"]), all, "level names as `log::Level` parses them");
+        for nothing in [&["--level", "error"][..], &["--run", "run-8"]] {
+            let none = logs(nothing);
+            assert!(none.starts_with("no log records in ") && none.contains("for that selection"), "{none}");
+        }
+    }
+
+    // Records written outside any span, only in the database: the newest N, oldest first.
+    let store = SqliteStore::open(&db).unwrap();
+    let rows: Vec<LogRow> = (1..=3)
+        .map(|i| {
+            let mut row = LogRow::new(if i == 3 { "exception" } else { "info" }, format!("step {i}\nof 3"));
+            row.time = std::time::SystemTime::now() + std::time::Duration::from_secs(i);
+            row.run_id = Some("batch".into());
+            row
+        })
+        .collect();
+    store.insert_logs(&rows).unwrap();
+    drop(store);
+    let last_two = ok(&view(&["--db", db_arg, "logs", "--limit", "2"]));
+    let lines: Vec<&str> = last_two.lines().collect();
+    assert_eq!(lines.len(), 3, "{last_two}");
+    assert!(lines[1].contains(" info ") && lines[1].ends_with("step 2\\u{a}of 3"), "escaped: {last_two}");
+    assert!(
+        lines[2].contains(" exception ")
+            && lines[2].contains(" - ")
+            && lines[2].ends_with("step 3\\u{a}of 3")
+    );
+    let errors = ok(&view(&["--db", db_arg, "logs", "--level", "error", "--run", "batch"]));
+    assert_eq!(errors.lines().count(), 2, "{errors}");
+    assert!(errors.lines().nth(1).unwrap().ends_with("step 3\\u{a}of 3"), "{errors}");
+
+    fails(&view(&["--db", db_arg, "logs", "--level", "loud"]), 2, &["`--level loud`", "warning"]);
+    fails(&view(&["--db", db_arg, "logs", "--limit", "many"]), 2, &["`--limit many`"]);
+    fails(&view(&["--db", db_arg, "logs", "--trace", "0123abcd"]), 1, &["no trace with id `0123abcd`"]);
+    fails(&view(&["--dir", dir_arg, "logs", "--trace", "0123abcd"]), 1, &["no trace with id `0123abcd`"]);
+    fails(&view(&["--dir", dir_arg, "logs", "extra"]), 2, &["`logs`: unexpected argument `extra`"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

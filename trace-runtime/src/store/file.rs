@@ -1,6 +1,6 @@
 //! `TRACE_EXPORTER=file`: one JSON file per finished trace, and one per span.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -16,6 +16,7 @@ use super::atomic::{Durability, prepare_dir, write_atomic};
 use super::local::{TraceData, TraceFile, read_trace};
 use super::span::{StoredSpan, json_of};
 use super::time::{file_stamp, naive};
+use crate::trace_buffer::TraceBuffer;
 
 /// Spans held back waiting for their trace's root; past this the oldest trace is written early
 /// (and completed later, when the rest arrives).
@@ -67,18 +68,9 @@ struct Inner {
 struct State {
     project_name: String,
     metadata: Map<String, Json>,
-    pending: HashMap<String, Pending>,
-    /// Traces by arrival of their first span, oldest first.
-    order: BTreeMap<u64, String>,
-    buffered: usize,
-    next_seq: u64,
+    pending: TraceBuffer<String, StoredSpan>,
     written: Remembered,
     shut_down: bool,
-}
-
-struct Pending {
-    seq: u64,
-    spans: Vec<StoredSpan>,
 }
 
 /// Whether a trace whose write failed waits again.
@@ -353,22 +345,19 @@ impl FileExporter {
     /// flush, shutdown or eviction) when `keep` is set: a full disk or a directory gone for a
     /// moment loses nothing. Eviction passes `keep: false`, which keeps the buffer bounded.
     fn write_pending(&self, state: &mut State, trace_id: &str, keep: Keep) -> std::io::Result<()> {
-        let Some(pending) = state.pending.remove(trace_id) else { return Ok(()) };
-        state.order.remove(&pending.seq);
-        state.buffered -= pending.spans.len();
-        let Err((error, spans)) = self.write_trace(state, trace_id, pending.spans) else { return Ok(()) };
+        let Some(mut pending) = state.pending.take(trace_id) else { return Ok(()) };
+        let spans = std::mem::take(&mut pending.spans);
+        let Err((error, spans)) = self.write_trace(state, trace_id, spans) else { return Ok(()) };
         if keep == Keep::OnFailure {
-            state.buffered += spans.len();
-            state.order.insert(pending.seq, trace_id.to_string());
-            state.pending.insert(trace_id.to_string(), Pending { seq: pending.seq, spans });
+            pending.spans = spans;
+            state.pending.put_back(trace_id.to_string(), pending);
         }
         Err(error)
     }
 
     fn write_all_pending(&self, state: &mut State) -> OTelSdkResult {
-        let oldest_first: Vec<String> = state.order.values().cloned().collect();
         let mut result = Ok(());
-        for trace_id in oldest_first {
+        for trace_id in state.pending.oldest_first() {
             if let Err(e) = self.write_pending(state, &trace_id, Keep::OnFailure) {
                 result = Err(self.failure(&e));
             }
@@ -410,13 +399,7 @@ impl SpanExporter for FileExporter {
             if span.is_local_root() || state.written.rooted.contains(&trace_id) {
                 complete.push(trace_id.clone());
             }
-            let pending = state.pending.entry(trace_id.clone()).or_insert_with(|| {
-                state.order.insert(state.next_seq, trace_id);
-                state.next_seq += 1;
-                Pending { seq: state.next_seq - 1, spans: Vec::new() }
-            });
-            pending.spans.push(span);
-            state.buffered += 1;
+            state.pending.push(trace_id, span);
         }
         // Written once the whole batch is in, so children later in the batch join their root.
         complete.dedup();
@@ -425,9 +408,8 @@ impl SpanExporter for FileExporter {
                 result = Err(self.failure(&e));
             }
         }
-        while state.buffered > self.inner.max_buffered {
-            let Some((_, oldest)) = state.order.first_key_value() else { break };
-            let oldest = oldest.clone();
+        while state.pending.len() > self.inner.max_buffered {
+            let Some(oldest) = state.pending.oldest().cloned() else { break };
             if let Err(e) = self.write_pending(state, &oldest, Keep::Never) {
                 result = Err(self.failure(&e));
             }

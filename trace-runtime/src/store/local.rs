@@ -1,12 +1,14 @@
 //! The local JSON store on disk: the file format, atomic owner-only writes, and the storage API
 //! (list, get by id, clean up by age).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use super::log::{LogFilter, LogRow, log_rows_of};
 use super::span::{ModelTotals, SpanStatus, StoredSpan};
 use super::time::{file_stamp, rfc3339};
 use super::{StoreError, normalize_id};
@@ -377,6 +379,37 @@ impl LocalStore {
             }
         }
         Ok((ModelTotals::of(&spans), warnings))
+    }
+
+    /// The log records (span events named `log`) of every readable trace file that pass
+    /// `filter`, oldest first; skipped files are the warnings. A trace written again with late
+    /// spans is read once, from its latest file.
+    ///
+    /// ```
+    /// use trace_runtime::store::{LocalStore, LogFilter};
+    /// # let dir = std::env::temp_dir().join(format!("local-logs-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let (rows, warnings) = LocalStore::new(&dir).logs(&LogFilter::new().limit(20)).unwrap();
+    /// assert!(rows.is_empty() && warnings.is_empty());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn logs(&self, filter: &LogFilter) -> Result<(Vec<LogRow>, Vec<String>), StoreError> {
+        let mut latest: HashMap<String, TraceFile> = HashMap::new();
+        let mut warnings = Vec::new();
+        for path in self.trace_files()? {
+            match read_trace(&path) {
+                Ok((file, _)) => match latest.get(&file.trace_id) {
+                    Some(kept) if kept.data.update_id >= file.data.update_id => {}
+                    _ => {
+                        latest.insert(file.trace_id.clone(), file);
+                    }
+                },
+                Err(why) => warnings.push(why),
+            }
+        }
+        let rows =
+            latest.values().flat_map(|file| file.data.trace_spans.iter().flat_map(log_rows_of)).collect();
+        Ok((filter.apply(rows), warnings))
     }
 
     /// Removes trace and span files whose time (in their name) is more than `older_than_days`

@@ -42,7 +42,7 @@ pub use local::{
     Cleanup, LocalStore, MAX_TRACE_FILE_BYTES, SpanFile, StoredTrace, TraceData, TraceFile, TraceInfo,
     TraceListing,
 };
-pub use log::{LogRow, log_rows_of};
+pub use log::{LogFilter, LogRow, log_rows_of};
 pub use span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SCHEMA_VERSION, SqliteExporter, SqliteStore, TraceSummary};

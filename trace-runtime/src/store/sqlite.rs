@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use rusqlite::{Connection, Row, params};
 use serde_json::{Map, Value as Json};
 
-use super::log::{LogRow, log_rows_of};
+use super::log::{LogFilter, LogRow, log_rows_of};
 use super::span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 use super::time::{from_unix_nanos, unix_nanos};
 use super::{StoreError, normalize_id};
@@ -552,6 +552,54 @@ impl SqliteStore {
     /// ```
     pub fn logs_of_trace(&self, trace_id: &str) -> Result<Vec<LogRow>, StoreError> {
         self.logs_where("trace_id = ?1", trace_id)
+    }
+
+    /// The log records that pass `filter`, oldest first: of them, the `limit` most recent.
+    ///
+    /// ```
+    /// use trace_runtime::log::Level;
+    /// use trace_runtime::store::{LogFilter, LogRow, SqliteStore};
+    ///
+    /// let path = std::env::temp_dir().join(format!("logs-filter-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let started = LogRow::new("info", "started");
+    /// let mut failed = LogRow::new("error", "stage failed");
+    /// failed.run_id = Some("run-3".into());
+    /// store.insert_logs(&[started, failed]).unwrap();
+    /// let errors = store.logs(&LogFilter::new().min_level(Level::Warning)).unwrap();
+    /// assert_eq!(errors.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(), ["stage failed"]);
+    /// assert_eq!(store.logs(&LogFilter::new().run("run-3")).unwrap().len(), 1);
+    /// assert_eq!(store.logs(&LogFilter::new().limit(1)).unwrap()[0].message, "stage failed");
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
+    pub fn logs(&self, filter: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        for (column, value) in [("trace_id", filter.trace_id()), ("run_id", filter.run_id())] {
+            if let Some(value) = value {
+                values.push(value);
+                conditions.push(format!("{column} = ?{}", values.len()));
+            }
+        }
+        if let Some(levels) = filter.levels() {
+            let first = values.len() + 1;
+            let list: Vec<String> = (first..first + levels.len()).map(|i| format!("?{i}")).collect();
+            conditions.push(format!("level IN ({})", list.join(", ")));
+            values.extend(levels);
+        }
+        let condition =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let limit = filter.max_rows().map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        // The newest `limit` rows, then put back in order of time.
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM (SELECT id, {LOG_COLUMNS} FROM logs {condition}
+                ORDER BY time_unix_nano DESC, id DESC LIMIT {limit})
+            ORDER BY time_unix_nano, id"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.fail(e))?;
+        let rows =
+            stmt.query_map(rusqlite::params_from_iter(values), log_of_row).map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
     fn logs_where(&self, condition: &str, value: &str) -> Result<Vec<LogRow>, StoreError> {

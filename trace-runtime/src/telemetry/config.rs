@@ -89,8 +89,10 @@ impl TelemetryConfig {
 }
 
 fn expected_endpoint(e: &super::EndpointError) -> &'static str {
-    if e.to_string().contains("uses https") {
-        "an http:// URL (this build has no TLS client: send through a local collector, or use `Config::builder().telemetry_sink(..)`)"
+    if e.needs_tls() {
+        "an http:// URL (https:// needs trace-runtime's `tls` cargo feature; or send through a local collector, or use `Config::builder().telemetry_sink(..)`)"
+    } else if cfg!(feature = "tls") {
+        "an http:// or https:// URL such as http://127.0.0.1:4318/v1/telemetry"
     } else {
         "an http:// URL such as http://127.0.0.1:4318/v1/telemetry"
     }
@@ -160,6 +162,17 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "tls")]
+    #[test]
+    fn with_tls_an_https_endpoint_turns_telemetry_on() {
+        assert_eq!(
+            state(TelemetryConfig::default(), &[("TRACE_TELEMETRY_ENDPOINT", "https://t.example/v1")], false),
+            TelemetryState::On("https://t.example/v1".into())
+        );
+        let in_code = TelemetryConfig { endpoint: Some("https://t.example/v1".into()), ..Default::default() };
+        assert_eq!(state(in_code, &[], false), TelemetryState::On("https://t.example/v1".into()));
+    }
+
     #[test]
     fn bad_values_name_the_variable() {
         let resolve = |vars: &[(&str, &str)]| {
@@ -169,12 +182,18 @@ mod tests {
                 .err()
                 .unwrap()
         };
-        let err = resolve(&[("TRACE_TELEMETRY_ENDPOINT", "https://t.example/v1")]).to_string();
-        assert!(
-            err.contains("`TRACE_TELEMETRY_ENDPOINT` is `https://t.example/v1`")
-                && err.contains("telemetry_sink"),
-            "{err}"
-        );
+        #[cfg(not(feature = "tls"))]
+        {
+            let err = resolve(&[("TRACE_TELEMETRY_ENDPOINT", "https://t.example/v1")]).to_string();
+            assert!(
+                err.contains("`TRACE_TELEMETRY_ENDPOINT` is `https://t.example/v1`")
+                    && err.contains("telemetry_sink")
+                    && err.contains("`tls` cargo feature"),
+                "{err}"
+            );
+        }
+        let err = resolve(&[("TRACE_TELEMETRY_ENDPOINT", "ftp://t.example/v1")]).to_string();
+        assert!(err.contains("`TRACE_TELEMETRY_ENDPOINT` is `ftp://t.example/v1`"), "{err}");
         let err = resolve(&[("TRACE_TELEMETRY_ENABLED", "sometimes")]).to_string();
         assert!(err.contains("`TRACE_TELEMETRY_ENABLED` is `sometimes`"), "{err}");
         let err = resolve(&[("TRACE_ENABLE_TELEMETRY_IN_CI", "y")]).to_string();

@@ -2,7 +2,8 @@
 //! tracing and off unless the application configures a destination.
 //!
 //! **Off by default.** The layer runs only when [`init`](crate::init) finds a destination —
-//! `TRACE_TELEMETRY_ENDPOINT` (an `http://` URL, [`HttpSink`]) or
+//! `TRACE_TELEMETRY_ENDPOINT` (an `http://` URL, or `https://` with the `tls` cargo feature:
+//! [`HttpSink`]) or
 //! `Config::builder().telemetry_sink(..)` — and nothing switches it off. In order, what wins:
 //!
 //! 1. the kill switch (`TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED`, `disabled(true)`) or the opt-out
@@ -37,6 +38,8 @@ pub(crate) mod config;
 mod label;
 mod payload;
 mod sink;
+#[cfg(feature = "tls")]
+mod tls;
 mod worker;
 
 use std::sync::OnceLock;

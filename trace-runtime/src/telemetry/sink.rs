@@ -75,34 +75,63 @@ impl SinkError {
 /// assert!(err.to_string().contains("`ftp://x`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "telemetry endpoint `{url}` {problem}: expected http://host:port/path, such as http://127.0.0.1:4318/v1/telemetry"
-)]
+#[error("telemetry endpoint `{url}` {problem}: expected {}", EXPECTED)]
 pub struct EndpointError {
     url: String,
     problem: &'static str,
 }
 
-/// POSTs each batch as JSON (`Content-Type: application/json`) to an `http://` endpoint, over
-/// HTTP/1.1 with one connection per batch. A status other than 2xx is a failure.
+impl EndpointError {
+    /// Whether the endpoint was refused only for being `https://` in a build without TLS.
+    pub(crate) fn needs_tls(&self) -> bool {
+        self.problem == NEEDS_TLS
+    }
+}
+
+#[cfg(feature = "tls")]
+const EXPECTED: &str =
+    "http://host:port/path or https://host:port/path, such as http://127.0.0.1:4318/v1/telemetry";
+#[cfg(not(feature = "tls"))]
+const EXPECTED: &str = "http://host:port/path, such as http://127.0.0.1:4318/v1/telemetry";
+
+/// Why an `https://` endpoint is refused without the `tls` feature.
+const NEEDS_TLS: &str = "uses https, which this build cannot send: build trace-runtime with its `tls` cargo feature, \
+     send through a local http collector, or give `Config` a sink in code";
+
+/// POSTs each batch as JSON (`Content-Type: application/json`) to an `http://` or `https://`
+/// endpoint, with one connection per batch. A status other than 2xx (a redirect included) is a
+/// failure.
 ///
-/// `https://` endpoints are refused: this build has no TLS client. Send through a local
-/// collector or relay, or give [`Config`](crate::Config) a [`TelemetrySink`] built on your HTTP
-/// client.
+/// `http://` goes through a small built-in HTTP/1.1 client, in every build. `https://` needs the
+/// `tls` cargo feature, which sends through `reqwest` and rustls, trusting the system's root
+/// certificates; without it, `https://` endpoints are refused with an error that says so. Either
+/// way the request runs on the telemetry thread, never on a span exporter's.
 ///
 /// ```
 /// use trace_runtime::telemetry::HttpSink;
 ///
 /// let sink = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
-/// assert!(HttpSink::new("https://telemetry.example/v1").is_err());
+/// let https = HttpSink::new("https://telemetry.example/v1");
+/// if cfg!(feature = "tls") {
+///     assert!(https.is_ok());
+/// } else {
+///     assert!(https.unwrap_err().to_string().contains("`tls` cargo feature"));
+/// }
 /// # drop(sink);
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpSink {
     url: String,
-    authority: String,
-    path: String,
     timeout: Duration,
+    transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+enum Transport {
+    /// The built-in HTTP/1.1 client: `authority` always has a port.
+    Plain { authority: String, path: String },
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsClient),
 }
 
 impl HttpSink {
@@ -118,15 +147,14 @@ impl HttpSink {
     /// ```
     pub fn new(url: &str) -> Result<HttpSink, EndpointError> {
         let error = |problem| EndpointError { url: url.to_string(), problem };
-        let rest = match url.trim().split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-                return Err(error(
-                    "uses https, which this build cannot send: use a local http collector or a sink in code",
-                ));
-            }
+        let (tls, rest) = match url.trim().split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
             _ => return Err(error("is not an http:// URL")),
         };
+        if tls && !cfg!(feature = "tls") {
+            return Err(error(NEEDS_TLS));
+        }
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -137,6 +165,16 @@ impl HttpSink {
         if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(error("has a path with spaces or control characters"));
         }
+        let url = url.trim().to_string();
+        let timeout = Duration::from_secs(5);
+        #[cfg(feature = "tls")]
+        if tls {
+            // reqwest parses the URL again on each send: a URL it refuses is refused here, once.
+            if reqwest::Url::parse(&url).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
+                return Err(error("has no usable host"));
+            }
+            return Ok(HttpSink { url, timeout, transport: Transport::Tls(super::tls::TlsClient::new()) });
+        }
         let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok())
             && !authority.ends_with(']')
         {
@@ -144,15 +182,11 @@ impl HttpSink {
         } else {
             format!("{authority}:80")
         };
-        Ok(HttpSink {
-            url: url.trim().to_string(),
-            authority,
-            path: path.to_string(),
-            timeout: Duration::from_secs(5),
-        })
+        Ok(HttpSink { url, timeout, transport: Transport::Plain { authority, path: path.to_string() } })
     }
 
-    /// Bounds connecting, writing and reading the answer, each.
+    /// Bounds connecting, writing and reading the answer, each (`https://`: connecting, and the
+    /// whole request to three times the timeout).
     ///
     /// ```
     /// use std::time::Duration;
@@ -164,15 +198,31 @@ impl HttpSink {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(client) = &mut self.transport {
+            client.reset();
+        }
+        self
+    }
+
+    /// Trusts `der` (a DER-encoded certificate) instead of the system's root certificates, for
+    /// an `https://` endpoint; no effect on `http://`. Only for tests against a loopback server
+    /// with a self-signed certificate: not part of the supported API.
+    #[cfg(feature = "tls")]
+    #[doc(hidden)]
+    pub fn __trust_only_certificate(mut self, der: &[u8]) -> Self {
+        if let Transport::Tls(client) = &mut self.transport {
+            client.trust_only(der);
+        }
         self
     }
 
     /// Each address the host resolves to in turn (`localhost` may give `::1` first while the
     /// collector listens on `127.0.0.1` only), until one accepts.
-    fn connect(&self) -> std::io::Result<TcpStream> {
+    fn connect(authority: &str, timeout: Duration) -> std::io::Result<TcpStream> {
         let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
-        for address in self.authority.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&address, self.timeout) {
+        for address in authority.to_socket_addrs()? {
+            match TcpStream::connect_timeout(&address, timeout) {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last = e,
             }
@@ -180,14 +230,15 @@ impl HttpSink {
         Err(last)
     }
 
-    fn post(&self, body: &[u8]) -> std::io::Result<u16> {
-        let mut stream = self.connect()?;
-        stream.set_write_timeout(Some(self.timeout))?;
-        stream.set_read_timeout(Some(self.timeout))?;
+    /// The plain-HTTP POST: the status of the answer.
+    fn post(authority: &str, path: &str, timeout: Duration, body: &[u8]) -> std::io::Result<u16> {
+        let mut stream = Self::connect(authority, timeout)?;
+        stream.set_write_timeout(Some(timeout))?;
+        stream.set_read_timeout(Some(timeout))?;
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: trace-runtime/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.path,
-            self.authority,
+            path,
+            authority,
             env!("CARGO_PKG_VERSION"),
             body.len()
         );
@@ -198,7 +249,7 @@ impl HttpSink {
         // one timeout in all (a server sending a byte at a time cannot hold the thread longer).
         let mut answer = [0u8; 512];
         let mut len = 0;
-        let deadline = std::time::Instant::now() + self.timeout;
+        let deadline = std::time::Instant::now() + timeout;
         while len < answer.len() && !answer[..len].contains(&b'\n') {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -224,7 +275,14 @@ impl HttpSink {
 impl TelemetrySink for HttpSink {
     fn send(&mut self, payload: &Payload) -> Result<(), SinkError> {
         let body = serde_json::to_vec(payload).map_err(|e| SinkError::new(e.to_string()))?;
-        match self.post(&body) {
+        let status = match &mut self.transport {
+            Transport::Plain { authority, path } => {
+                Self::post(authority, path, self.timeout, &body).map_err(|e| e.to_string())
+            }
+            #[cfg(feature = "tls")]
+            Transport::Tls(client) => client.post(&self.url, body, self.timeout),
+        };
+        match status {
             Ok(status) if (200..300).contains(&status) => Ok(()),
             Ok(status) => Err(SinkError::new(format!("{} answered HTTP {status}", self.url))),
             Err(e) => Err(SinkError::new(format!("{}: {e}", self.url))),
@@ -240,18 +298,45 @@ impl TelemetrySink for HttpSink {
 mod tests {
     use super::*;
 
+    fn plain(url: &str) -> (String, String) {
+        match HttpSink::new(url).unwrap().transport {
+            Transport::Plain { authority, path } => (authority, path),
+            #[cfg(feature = "tls")]
+            Transport::Tls(_) => panic!("{url} is plain HTTP"),
+        }
+    }
+
     #[test]
     fn endpoints_are_parsed_or_refused_with_the_reason() {
-        let s = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
-        assert_eq!((s.authority.as_str(), s.path.as_str()), ("127.0.0.1:4318", "/v1/telemetry"));
-        let s = HttpSink::new("HTTP://collector").unwrap();
-        assert_eq!((s.authority.as_str(), s.path.as_str()), ("collector:80", "/"));
-        let s = HttpSink::new("http://[::1]:9000/t").unwrap();
-        assert_eq!(s.authority, "[::1]:9000");
-        let err = HttpSink::new("https://t.example").unwrap_err().to_string();
-        assert!(err.contains("`https://t.example` uses https"), "{err}");
+        assert_eq!(
+            plain("http://127.0.0.1:4318/v1/telemetry"),
+            ("127.0.0.1:4318".into(), "/v1/telemetry".into())
+        );
+        assert_eq!(plain("HTTP://collector"), ("collector:80".into(), "/".into()));
+        assert_eq!(plain("http://[::1]:9000/t").0, "[::1]:9000");
         assert!(HttpSink::new("127.0.0.1:4318").unwrap_err().to_string().contains("not an http:// URL"));
         assert!(HttpSink::new("http://user:pw@host/").is_err());
         assert!(HttpSink::new("http:///x").is_err());
+        assert!(HttpSink::new("https:///x").is_err());
+        assert!(HttpSink::new("https://user:pw@host/").is_err());
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_tls_https_is_refused_naming_the_feature() {
+        let err = HttpSink::new("https://t.example").unwrap_err();
+        assert!(err.needs_tls());
+        let err = err.to_string();
+        assert!(err.contains("`https://t.example` uses https"), "{err}");
+        assert!(err.contains("`tls` cargo feature"), "{err}");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn with_tls_https_goes_through_reqwest() {
+        let sink = HttpSink::new("HTTPS://t.example:8443/v1/telemetry").unwrap();
+        assert!(matches!(sink.transport, Transport::Tls(_)));
+        assert_eq!(sink.destination(), "HTTPS://t.example:8443/v1/telemetry");
+        assert!(matches!(HttpSink::new("http://t.example").unwrap().transport, Transport::Plain { .. }));
     }
 }

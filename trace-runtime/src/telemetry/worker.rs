@@ -4,7 +4,9 @@
 //! A thread of its own rather than the span export worker: telemetry must run when no span
 //! exporter is configured and stop independently, and a slow telemetry endpoint (a blocking HTTP
 //! POST of up to its timeout) must never delay span export. It sleeps between ticks and holds
-//! one small map, so its cost is a parked thread.
+//! one small map, so its cost is a parked thread. An `https://` endpoint (`tls` feature) adds a
+//! current-thread tokio runtime driven from this thread, not a thread of its own; only a host
+//! name lookup borrows a short-lived resolver thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a part
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,8 +87,8 @@ impl Loopback {
 
 /// Reads one HTTP/1.1 request: the request line, the headers, and a body of `Content-Length`
 /// bytes (at most 1 MiB); `None` if the client sent nothing. The one request parser of the test
-/// servers (this one and the traced service of `interop_pipeline`).
-pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+/// servers (this one, the traced service of `interop_pipeline`, the TLS server of `telemetry_tls`).
+pub fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return None;
@@ -116,7 +116,7 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 }
 
 /// Answers with `status` and `body`, and closes the connection.
-pub fn respond(stream: &mut TcpStream, status: u16, body: &str) {
+pub fn respond(stream: &mut impl Write, status: u16, body: &str) {
     let answer = format!(
         "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()

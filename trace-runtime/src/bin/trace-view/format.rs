@@ -9,6 +9,11 @@ pub(crate) fn when(t: SystemTime) -> String {
     format_rfc3339(t).chars().take(19).collect::<String>().replace('T', " ")
 }
 
+/// `2024-12-01 14:30:22.123` (UTC): log records a few milliseconds apart stay in order to the eye.
+pub(crate) fn when_precise(t: SystemTime) -> String {
+    format_rfc3339(t).chars().take(23).collect::<String>().replace('T', " ")
+}
+
 /// Seconds as `850 µs`, `12.30 ms` or `1.23 s`.
 pub(crate) fn duration(seconds: f64) -> String {
     if seconds < 0.001 {

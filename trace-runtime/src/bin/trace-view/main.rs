@@ -4,6 +4,7 @@
 
 mod format;
 mod html;
+mod logs;
 mod tree;
 
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ COMMANDS:
     models [--since T] [--until T]    tokens and cost per model of the spans started in [since, until)
     cleanup --older-than-days N       delete traces older than N days
     html <ID> [-o FILE]               write a self-contained HTML waterfall (default trace_<ID>.html)
+    logs [--trace ID] [--run RUN] [--level L] [--limit N]
+                                      log records, oldest first: the N most recent (default 100),
+                                      of one trace, of one run, at level L or above (debug, info,
+                                      warning, error, exception)
     help                              this text
 
 ID is the full 32-character trace id or its first 8 characters. Times T are UTC:
@@ -101,7 +106,9 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
     }
     let Some((&command, options)) = rest.split_first() else {
-        return Err(Failure::Usage("no command given: expected list, show, models, cleanup or html".into()));
+        return Err(Failure::Usage(
+            "no command given: expected list, show, models, cleanup, html or logs".into(),
+        ));
     };
     if options.iter().any(|o| *o == "-h" || *o == "--help") {
         print!("{HELP}");
@@ -152,8 +159,18 @@ fn run(args: &[String]) -> Result<(), Failure> {
             println!("wrote {} ({} spans)", out.display(), spans.len());
             Ok(())
         }
+        "logs" => {
+            let query = logs::Query {
+                trace: opts.text("--trace")?,
+                run: opts.text("--run")?,
+                level: opts.level("--level")?,
+                limit: opts.number("--limit")?.unwrap_or(logs::DEFAULT_LIMIT),
+            };
+            opts.done()?;
+            logs::logs(&source, query)
+        }
         other => Err(Failure::Usage(format!(
-            "unknown command `{other}`: expected list, show, models, cleanup or html"
+            "unknown command `{other}`: expected list, show, models, cleanup, html or logs"
         ))),
     }
 }
@@ -223,6 +240,15 @@ impl<'a> Options<'a> {
                 Failure::Usage(format!(
                     "`{flag} {v}`: expected a UTC time such as 2024-12-01 or 2024-12-01T14:30:00"
                 ))
+            }),
+        }
+    }
+
+    fn level(&mut self, flag: &str) -> Result<Option<trace_runtime::log::Level>, Failure> {
+        match self.text(flag)? {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                Failure::Usage(format!("`{flag} {v}`: expected debug, info, warning, error or exception"))
             }),
         }
     }
