@@ -57,7 +57,11 @@ impl AttrValue {
             AttrValue::Static(s) => Value::String(StringValue::from(*s)),
             AttrValue::String(s) => Value::String(StringValue::from(String::from(std::mem::take(s)))),
             AttrValue::Strings(list) => Value::Array(Array::String(
-                std::mem::take(list).into_vec().into_iter().map(|s| StringValue::from(String::from(s))).collect(),
+                std::mem::take(list)
+                    .into_vec()
+                    .into_iter()
+                    .map(|s| StringValue::from(String::from(s)))
+                    .collect(),
             )),
         }
     }

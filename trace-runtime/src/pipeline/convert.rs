@@ -26,7 +26,11 @@ impl Converter {
     }
 
     /// Takes back emptied attribute vectors until `needed` are at hand.
-    pub(crate) fn refill(&mut self, returned: &crossbeam_queue::ArrayQueue<Vec<Vec<KeyValue>>>, needed: usize) {
+    pub(crate) fn refill(
+        &mut self,
+        returned: &crossbeam_queue::ArrayQueue<Vec<Vec<KeyValue>>>,
+        needed: usize,
+    ) {
         while self.spare.len() < needed.min(MAX_SPARE) {
             match returned.pop() {
                 Some(mut bundle) => self.spare.append(&mut bundle),
