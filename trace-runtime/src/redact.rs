@@ -50,6 +50,8 @@ use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use regex::{Regex, RegexSet};
 
+use crate::ids::IdMap;
+
 use crate::limits::MAX_VALUE_BYTES;
 
 /// Appended to a string cut at [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
@@ -227,6 +229,9 @@ impl Redactor {
 
     /// The redacted and truncated text, `None` when unchanged.
     fn scrub(&self, text: &str, clean: &mut CleanCache) -> Option<String> {
+        if clean.statics.get(&(text.as_ptr() as usize)) == Some(&(text.len(), true)) {
+            return None;
+        }
         let cacheable = text.len() <= CleanCache::MAX_LEN;
         if cacheable && clean.set.contains(text) {
             return None;
@@ -250,9 +255,15 @@ impl Redactor {
 /// Short strings a [`Redactor`] left unchanged: span names, model names, pipeline elements and
 /// the like repeat on every span, and a lookup costs a fraction of a scan. Bounded: when full it
 /// starts over.
+///
+/// Static strings (literals in the application: span names, `fields(..)` values) are also known by
+/// address, which is cheaper than hashing their text. That is sound because only `&'static str`s
+/// are entered: no other string can live at a static string's address.
 #[derive(Default)]
 pub(crate) struct CleanCache {
     set: HashSet<Box<str>, foldhash::fast::FixedState>,
+    /// Address of a static string -> its length, and whether the rules leave it unchanged.
+    statics: IdMap<usize, (usize, bool)>,
 }
 
 impl CleanCache {
@@ -268,9 +279,24 @@ impl CleanCache {
         self.set.insert(text.into());
     }
 
+    /// Checks a static string once, so that [`Redactor::apply`] knows it by address.
+    #[inline]
+    pub(crate) fn note_static(&mut self, text: &'static str, redactor: &Redactor) {
+        let address = text.as_ptr() as usize;
+        if self.statics.get(&address).is_some_and(|&(len, _)| len == text.len()) {
+            return;
+        }
+        if self.statics.len() >= Self::MAX_ENTRIES {
+            self.statics.clear();
+        }
+        let clean = text.len() <= MAX_VALUE_BYTES && matches!(redactor.redact(text), Cow::Borrowed(_));
+        self.statics.insert(address, (text.len(), clean));
+    }
+
     /// Forgets everything: the rules changed.
     pub(crate) fn clear(&mut self) {
         self.set.clear();
+        self.statics.clear();
     }
 }
 
@@ -390,5 +416,21 @@ mod tests {
             assert!(r.scrub(&format!("element-{i}"), &mut clean).is_none());
         }
         assert!(clean.set.len() <= CleanCache::MAX_ENTRIES);
+    }
+
+    #[test]
+    fn static_strings_are_known_by_address_and_a_secret_one_is_still_redacted() {
+        const SECRET: &str = "key sk-proj-abcdefghijklmnopqrstuvwx";
+        let r = Redactor::builtin();
+        let mut clean = CleanCache::default();
+        clean.note_static("voice", &r);
+        clean.note_static(SECRET, &r);
+        assert!(r.scrub("voice", &mut clean).is_none());
+        assert_eq!(r.scrub(SECRET, &mut clean).as_deref(), Some("key [REDACTED:openai_key]"));
+        // A copy at another address goes through the rules, whatever its text.
+        assert!(r.scrub(&String::from("voice"), &mut clean).is_none());
+        assert!(r.scrub(&String::from(SECRET), &mut clean).is_some());
+        clean.clear();
+        assert!(clean.statics.is_empty() && clean.set.is_empty());
     }
 }

@@ -266,6 +266,12 @@ impl Worker {
         self.prices = cost::snapshot();
     }
 
+    /// Notes a static string of the span being converted: redaction then knows it by address.
+    #[inline]
+    pub(crate) fn note_static(&mut self, text: &'static str) {
+        self.clean.note_static(text, &self.settings.redactor);
+    }
+
     /// Adds cost, ledgers, the summary, the mirror and redaction to `span`, converted from
     /// `record`.
     pub(crate) fn process(&mut self, record: &Record, span: &mut SpanData) {

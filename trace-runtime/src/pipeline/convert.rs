@@ -9,6 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::clock::{self, Anchor};
 use crate::record::{Kind, Naming, Record, flags, status};
+use crate::value::AttrValue;
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,
@@ -44,8 +45,17 @@ impl Converter {
         self.anchor.rate()
     }
 
-    pub(crate) fn span_data(&mut self, r: &mut Record, rate: f64) -> SpanData {
-        let attributes = self.attributes(r);
+    /// The span of `r`; the static strings it holds are noted for redaction in `semantics`.
+    pub(crate) fn span_data(
+        &mut self,
+        r: &mut Record,
+        rate: f64,
+        semantics: &mut crate::semantics::Worker,
+    ) -> SpanData {
+        if r.meta.naming == Naming::Static {
+            semantics.note_static(r.meta.name);
+        }
+        let attributes = self.attributes(r, semantics);
         let extra = r.extra.as_deref();
         let name = name(r, &attributes);
         let events = extra.map_or_else(SpanEvents::default, |e| {
@@ -118,7 +128,7 @@ fn kind(kind: Kind) -> SpanKind {
 impl Converter {
     /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then
     /// usage, the cancelled marker and the code location.
-    fn attributes(&mut self, r: &mut Record) -> Vec<KeyValue> {
+    fn attributes(&mut self, r: &mut Record, semantics: &mut crate::semantics::Worker) -> Vec<KeyValue> {
         let needed = r.attr_count() + 4;
         let mut out = match self.spare.pop() {
             Some(mut v) => {
@@ -128,6 +138,9 @@ impl Converter {
             None => Vec::with_capacity(needed),
         };
         r.drain_attrs(|attr| {
+            if let AttrValue::Static(text) = attr.value {
+                semantics.note_static(text);
+            }
             let key = attr.key;
             let kv = attr.take_key_value();
             match out.iter_mut().find(|a| a.key.as_str() == key) {

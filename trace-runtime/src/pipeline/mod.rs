@@ -451,7 +451,7 @@ impl Worker {
     }
 
     fn span_data(&mut self, record: &mut Record, rate: f64) -> SpanData {
-        let mut span = self.convert.span_data(record, rate);
+        let mut span = self.convert.span_data(record, rate, &mut self.semantics);
         self.semantics.process(record, &mut span);
         span
     }
