@@ -3,7 +3,7 @@
 //! `opentelemetry_sdk`'s `BatchSpanProcessor` (default settings) in the same run.
 //!
 //! `cargo bench -p trace-runtime --bench throughput` (`THROUGHPUT_SECS=N` to change the 2 s
-//! per side). Reports spans recorded and delivered per second, spans dropped, and the peak
+//! per side, `THROUGHPUT_ROWS=bursts,otel` to run some rows only: `kit`, `bursts`, `otel`). Reports spans recorded and delivered per second, spans dropped, and the peak
 //! resident memory of each side (VmHWM, reset between sides through /proc/self/clear_refs).
 //!
 //! The workload: traces of one root and 15 children with 4 attributes each, as a voice
@@ -224,12 +224,19 @@ fn main() {
         "{:<28} {:>12} {:>12} {:>12} {:>8} {:>10}",
         "", "recorded/s", "delivered/s", "dropped", "", "peak RSS"
     );
-    let k = kit(secs);
-    report("trace-runtime (queue 32768)", &k);
-    let b = kit_bursts(secs);
-    report("trace-runtime, bursts < queue", &b);
-    let o = otel_sdk(secs);
-    report("otel_sdk BatchSpanProcessor", &o);
-    assert_eq!(k.recorded, k.delivered + k.dropped, "every kit span is delivered or counted as dropped");
-    assert_eq!(b.recorded, b.delivered + b.dropped, "every kit span is delivered or counted as dropped");
+    let rows = std::env::var("THROUGHPUT_ROWS").unwrap_or_else(|_| "kit,bursts,otel".into());
+    let row = |name: &str| rows.split(',').any(|r| r.trim() == name);
+    if row("kit") {
+        let k = kit(secs);
+        report("trace-runtime (queue 32768)", &k);
+        assert_eq!(k.recorded, k.delivered + k.dropped, "every kit span is delivered or counted as dropped");
+    }
+    if row("bursts") {
+        let b = kit_bursts(secs);
+        report("trace-runtime, bursts < queue", &b);
+        assert_eq!(b.recorded, b.delivered + b.dropped, "every kit span is delivered or counted as dropped");
+    }
+    if row("otel") {
+        report("otel_sdk BatchSpanProcessor", &otel_sdk(secs));
+    }
 }
