@@ -2,6 +2,7 @@
 //! export worker instead of on the application's threads.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
@@ -13,7 +14,6 @@ use crate::value::AttrValue;
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,
-    scope: InstrumentationScope,
     /// Emptied attribute vectors sent back by the lanes (see [`super::rehome`]).
     spare: Vec<Vec<KeyValue>>,
 }
@@ -23,7 +23,7 @@ const MAX_SPARE: usize = 4 * 1024;
 
 impl Converter {
     pub(crate) fn new() -> Self {
-        Converter { anchor: clock::anchor(), scope: scope(), spare: Vec::new() }
+        Converter { anchor: clock::anchor(), spare: Vec::new() }
     }
 
     /// Takes back emptied attribute vectors until `needed` are at hand.
@@ -45,22 +45,54 @@ impl Converter {
         self.anchor.rate()
     }
 
-    /// The span of `r`; the static strings it holds are noted for redaction in `semantics`.
-    pub(crate) fn span_data(
+    /// The span of `r`, written into `out`; the static strings it holds are noted for redaction
+    /// in `semantics`. Written in place: a `SpanData` built and returned is another 400-byte copy.
+    pub(crate) fn span_data_into<'a>(
         &mut self,
         r: &mut Record,
         rate: f64,
         semantics: &mut crate::semantics::Worker,
-    ) -> SpanData {
+        out: &'a mut MaybeUninit<SpanData>,
+    ) -> &'a mut SpanData {
         if r.meta.naming == Naming::Static {
             semantics.note_static(r.meta.name);
         }
         let attributes = self.attributes(r, semantics);
-        let extra = r.extra.as_deref();
-        let name = name(r, &attributes);
-        let events = extra.map_or_else(SpanEvents::default, |e| {
-            let mut events = SpanEvents::default();
-            events.events = e
+        // The common span (static name, no events, status unset) is written field by field in
+        // place; the rest is patched in after. A value computed first (a name, the events, a
+        // status) and then moved into the struct went through the stack, and reloading it in
+        // other widths than it was stored in stalled on store forwarding (half of this
+        // function's time in the throughput profile).
+        let data = out.write(SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(r.trace_id),
+                SpanId::from(r.span_id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(r.parent_id),
+            parent_span_is_remote: r.flags & flags::REMOTE_PARENT != 0,
+            span_kind: kind(r.meta.kind),
+            name: Cow::Borrowed(r.meta.name),
+            start_time: self.anchor.to_system_time(r.start, rate),
+            end_time: self.anchor.to_system_time(r.end.max(r.start), rate),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            // Built, not cloned: cloning its (empty) attribute vector returned it through the
+            // stack, with the same store-forwarding stall (6% of the worker's time).
+            instrumentation_scope: scope(),
+        });
+        if r.extra.is_some() || r.meta.naming != Naming::Static {
+            data.name = name(r, &data.attributes);
+        }
+        if let Some(e) = r.extra.as_deref() {
+            data.dropped_attributes_count = e.dropped_attrs;
+            data.events.dropped_count = e.dropped_events;
+            data.events.events = e
                 .events
                 .iter()
                 .map(|ev| {
@@ -72,42 +104,23 @@ impl Converter {
                     )
                 })
                 .collect();
-            events.dropped_count = e.dropped_events;
-            events
-        });
-        let status = match r.status {
-            status::OK => Status::Ok,
+        }
+        match r.status {
+            status::OK => data.status = Status::Ok,
             status::ERROR => {
-                Status::error(extra.and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("error")))
+                let message = r.extra.as_deref().and_then(|e| e.status_message.clone());
+                data.status = Status::error(message.unwrap_or(Cow::Borrowed("error")));
             }
-            _ => Status::Unset,
-        };
-        let mut data = SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(r.trace_id),
-                SpanId::from(r.span_id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from(r.parent_id),
-            parent_span_is_remote: r.flags & flags::REMOTE_PARENT != 0,
-            span_kind: kind(r.meta.kind),
-            name,
-            start_time: self.anchor.to_system_time(r.start, rate),
-            end_time: self.anchor.to_system_time(r.end.max(r.start), rate),
-            attributes,
-            dropped_attributes_count: extra.map_or(0, |e| e.dropped_attrs),
-            events,
-            links: SpanLinks::default(),
-            status,
-            instrumentation_scope: self.scope.clone(),
-        };
-        crate::interop::complete_span_data(r, &mut data);
+            _ => {}
+        }
+        crate::interop::complete_span_data(r, data);
         data
     }
 }
 
+/// The kit's instrumentation scope: static strings and no attributes, so building it allocates
+/// nothing.
+#[inline(always)]
 pub(crate) fn scope() -> InstrumentationScope {
     InstrumentationScope::builder("trace-runtime")
         .with_version(env!("CARGO_PKG_VERSION"))
@@ -142,10 +155,12 @@ impl Converter {
                 semantics.note_static(text);
             }
             let key = attr.key;
-            let kv = attr.take_key_value();
             match out.iter_mut().find(|a| a.key.as_str() == key) {
-                Some(slot) => *slot = kv,
-                None => out.push(kv),
+                Some(slot) => *slot = attr.take_key_value(),
+                // Written straight into the vector's room, as the code.* attributes below: built
+                // first and pushed, each went through the stack, and the 16-byte reload of its
+                // byte-wise stores stalled on store forwarding (70% of this closure's time).
+                None => push_in_place(&mut out, || attr.take_key_value()),
             }
         });
         if let Some(u) = r.usage() {
@@ -186,6 +201,18 @@ impl Converter {
         // SAFETY: the first `written` slots past the length were initialised just above.
         unsafe { out.set_len(out.len() + written) };
         out
+    }
+}
+
+/// Pushes `make()`, built in the vector's own memory rather than moved there from the stack.
+#[inline(always)]
+fn push_in_place(out: &mut Vec<KeyValue>, make: impl FnOnce() -> KeyValue) {
+    out.reserve(1);
+    let len = out.len();
+    if let Some(slot) = out.spare_capacity_mut().first_mut() {
+        slot.write(make());
+        // SAFETY: the slot just past the length was initialised above.
+        unsafe { out.set_len(len + 1) };
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod fanout;
 mod tail;
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -413,20 +414,22 @@ impl Worker {
             for record in batch.iter_mut() {
                 if record.sink == 0 {
                     // Converted even without exporters: token ledgers and summaries still count it.
-                    let span = self.span_data(record, rate);
                     if self.lanes.is_empty() {
+                        drop(self.span_data(record, rate));
                         shared.counters.dropped_no_sink.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    if record.flags & crate::record::flags::SAMPLED_OUT == 0 {
-                        self.pending.push(span);
+                    } else if record.flags & crate::record::flags::SAMPLED_OUT == 0 {
+                        self.convert_into_pending(record, rate);
                         if self.pending.len() >= self.batch_size {
                             self.export(shared);
                         }
-                    } else if let Some(tail) = &mut self.tail {
-                        count_tail(shared, tail.offer(span, &mut self.pending));
                     } else {
-                        shared.counters.dropped_sampled_out.fetch_add(1, Ordering::Relaxed);
+                        let span = self.span_data(record, rate);
+                        match &mut self.tail {
+                            Some(tail) => count_tail(shared, tail.offer(span, &mut self.pending)),
+                            None => {
+                                shared.counters.dropped_sampled_out.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
                 } else {
                     let captures = captures.get_or_insert_with(|| lock(&shared.captures));
@@ -450,8 +453,24 @@ impl Worker {
         }
     }
 
+    /// Converts `record` straight into the next slot of `pending`: a `SpanData` returned and then
+    /// pushed is a 400-byte copy per span, a tenth of the worker's time in the throughput bench.
+    fn convert_into_pending(&mut self, record: &mut Record, rate: f64) {
+        self.pending.reserve(1);
+        let len = self.pending.len();
+        if let Some(slot) = self.pending.spare_capacity_mut().first_mut() {
+            let span = self.convert.span_data_into(record, rate, &mut self.semantics, slot);
+            self.semantics.process(record, span);
+            // SAFETY: the slot just past the length was initialised above.
+            unsafe { self.pending.set_len(len + 1) };
+        }
+    }
+
     fn span_data(&mut self, record: &mut Record, rate: f64) -> SpanData {
-        let mut span = self.convert.span_data(record, rate, &mut self.semantics);
+        let mut slot = MaybeUninit::uninit();
+        self.convert.span_data_into(record, rate, &mut self.semantics, &mut slot);
+        // SAFETY: `span_data_into` initialised the slot.
+        let mut span = unsafe { slot.assume_init() };
         self.semantics.process(record, &mut span);
         span
     }
