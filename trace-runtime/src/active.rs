@@ -342,7 +342,6 @@ impl<S: Storage> SpanIn<S> {
         let record = self.record_ptr();
         // SAFETY: called in `Entered` (or the async equivalent): the record is initialised.
         let r = unsafe { &mut *record };
-        r.end = end;
         if std::thread::panicking() {
             mark_panic(r, end);
         } else if cancelled && r.status != status::ERROR {
@@ -350,7 +349,7 @@ impl<S: Storage> SpanIn<S> {
         }
         self.state = State::Done;
         // SAFETY: the record is initialised and `Done` keeps it from being touched again.
-        unsafe { local::push(record, local_root) };
+        unsafe { local::push(record, end, local_root) };
     }
 }
 

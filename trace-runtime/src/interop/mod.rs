@@ -84,8 +84,8 @@ impl HeapSpan {
     /// Ends the span at `end` and hands its record to the export pipeline; later calls do nothing.
     pub(crate) fn end(&mut self, end: Tick) {
         let Some(record) = self.record.take() else { return };
-        let mut record = ManuallyDrop::new(*record);
-        record.end = end.max(record.start);
+        let record = ManuallyDrop::new(*record);
+        let end = end.max(record.start);
         if record.sink != 0 {
             sinks::unregister(record.span_id);
         }
@@ -94,7 +94,7 @@ impl HeapSpan {
         let local_root = local::current().record.is_null();
         // SAFETY: `record` is initialised and given up here: `ManuallyDrop` keeps it from being
         // dropped again after `push` copied it into the thread's batch.
-        unsafe { local::push(&*record, local_root) };
+        unsafe { local::push(&*record, end, local_root) };
     }
 
     /// The span's OpenTelemetry context: its ids when it records, the trace's otherwise.
