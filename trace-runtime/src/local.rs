@@ -176,8 +176,13 @@ pub(crate) fn hand_off(l: &Local) {
         l.len.set(0);
         for i in 0..len {
             // SAFETY: the first `len` slots are initialised records, forgotten above by `len = 0`
-            // and dropped once, here.
-            unsafe { ptr::drop_in_place(l.buf.get().add(i)) };
+            // and dropped once, here (a record that owns nothing needs no drop).
+            unsafe {
+                let record = l.buf.get().add(i);
+                if !(*record).owns_nothing() {
+                    ptr::drop_in_place(record);
+                }
+            }
         }
         return;
     }
