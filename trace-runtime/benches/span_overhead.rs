@@ -18,6 +18,10 @@
 //! past `TRACE_QUEUE_SIZE` (counted), and fastrace stops recording a trace after its first 10240
 //! spans (so `fastrace/*` there measure a span that records nothing, without a clock read).
 //!
+//! The `loop64/*` cases are the same tight loops with a root per 64 calls, so that fastrace
+//! records every span too (its trace never reaches that limit) and the systems compare on a span
+//! that is recorded. The kit and the SDK still overload there; fastrace's queue grows unbounded.
+//!
 //! The `frame/*` cases measure what a per-audio-frame function pays: each call does about 2.5 µs
 //! of work, the spans of every 64 calls form one trace (a root per 64, as a turn of a voice
 //! pipeline would), and every system's export thread keeps up, so every span is delivered. The
@@ -226,6 +230,9 @@ fn overhead(c: &mut Criterion) {
         dropped_before,
         "frame/kit must deliver every span for its overhead to compare with the peers'"
     );
+    g.bench_function("loop64/kit_4_attrs", |b| {
+        b.iter_custom(|iters| per_trace(iters, |body| trace!("turn", { body() }), kit_4_attrs))
+    });
     trace!("bench root", {
         g.bench_function("kit/sync_0_attrs", |b| b.iter(|| kit_0_attrs(black_box(7))));
         g.bench_function("kit/sync_4_attrs", |b| b.iter(|| kit_4_attrs(black_box(7))));
@@ -274,6 +281,25 @@ fn overhead(c: &mut Criterion) {
             )
         })
     });
+    g.bench_function("loop64/otel_sdk_4_attrs", |b| {
+        b.iter_custom(|iters| {
+            per_trace(
+                iters,
+                |body| tracer.in_span("turn", |_| body()),
+                |x| {
+                    tracer.in_span("frame", |cx| {
+                        cx.span().set_attributes([
+                            KeyValue::new("pipeline.name", "voice"),
+                            KeyValue::new("pipeline.element", "stt"),
+                            KeyValue::new("audio.sample_rate", 16000),
+                            KeyValue::new("audio.channels", 1),
+                        ]);
+                        work(black_box(x))
+                    })
+                },
+            )
+        })
+    });
     let _ = provider.shutdown();
 
     fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
@@ -287,6 +313,12 @@ fn overhead(c: &mut Criterion) {
     });
     g.bench_function("frame/fastrace_bare", |b| {
         b.iter_custom(|iters| per_trace(iters, root_per_trace, frame_fastrace_bare))
+    });
+    g.bench_function("loop64/fastrace_bare", |b| {
+        b.iter_custom(|iters| per_trace(iters, root_per_trace, fastrace_bare))
+    });
+    g.bench_function("loop64/fastrace_4_props", |b| {
+        b.iter_custom(|iters| per_trace(iters, root_per_trace, fastrace_4_props))
     });
     let root = fastrace::Span::root("bench root", fastrace::collector::SpanContext::random());
     let _parent = root.set_local_parent();
