@@ -20,6 +20,7 @@
 //! | `TRACE_QUEUE_SIZE` | spans waiting for the export worker before new ones are dropped (and counted); also the bound of each exporter's lane and of the adaptive-sampling buffer | `32768` |
 //! | `TRACE_BATCH_SIZE` | spans per exporter call | `512` |
 //! | `TRACE_EXPORT_TIMEOUT_MS` | bound of each export call, and of shutdown | `5000` |
+//! | `TRACE_EXPORT_NICE` | how much lower than the application's the export threads' scheduling priority is (Linux `nice`, `0`-`19`): on a saturated machine the application's threads run first and what the export worker cannot convert is dropped and counted | `5` |
 //! | `TRACE_BREAKER_FAILURES`, `TRACE_BREAKER_BACKOFF_MS` | consecutive failed exports that open an exporter's circuit; first back-off before a trial batch | `5`, `1000` |
 //! | `TRACE_CAPTURE_IO` | record LLM prompts and completions | `false` |
 //! | `TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED` | the kill switch: nothing is recorded or sent | `false` |
@@ -197,6 +198,7 @@ pub struct Config {
     queue_size: Option<usize>,
     batch_size: Option<usize>,
     export_timeout: Option<Duration>,
+    export_nice: Option<u8>,
     capture_io: Option<bool>,
     disabled: Option<bool>,
     telemetry: crate::telemetry::config::TelemetryConfig,
@@ -218,6 +220,7 @@ impl fmt::Debug for Config {
             .field("queue_size", &self.queue_size)
             .field("batch_size", &self.batch_size)
             .field("export_timeout", &self.export_timeout)
+            .field("export_nice", &self.export_nice)
             .field("capture_io", &self.capture_io)
             .field("disabled", &self.disabled)
             .field("telemetry", &self.telemetry)
@@ -298,6 +301,7 @@ impl Config {
                 )
             }
         };
+        let export_nice = export_nice(self.export_nice, &env)?;
         let telemetry = self.telemetry.resolve(&env, disabled_by.is_some(), export_timeout)?;
         let capture_io = match self.capture_io {
             Some(c) => c,
@@ -330,6 +334,7 @@ impl Config {
             queue_size,
             batch_size,
             export_timeout,
+            export_nice,
             capture_io,
             service_name,
             environment,
@@ -368,6 +373,30 @@ fn positive(
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(n),
                 _ => Err(ConfigError::InvalidEnv { variable, value: v, expected: EXPECTED }),
+            },
+        },
+    }
+}
+
+/// `TRACE_EXPORT_NICE` or the builder's value: a nice increment from 0 to 19.
+fn export_nice(set: Option<u8>, env: &impl Fn(&str) -> Option<String>) -> Result<u8, ConfigError> {
+    const EXPECTED: &str = "a whole number from 0 to 19";
+    match set {
+        Some(n) if n > 19 => Err(ConfigError::InvalidSetting {
+            setting: "export_nice",
+            value: n.to_string(),
+            expected: EXPECTED,
+        }),
+        Some(n) => Ok(n),
+        None => match env("TRACE_EXPORT_NICE") {
+            None => Ok(crate::background::DEFAULT_NICE),
+            Some(v) => match v.parse::<u8>() {
+                Ok(n) if n <= 19 => Ok(n),
+                _ => Err(ConfigError::InvalidEnv {
+                    variable: "TRACE_EXPORT_NICE",
+                    value: v,
+                    expected: EXPECTED,
+                }),
             },
         },
     }
@@ -450,6 +479,23 @@ impl ConfigBuilder {
     /// breaker) and of shutdown (replaces `TRACE_EXPORT_TIMEOUT_MS`).
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.0.export_timeout = Some(timeout);
+        self
+    }
+
+    /// How much lower than the application's the export threads' scheduling priority is, as a
+    /// Linux `nice` increment from 0 to 19 (replaces `TRACE_EXPORT_NICE`; default 5, ignored on
+    /// other systems). On a machine with idle cores it changes nothing; on a saturated one the
+    /// application's threads run first, and the spans the export worker then cannot convert are
+    /// dropped and counted. `0` shares the CPU equally, for delivery over the application's speed.
+    ///
+    /// ```
+    /// use trace_runtime::Config;
+    ///
+    /// let config = Config::builder().export_nice(0).build();
+    /// # drop(config);
+    /// ```
+    pub fn export_nice(mut self, nice: u8) -> Self {
+        self.0.export_nice = Some(nice);
         self
     }
 
@@ -553,6 +599,8 @@ pub(crate) struct Settings {
     pub(crate) queue_size: usize,
     pub(crate) batch_size: usize,
     pub(crate) export_timeout: Duration,
+    /// Nice increment of the export worker and its lanes.
+    pub(crate) export_nice: u8,
     pub(crate) capture_io: bool,
     pub(crate) service_name: String,
     pub(crate) environment: String,
@@ -607,6 +655,29 @@ mod tests {
         assert_eq!((s.service_name.as_str(), s.environment.as_str()), ("agent", "prod"));
         assert!(s.capture_io);
         assert_eq!(s.disabled_by, Some(TracingOff::Env("OTEL_SDK_DISABLED")));
+    }
+
+    #[test]
+    fn the_export_threads_priority_comes_from_the_environment_or_the_builder() {
+        assert_eq!(resolve(&[]).unwrap().export_nice, 5);
+        assert_eq!(resolve(&[("TRACE_EXPORT_NICE", "0")]).unwrap().export_nice, 0);
+        assert_eq!(resolve(&[("TRACE_EXPORT_NICE", "19")]).unwrap().export_nice, 19);
+        let env = |n: &str| (n == "TRACE_EXPORT_NICE").then(|| "12".to_string());
+        assert_eq!(Config::builder().export_nice(3).build().resolve_with(env).unwrap().export_nice, 3);
+        for bad in ["20", "-1", "high"] {
+            let err = resolve(&[("TRACE_EXPORT_NICE", bad)]).err().unwrap();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "environment variable `TRACE_EXPORT_NICE` is `{bad}`: expected a whole number from 0 to 19; fix or unset it"
+                )
+            );
+        }
+        let err = Config::builder().export_nice(20).build().resolve().err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "`Config::builder().export_nice(20)`: expected a whole number from 0 to 19"
+        );
     }
 
     #[test]

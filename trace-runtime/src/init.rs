@@ -107,6 +107,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
             capacity: settings.queue_size.div_ceil(settings.batch_size).max(2),
         },
         slow_trace: settings.export.adaptive,
+        nice: settings.export_nice,
     };
     let adaptive = options.slow_trace.is_some();
     crate::settings::set_capture_io(settings.capture_io);

@@ -42,6 +42,7 @@
 extern crate self as trace_runtime;
 
 mod active;
+mod background;
 mod clock;
 pub mod config;
 mod console;

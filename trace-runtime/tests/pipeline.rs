@@ -165,3 +165,44 @@ fn shutdown_reports_the_failures_of_its_own_pipeline_only() {
     trace!("kept", { frame(1) });
     assert!(guard.shutdown().is_ok(), "an earlier pipeline's failures are not this one's");
 }
+
+/// The nice value of each of this process's threads whose name starts with `prefix`
+/// (`/proc/self/task/*/stat`, field 19; names are cut to 15 bytes there).
+#[cfg(target_os = "linux")]
+fn nice_of_threads(prefix: &str) -> Vec<i32> {
+    let nice = |stat: &str| -> Option<i32> {
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        after_name.split_whitespace().nth(16)?.parse().ok()
+    };
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end().starts_with(prefix) {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            found.extend(nice(&stat));
+        }
+    }
+    found
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn export_threads_run_at_the_configured_lower_priority() {
+    let _serial = serial();
+    // This test thread's nice value: the worker inherits it from the test thread that started it.
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let own: i32 = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(16).unwrap().parse().unwrap();
+    for nice in [7, 2] {
+        let memory = InMemorySpanExporter::default();
+        let guard = init_with(config(&memory).export_nice(nice).build()).unwrap();
+        let expected = (own + i32::from(nice)).min(19);
+        // Set again on each init, replacing the last increment rather than adding to it.
+        assert_eq!(nice_of_threads("trace-runtime-e"), [expected], "the export worker");
+        let lanes = nice_of_threads("trace-export-");
+        assert!(!lanes.is_empty() && lanes.iter().all(|&n| n == expected), "its lanes: {lanes:?}");
+        assert_eq!(trace!("turn", { frame(1) }), 2);
+        assert!(guard.flush());
+        assert_eq!(memory.get_finished_spans().unwrap().len(), 2, "the pipeline delivers as before");
+        drop(guard);
+    }
+}

@@ -132,7 +132,10 @@ fn shared() -> &'static Shared {
         let (control, rx) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("trace-runtime-logs".into())
-            .spawn(move || run(rx))
+            .spawn(move || {
+                crate::background::lower_priority();
+                run(rx)
+            })
             .map(|handle| handle.thread().clone())
             // Without a drain thread records wait in the queue and `flush` times out; the current
             // thread's handle keeps `unpark` harmless.

@@ -84,6 +84,7 @@ enum Control {
         batch_size: usize,
         lane: LaneConfig,
         adaptive: Option<Box<tail::Tail>>,
+        nice: u8,
         done: SyncSender<Vec<String>>,
     },
     Flush {
@@ -264,6 +265,8 @@ pub(crate) struct InstallOptions {
     pub(crate) lane: LaneConfig,
     /// Adaptive sampling's slow-trace threshold; `None`: adaptive sampling off.
     pub(crate) slow_trace: Option<Duration>,
+    /// Nice increment of the worker and of the lanes it starts (see [`crate::background`]).
+    pub(crate) nice: u8,
 }
 
 /// Hands the worker a new set of exporters (replacing none: `init` allows one pipeline at a time).
@@ -284,6 +287,7 @@ pub(crate) fn install(
         batch_size: options.batch_size,
         lane: options.lane,
         adaptive,
+        nice: options.nice,
         done,
     };
     if shared.control.send(install).is_err() {
@@ -319,6 +323,8 @@ struct Worker {
     convert: convert::Converter,
     /// Cost, token ledgers, summaries, OpenInference names, redaction (issue #3).
     semantics: crate::semantics::Worker,
+    /// This thread's scheduling priority, relative to the application thread that started it.
+    priority: crate::background::Priority,
 }
 
 impl Worker {
@@ -333,10 +339,12 @@ impl Worker {
             last_export: Instant::now(),
             convert: convert::Converter::new(),
             semantics: crate::semantics::Worker::new(),
+            priority: crate::background::Priority::of_current_thread(),
         }
     }
 
     fn run(mut self) {
+        self.priority.set(crate::background::DEFAULT_NICE);
         // `shared()` is being initialised by the thread that spawned this one: wait for it.
         let shared = loop {
             match SHARED.get() {
@@ -365,7 +373,9 @@ impl Worker {
 
     fn handle(&mut self, shared: &Shared, message: Control) {
         match message {
-            Control::Install { exporters, resource, batch_size, lane, adaptive, done } => {
+            Control::Install { exporters, resource, batch_size, lane, adaptive, nice, done } => {
+                // Before the lanes start: their threads inherit it.
+                self.priority.set(nice);
                 let (lanes, errors) = Lanes::start(exporters, &resource, lane);
                 if errors.is_empty() {
                     self.lanes = lanes;

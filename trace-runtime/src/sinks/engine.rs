@@ -160,7 +160,10 @@ impl HttpSink {
         let worker = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name(format!("trace-runtime-sink-{name}"))
-            .spawn(move || run(rx, http, format, worker))
+            .spawn(move || {
+                crate::background::lower_priority();
+                run(rx, http, format, worker)
+            })
             .map_err(|e| SinkError::Client { sink: name, reason: format!("cannot start its thread: {e}") })?;
         Ok(HttpSink { inner })
     }

@@ -48,6 +48,7 @@ pub(crate) fn start(sink: Box<dyn TelemetrySink>, interval: Duration) -> bool {
     let (tx, rx) = mpsc::channel();
     let session = SESSION.load(Ordering::Acquire);
     let spawned = std::thread::Builder::new().name("trace-telemetry".into()).spawn(move || {
+        crate::background::lower_priority();
         Worker { sink, aggregate: Aggregate::default(), breaker: Breaker::new(), interval, session }.run(rx)
     });
     if spawned.is_err() {
