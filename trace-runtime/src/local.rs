@@ -6,6 +6,7 @@
 //! thread's outermost span ends (so a finished trace never waits in an idle thread's buffer).
 
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 use std::ptr;
 
 use crate::clock::Tick;
@@ -116,7 +117,7 @@ pub(crate) unsafe fn push(record: *const Record, end: Tick, local_root: bool) {
         // SAFETY: `len < cap` slots of the batch's allocation; the caller gives up `record`.
         unsafe {
             let slot = l.buf.get().add(len);
-            slot.copy_from_nonoverlapping(record, 1);
+            copy_record(record, slot);
             (*slot).end = end;
         }
         l.len.set(len + 1);
@@ -126,6 +127,33 @@ pub(crate) unsafe fn push(record: *const Record, end: Tick, local_root: bool) {
     } else {
         // SAFETY: forwarded from the caller.
         unsafe { push_slow(l, record, end) };
+    }
+}
+
+/// Copies a record into the batch with inline 16-byte moves.
+///
+/// A plain copy of the 272-byte record is a call to libc's `memcpy`, whose 64-byte loads span
+/// several of the narrower stores that just built the record and wait for all of them: inline
+/// 16-byte moves made the tight sync-span loop 1-2 ns faster (paired runs, 39 -> 37-38 ns). The
+/// chunks are `MaybeUninit`, so the record's padding and unused slots are copied as they are.
+///
+/// # Safety
+/// `src` is a record, `dst` room for one, not overlapping.
+#[inline(always)]
+unsafe fn copy_record(src: *const Record, dst: *mut Record) {
+    type Chunk = MaybeUninit<u128>;
+    const CHUNKS: usize = std::mem::size_of::<Record>() / std::mem::size_of::<Chunk>();
+    const _: () = assert!(
+        std::mem::size_of::<Record>().is_multiple_of(std::mem::size_of::<Chunk>()),
+        "a record is whole 16-byte chunks"
+    );
+    let (src, dst) = (src.cast::<Chunk>(), dst.cast::<Chunk>());
+    let mut i = 0;
+    while i < CHUNKS {
+        // SAFETY: both pointers cover `CHUNKS` chunks (the caller's contract and the size
+        // assertion above); unaligned reads and writes need no alignment.
+        unsafe { dst.add(i).write_unaligned(src.add(i).read_unaligned()) };
+        i += 1;
     }
 }
 
