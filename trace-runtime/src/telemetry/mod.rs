@@ -29,7 +29,7 @@
 //!
 //! **How**: a call is one relaxed load when the layer is off; when on, a `Copy` event pushed to a
 //! bounded lock-free queue ([`QUEUE_EVENTS`]; when full, the event is dropped and counted). The
-//! telemetry thread folds events into counters (at most [`MAX_KEYS`](payload) keys per table)
+//! telemetry thread folds events into counters (at most 256 keys per table)
 //! and sends one JSON batch a minute (`telemetry_interval`) and at shutdown, within the export
 //! timeout, behind a circuit breaker ([`BreakerState`]). [`metrics`] shows what happened.
 
