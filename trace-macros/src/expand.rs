@@ -140,22 +140,27 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             _ => quote!(),
         };
         let start = span_start.tokens();
+        // The span is made in a block that ends before the `.await`: a local of the fn's own
+        // body would keep its room in the future across the await even once moved, doubling
+        // the future's size (720 bytes instead of 384 in the span_overhead bench) and every copy.
         quote! {
-            #start
-            ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-                #io_input
-                let __trace_ret = async move {
-                    #fake_return
-                    #(#stmts)*
-                }
-                .await;
-                #recorders
-                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                #usage
-                #io_output
-                __trace_ret
-            })
-            .await
+            let __trace_future = {
+                #start
+                ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+                    #io_input
+                    let __trace_ret = async move {
+                        #fake_return
+                        #(#stmts)*
+                    }
+                    .await;
+                    #recorders
+                    (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                    #usage
+                    #io_output
+                    __trace_ret
+                })
+            };
+            __trace_future.await
         }
     } else {
         let ret = match (&output, opaque) {

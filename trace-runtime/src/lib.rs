@@ -173,9 +173,11 @@ pub use interop::{otel, propagation};
 /// }
 /// ```
 ///
-/// An `async fn` gets the same start, then
-/// `Instrumented::new(__trace_span, async move { let r = async move { body }.await; ...; r }).await`:
-/// the span is current on every poll and ends, marked cancelled, if the future is dropped early.
+/// An `async fn` gets the same start, in a block that ends before the await (so the moved span
+/// takes no room in the fn's future), then awaits the span's future:
+/// `let f = { /* start */ Instrumented::new(__trace_span, async move { let r = async move { body }.await; ...; r }) };
+/// f.await`: the span is current on every poll and ends, marked cancelled, if the future is
+/// dropped early.
 pub use trace_macros::trace_llm;
 
 /// Traces a step of a realtime pipeline: `pipeline.name` and `pipeline.element`.
