@@ -164,10 +164,11 @@ impl Converter {
             let key = attr.key;
             match out.iter_mut().find(|a| a.key.as_str() == key) {
                 Some(slot) => *slot = attr.take_key_value(),
-                // Written straight into the vector's room, as the code.* attributes below: built
-                // first and pushed, each went through the stack, and the 16-byte reload of its
-                // byte-wise stores stalled on store forwarding (70% of this closure's time).
-                None => push_in_place(&mut out, || attr.take_key_value()),
+                // Written straight into the vector's room: built first and pushed, each went
+                // through the stack and its 16-byte reload stalled (70% of this closure's time).
+                None => {
+                    super::push_in_place(&mut out, |slot| slot.write(attr.take_key_value()));
+                }
             }
         });
         if let Some(u) = r.usage() {
@@ -187,39 +188,18 @@ impl Converter {
             out.push(KeyValue::new("span.cancelled", true));
         }
         let meta = r.meta;
-        // Written straight into the vector's room: built first and pushed, each attribute went
-        // through the stack and its reload stalled on store forwarding (40% of this function in
-        // the throughput profile).
-        out.reserve(3);
-        let mut written = 0;
-        if let [a, b, c, ..] = out.spare_capacity_mut() {
-            let line = KeyValue::new("code.line.number", i64::from(meta.line));
-            if meta.function.is_empty() {
-                a.write(KeyValue::new("code.file.path", meta.file));
-                b.write(line);
-                written = 2;
-            } else {
-                a.write(KeyValue::new("code.function.name", meta.function));
-                b.write(KeyValue::new("code.file.path", meta.file));
-                c.write(line);
-                written = 3;
-            }
+        // Written straight into the vector's room (see `push_in_place`): built first and pushed,
+        // each went through the stack and its reload stalled (40% of this function).
+        if !meta.function.is_empty() {
+            super::push_in_place(&mut out, |slot| {
+                slot.write(KeyValue::new("code.function.name", meta.function))
+            });
         }
-        // SAFETY: the first `written` slots past the length were initialised just above.
-        unsafe { out.set_len(out.len() + written) };
+        super::push_in_place(&mut out, |slot| slot.write(KeyValue::new("code.file.path", meta.file)));
+        super::push_in_place(&mut out, |slot| {
+            slot.write(KeyValue::new("code.line.number", i64::from(meta.line)))
+        });
         out
-    }
-}
-
-/// Pushes `make()`, built in the vector's own memory rather than moved there from the stack.
-#[inline(always)]
-fn push_in_place(out: &mut Vec<KeyValue>, make: impl FnOnce() -> KeyValue) {
-    out.reserve(1);
-    let len = out.len();
-    if let Some(slot) = out.spare_capacity_mut().first_mut() {
-        slot.write(make());
-        // SAFETY: the slot just past the length was initialised above.
-        unsafe { out.set_len(len + 1) };
     }
 }
 
