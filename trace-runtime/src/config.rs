@@ -41,7 +41,9 @@
 //! Invalid values are errors from [`init`](crate::init) that name the variable and the value.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter;
@@ -266,29 +268,15 @@ impl Config {
                 None => vec![Exporter::Stdout],
             },
         };
-        let sampling_rate = match self.sampling_rate {
-            Some(rate) if !(0.0..=1.0).contains(&rate) => {
-                return Err(ConfigError::InvalidSetting {
-                    setting: "sampling_rate",
-                    value: rate.to_string(),
-                    expected: "a number from 0.0 to 1.0",
-                });
-            }
-            Some(rate) => rate,
-            None => match env("TRACE_SAMPLING_RATE") {
-                Some(v) => match v.parse::<f64>() {
-                    Ok(rate) if (0.0..=1.0).contains(&rate) => rate,
-                    _ => {
-                        return Err(ConfigError::InvalidEnv {
-                            variable: "TRACE_SAMPLING_RATE",
-                            value: v,
-                            expected: "a number from 0.0 to 1.0",
-                        });
-                    }
-                },
-                None => 1.0,
-            },
-        };
+        let sampling_rate = ranged(
+            self.sampling_rate,
+            "sampling_rate",
+            &env,
+            "TRACE_SAMPLING_RATE",
+            0.0..=1.0,
+            1.0,
+            "a number from 0.0 to 1.0",
+        )?;
         let queue_size =
             positive(self.queue_size, "queue_size", &env, "TRACE_QUEUE_SIZE", DEFAULT_QUEUE_SPANS)?;
         let batch_size =
@@ -301,7 +289,15 @@ impl Config {
                 )
             }
         };
-        let export_nice = export_nice(self.export_nice, &env)?;
+        let export_nice = ranged(
+            self.export_nice,
+            "export_nice",
+            &env,
+            "TRACE_EXPORT_NICE",
+            0..=19,
+            crate::background::DEFAULT_NICE,
+            "a whole number from 0 to 19",
+        )?;
         let telemetry = self.telemetry.resolve(&env, disabled_by.is_some(), export_timeout)?;
         let capture_io = match self.capture_io {
             Some(c) => c,
@@ -357,6 +353,7 @@ pub(crate) fn parse_bool(
     }
 }
 
+/// A whole number greater than 0, from the builder or else the environment.
 fn positive(
     set: Option<usize>,
     setting: &'static str,
@@ -364,39 +361,29 @@ fn positive(
     variable: &'static str,
     default: usize,
 ) -> Result<usize, ConfigError> {
-    const EXPECTED: &str = "a whole number greater than 0";
-    match set {
-        Some(0) => Err(ConfigError::InvalidSetting { setting, value: "0".into(), expected: EXPECTED }),
-        Some(n) => Ok(n),
-        None => match env(variable) {
-            None => Ok(default),
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(ConfigError::InvalidEnv { variable, value: v, expected: EXPECTED }),
-            },
-        },
-    }
+    ranged(set, setting, env, variable, 1..=usize::MAX, default, "a whole number greater than 0")
 }
 
-/// `TRACE_EXPORT_NICE` or the builder's value: a nice increment from 0 to 19.
-fn export_nice(set: Option<u8>, env: &impl Fn(&str) -> Option<String>) -> Result<u8, ConfigError> {
-    const EXPECTED: &str = "a whole number from 0 to 19";
+/// The builder's value, or else the environment variable's, within `range`; `default` when
+/// neither is set. Out of range or not a number: an error naming the setting or the variable,
+/// the value, and `expected`.
+fn ranged<T: FromStr + PartialOrd + fmt::Display + Copy>(
+    set: Option<T>,
+    setting: &'static str,
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    range: RangeInclusive<T>,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
     match set {
-        Some(n) if n > 19 => Err(ConfigError::InvalidSetting {
-            setting: "export_nice",
-            value: n.to_string(),
-            expected: EXPECTED,
-        }),
-        Some(n) => Ok(n),
-        None => match env("TRACE_EXPORT_NICE") {
-            None => Ok(crate::background::DEFAULT_NICE),
-            Some(v) => match v.parse::<u8>() {
-                Ok(n) if n <= 19 => Ok(n),
-                _ => Err(ConfigError::InvalidEnv {
-                    variable: "TRACE_EXPORT_NICE",
-                    value: v,
-                    expected: EXPECTED,
-                }),
+        Some(v) if range.contains(&v) => Ok(v),
+        Some(v) => Err(ConfigError::InvalidSetting { setting, value: v.to_string(), expected }),
+        None => match env(variable) {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<T>() {
+                Ok(v) if range.contains(&v) => Ok(v),
+                _ => Err(ConfigError::InvalidEnv { variable, value: raw, expected }),
             },
         },
     }
