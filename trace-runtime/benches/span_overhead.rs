@@ -38,7 +38,7 @@ use futures::Stream;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanData, SpanExporter};
 use trace_runtime::config::Exporter;
 use trace_runtime::{Config, Usage, record_usage, trace, trace_llm, trace_llm_stream, trace_pipeline};
 
@@ -182,6 +182,19 @@ fn fastrace_4_props(x: u64) -> u64 {
     work(x)
 }
 
+/// `body(x)` inside an SDK span with the 4 attributes of the kit's `fields(..)` cases.
+fn otel_4_attrs(tracer: &SdkTracer, x: u64, body: fn(u64) -> u64) -> u64 {
+    tracer.in_span("frame", |cx| {
+        cx.span().set_attributes([
+            KeyValue::new("pipeline.name", "voice"),
+            KeyValue::new("pipeline.element", "stt"),
+            KeyValue::new("audio.sample_rate", 16000),
+            KeyValue::new("audio.channels", 1),
+        ]);
+        body(x)
+    })
+}
+
 fn poll_once<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
     match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
@@ -222,16 +235,15 @@ fn overhead(c: &mut Criterion) {
     )
     .expect("bench config");
     let dropped_before = trace_runtime::metrics().spans_dropped_queue_full;
-    g.bench_function("frame/kit_4_attrs", |b| {
-        b.iter_custom(|iters| per_trace(iters, |body| trace!("turn", { body() }), frame_kit))
-    });
+    let kit_root = |body: &mut dyn FnMut()| trace!("turn", { body() });
+    g.bench_function("frame/kit_4_attrs", |b| b.iter_custom(|iters| per_trace(iters, kit_root, frame_kit)));
     assert_eq!(
         trace_runtime::metrics().spans_dropped_queue_full,
         dropped_before,
         "frame/kit must deliver every span for its overhead to compare with the peers'"
     );
     g.bench_function("loop64/kit_4_attrs", |b| {
-        b.iter_custom(|iters| per_trace(iters, |body| trace!("turn", { body() }), kit_4_attrs))
+        b.iter_custom(|iters| per_trace(iters, kit_root, kit_4_attrs))
     });
     trace!("bench root", {
         g.bench_function("kit/sync_0_attrs", |b| b.iter(|| kit_0_attrs(black_box(7))));
@@ -249,56 +261,15 @@ fn overhead(c: &mut Criterion) {
     let tracer = provider.tracer("bench");
     tracer.in_span("bench root", |_| {
         g.bench_function("otel_sdk/in_span_4_attrs", |b| {
-            b.iter(|| {
-                tracer.in_span("frame", |cx| {
-                    cx.span().set_attributes([
-                        KeyValue::new("pipeline.name", "voice"),
-                        KeyValue::new("pipeline.element", "stt"),
-                        KeyValue::new("audio.sample_rate", 16000),
-                        KeyValue::new("audio.channels", 1),
-                    ]);
-                    work(black_box(7))
-                })
-            })
+            b.iter(|| otel_4_attrs(&tracer, black_box(7), work))
         });
     });
+    let otel_root = |body: &mut dyn FnMut()| tracer.in_span("turn", |_| body());
     g.bench_function("frame/otel_sdk_4_attrs", |b| {
-        b.iter_custom(|iters| {
-            per_trace(
-                iters,
-                |body| tracer.in_span("turn", |_| body()),
-                |x| {
-                    tracer.in_span("frame", |cx| {
-                        cx.span().set_attributes([
-                            KeyValue::new("pipeline.name", "voice"),
-                            KeyValue::new("pipeline.element", "stt"),
-                            KeyValue::new("audio.sample_rate", 16000),
-                            KeyValue::new("audio.channels", 1),
-                        ]);
-                        frame_work(x)
-                    })
-                },
-            )
-        })
+        b.iter_custom(|iters| per_trace(iters, otel_root, |x| otel_4_attrs(&tracer, x, frame_work)))
     });
     g.bench_function("loop64/otel_sdk_4_attrs", |b| {
-        b.iter_custom(|iters| {
-            per_trace(
-                iters,
-                |body| tracer.in_span("turn", |_| body()),
-                |x| {
-                    tracer.in_span("frame", |cx| {
-                        cx.span().set_attributes([
-                            KeyValue::new("pipeline.name", "voice"),
-                            KeyValue::new("pipeline.element", "stt"),
-                            KeyValue::new("audio.sample_rate", 16000),
-                            KeyValue::new("audio.channels", 1),
-                        ]);
-                        work(black_box(x))
-                    })
-                },
-            )
-        })
+        b.iter_custom(|iters| per_trace(iters, otel_root, |x| otel_4_attrs(&tracer, x, work)))
     });
     let _ = provider.shutdown();
 
