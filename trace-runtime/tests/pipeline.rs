@@ -166,20 +166,22 @@ fn shutdown_reports_the_failures_of_its_own_pipeline_only() {
     assert!(guard.shutdown().is_ok(), "an earlier pipeline's failures are not this one's");
 }
 
+/// The nice value in a `/proc/.../stat` line: field 19, counted after the parenthesised name.
+#[cfg(target_os = "linux")]
+fn nice_in_stat(stat: &str) -> Option<i32> {
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(16)?.parse().ok()
+}
+
 /// The nice value of each of this process's threads whose name starts with `prefix`
-/// (`/proc/self/task/*/stat`, field 19; names are cut to 15 bytes there).
+/// (names are cut to 15 bytes in `/proc/self/task/*/comm`).
 #[cfg(target_os = "linux")]
 fn nice_of_threads(prefix: &str) -> Vec<i32> {
-    let nice = |stat: &str| -> Option<i32> {
-        let after_name = &stat[stat.rfind(')')? + 1..];
-        after_name.split_whitespace().nth(16)?.parse().ok()
-    };
     let mut found = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
         if comm.trim_end().starts_with(prefix) {
             let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            found.extend(nice(&stat));
+            found.extend(nice_in_stat(&stat));
         }
     }
     found
@@ -190,8 +192,7 @@ fn nice_of_threads(prefix: &str) -> Vec<i32> {
 fn export_threads_run_at_the_configured_lower_priority() {
     let _serial = serial();
     // This test thread's nice value: the worker inherits it from the test thread that started it.
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    let own: i32 = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(16).unwrap().parse().unwrap();
+    let own = nice_in_stat(&std::fs::read_to_string("/proc/thread-self/stat").unwrap()).unwrap();
     for nice in [7, 2] {
         let memory = InMemorySpanExporter::default();
         let guard = init_with(config(&memory).export_nice(nice).build()).unwrap();
