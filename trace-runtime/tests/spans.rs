@@ -290,3 +290,17 @@ fn dynamic_names_and_many_spans_arrive_in_full() {
     assert_eq!(spans.len(), 1001);
     assert!(spans.iter().any(|s| s.name == "step 999"));
 }
+
+#[trace_pipeline(name = "voice", element = "stt", fields(audio.sample_rate = 16000, audio.channels = 1))]
+async fn traced_step(x: u64) -> u64 {
+    x * 3
+}
+
+#[test]
+fn a_traced_async_fn_future_holds_its_span_once() {
+    // The span is moved into the future that wraps the body; had the fn's own future kept room
+    // for it too, it would be twice the size, and so would every move of it.
+    let traced = std::mem::size_of_val(&traced_step(1));
+    let block = std::mem::size_of_val(&trace!("step", async move { 1u64 }));
+    assert!(traced < block + 64, "a traced async fn's future is {traced} bytes, a trace! block's {block}");
+}
