@@ -50,8 +50,14 @@ impl Priority {
     }
 }
 
-/// Lowers the calling thread's priority by [`DEFAULT_NICE`]: the first thing a kit thread that
-/// the application's code started does.
-pub(crate) fn lower_priority() {
-    Priority::of_current_thread().set(DEFAULT_NICE);
+/// Starts a kit thread named `name` that lowers its priority by [`DEFAULT_NICE`] before
+/// running `f` (threads the export worker starts inherit its priority instead).
+pub(crate) fn spawn<T: Send + 'static>(
+    name: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new().name(name).spawn(move || {
+        Priority::of_current_thread().set(DEFAULT_NICE);
+        f()
+    })
 }

@@ -130,12 +130,7 @@ static DROPPED_NO_SINK: AtomicU64 = AtomicU64::new(0);
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
         let (control, rx) = mpsc::channel();
-        let worker = std::thread::Builder::new()
-            .name("trace-runtime-logs".into())
-            .spawn(move || {
-                crate::background::lower_priority();
-                run(rx)
-            })
+        let worker = crate::background::spawn("trace-runtime-logs".into(), move || run(rx))
             .map(|handle| handle.thread().clone())
             // Without a drain thread records wait in the queue and `flush` times out; the current
             // thread's handle keeps `unpark` harmless.

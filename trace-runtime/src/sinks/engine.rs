@@ -158,12 +158,7 @@ impl HttpSink {
         // must not be created or dropped inside one), and moved to the thread.
         let http = Http::new(retry).map_err(|e| SinkError::Client { sink: name, reason: e.to_string() })?;
         let worker = Arc::downgrade(&inner);
-        std::thread::Builder::new()
-            .name(format!("trace-runtime-sink-{name}"))
-            .spawn(move || {
-                crate::background::lower_priority();
-                run(rx, http, format, worker)
-            })
+        crate::background::spawn(format!("trace-runtime-sink-{name}"), move || run(rx, http, format, worker))
             .map_err(|e| SinkError::Client { sink: name, reason: format!("cannot start its thread: {e}") })?;
         Ok(HttpSink { inner })
     }

@@ -47,8 +47,7 @@ pub(crate) fn start(sink: Box<dyn TelemetrySink>, interval: Duration) -> bool {
     while queue().pop().is_some() {}
     let (tx, rx) = mpsc::channel();
     let session = SESSION.load(Ordering::Acquire);
-    let spawned = std::thread::Builder::new().name("trace-telemetry".into()).spawn(move || {
-        crate::background::lower_priority();
+    let spawned = crate::background::spawn("trace-telemetry".into(), move || {
         Worker { sink, aggregate: Aggregate::default(), breaker: Breaker::new(), interval, session }.run(rx)
     });
     if spawned.is_err() {
