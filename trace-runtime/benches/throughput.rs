@@ -3,8 +3,9 @@
 //! `opentelemetry_sdk`'s `BatchSpanProcessor` (default settings) in the same run.
 //!
 //! `cargo bench -p trace-runtime --bench throughput` (`THROUGHPUT_SECS=N` to change the 2 s
-//! per side, `THROUGHPUT_ROWS=bursts,otel` to run some rows only: `kit`, `bursts`, `otel`). Reports spans recorded and delivered per second, spans dropped, and the peak
-//! resident memory of each side (VmHWM, reset between sides through /proc/self/clear_refs).
+//! per side, `THROUGHPUT_ROWS=bursts,otel` to run some rows only: `kit`, `bursts`, `otel`).
+//! Reports spans recorded and delivered per second, spans dropped, and the peak resident memory
+//! of each side (VmHWM, reset between sides through /proc/self/clear_refs).
 //!
 //! The workload: traces of one root and 15 children with 4 attributes each, as a voice
 //! pipeline's per-frame steps under a turn. A third row sends bursts of half the queue's
