@@ -1,8 +1,9 @@
 //! `trace!(NAME, key = value, ..., { block })` and its `async` form.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
+use syn::visit::Visit;
 use syn::{Block, Expr, ExprAsync, Token};
 
 use crate::expand::SpanStart;
@@ -143,8 +144,19 @@ pub(crate) fn expand(block: TraceBlock) -> TokenStream {
         // and a diverging block stays diverging without "unreachable" warnings.
         Body::Block(body) => {
             let stmts = &body.stmts;
-            let start = span_start.pinned_tokens();
+            let start = span_start.scoped_tokens();
+            // The code is still expanded, so the block's type is known and nothing cascades.
+            let await_error = first_await(stmts).map(|at| {
+                syn::Error::new(
+                    at,
+                    "`.await` inside a sync `trace!` block: the span would stay current on this \
+                     thread while the task is suspended; trace the future instead: \
+                     `trace!(NAME, .., async { .. }).await`",
+                )
+                .to_compile_error()
+            });
             quote! {{
+                #await_error
                 #start
                 #(#stmts)*
             }}
@@ -157,4 +169,55 @@ pub(crate) fn expand(block: TraceBlock) -> TokenStream {
             }}
         }
     }
+}
+
+/// Where the block's own code awaits: an `.await` outside any `async` block, closure or item
+/// nested in it, including inside macro calls (`.await` tokens not in an `async { .. }` group).
+fn first_await(stmts: &[syn::Stmt]) -> Option<Span> {
+    struct Finder(Option<Span>);
+    impl Visit<'_> for Finder {
+        fn visit_expr_await(&mut self, e: &syn::ExprAwait) {
+            self.0.get_or_insert(e.await_token.span);
+        }
+        fn visit_expr_async(&mut self, _: &syn::ExprAsync) {}
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &syn::Item) {}
+        fn visit_macro(&mut self, m: &syn::Macro) {
+            if self.0.is_none() {
+                self.0 = await_in_tokens(m.tokens.clone());
+            }
+        }
+    }
+    let mut finder = Finder(None);
+    for stmt in stmts {
+        finder.visit_stmt(stmt);
+    }
+    finder.0
+}
+
+fn await_in_tokens(tokens: TokenStream) -> Option<Span> {
+    let mut previous: Option<TokenTree> = None;
+    let mut after_async = false;
+    for token in tokens {
+        match &token {
+            TokenTree::Ident(ident) if ident == "await" => {
+                if matches!(&previous, Some(TokenTree::Punct(p)) if p.as_char() == '.') {
+                    return Some(ident.span());
+                }
+            }
+            TokenTree::Group(group) if !after_async => {
+                if let Some(at) = await_in_tokens(group.stream()) {
+                    return Some(at);
+                }
+            }
+            _ => {}
+        }
+        // `async { .. }` and `async move { .. }` are futures of their own.
+        after_async = match &token {
+            TokenTree::Ident(ident) => ident == "async" || (ident == "move" && after_async),
+            _ => false,
+        };
+        previous = Some(token);
+    }
+    None
 }

@@ -36,22 +36,22 @@ impl SpanStart {
         }
     }
 
-    /// For sync spans: the span built in place inside `pin!` (never moved), entered.
-    pub(crate) fn pinned_tokens(&self) -> TokenStream {
+    /// For sync spans: the record built in place in a slot the guard borrows (never moved),
+    /// the guard entered.
+    pub(crate) fn scoped_tokens(&self) -> TokenStream {
         let meta = self.meta();
         let attrs = &self.attrs;
-        let set_name =
-            self.dynamic_name.as_ref().map(|n| quote!(__trace_guard.as_mut().set_name_pinned(#n);));
+        let set_name = self.dynamic_name.as_ref().map(|n| quote!(__trace_guard.set_name(#n);));
         quote! {
             #meta
-            let __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+            let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
             let mut __trace_guard =
-                ::core::pin::pin!(::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &__trace_slot));
+                ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
             if __trace_guard.is_recording() {
                 #set_name
-                __trace_guard.as_mut().set_all([#(#attrs),*]);
+                __trace_guard.attrs([#(#attrs),*]);
             }
-            __trace_guard.as_mut().enter();
+            __trace_guard.enter();
         }
     }
 
@@ -167,7 +167,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             (Some(ty), false) => quote!(-> #ty),
             _ => quote!(),
         };
-        let start = span_start.pinned_tokens();
+        let start = span_start.scoped_tokens();
         quote! {
             #start
             #io_input

@@ -1,20 +1,22 @@
 //! The span while it runs: started by a macro expansion, ended by `Drop` (sync) or by its
 //! future (async).
 //!
-//! A [`Span`] holds its record in place. When recording is off — before `init()`, outside a
-//! `testing::capture`, or in a trace the sampler dropped — `Span::new` writes one byte and the
-//! rest is skipped. A sync span is pinned on the caller's stack with `core::pin::pin!`, so the
-//! thread-local context may point at its record while the body runs, with no `unsafe` in the
-//! expansion.
+//! A span owns its record: an async [`Span`] inside its future, a sync [`ScopedSpan`] in a
+//! [`RecordSlot`] on the caller's stack that it borrows exclusively (so the record is built in
+//! place, with no copy, and no two spans can share a slot). Only the owner writes the record;
+//! the thread's current context holds the span's ids and a flag, never a pointer to it (see
+//! [`crate::local`]). When recording is off — before `init()`, outside a `testing::capture`, or
+//! in a trace the sampler dropped — `Span::new` writes one byte and the rest is skipped.
+//!
+//! A sync span is `!Send`, as `tracing`'s `Entered` is: it is current on the thread it was
+//! entered on, for as long as its scope runs.
 
-use std::cell::UnsafeCell;
-use std::marker::PhantomPinned;
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::clock;
-use crate::local::{self, Ctx, ctx_flags};
+use crate::local::{self, Ctx, Local, Scope, ctx_flags};
 use crate::record::{EventRecord, Record, SpanMeta, flags, status};
 use crate::value::Attr;
 
@@ -35,15 +37,17 @@ enum State {
     /// The root of a trace the sampler dropped: `saved` holds the trace's context, which children
     /// see so that they record nothing either.
     Unsampled,
-    /// An unsampled sync root, entered: `saved` holds the parent context to restore.
+    /// An unsampled sync root, entered: `saved` holds the context to restore, `scope` its claim.
     UnsampledEntered,
     /// Recording, not yet entered.
     Ready,
     /// A `trace!` future made outside any trace: the record holds its attributes, the decision
     /// waits for the first poll.
     Deferred,
-    /// Recording and entered: the record is live behind the thread-local context.
+    /// A sync span, recording and current: `saved` and `scope` are set.
     Entered,
+    /// An async span, recording: current while its future is polled.
+    Running,
     /// The record was handed off.
     Done,
 }
@@ -54,29 +58,29 @@ enum State {
 #[doc(hidden)]
 pub trait Storage {
     #[allow(private_interfaces)]
-    fn slot(&self) -> *mut MaybeUninit<Record>;
+    fn slot(&mut self) -> &mut MaybeUninit<Record>;
 }
 
 /// The record inside the span.
 #[doc(hidden)]
-pub struct Inline(UnsafeCell<MaybeUninit<Record>>);
+pub struct Inline(MaybeUninit<Record>);
 
 impl Storage for Inline {
     #[inline(always)]
     #[allow(private_interfaces)]
-    fn slot(&self) -> *mut MaybeUninit<Record> {
-        self.0.get()
+    fn slot(&mut self) -> &mut MaybeUninit<Record> {
+        &mut self.0
     }
 }
 
 /// A sync span's record slot: a local of the expansion, declared before the span and never moved.
 #[doc(hidden)]
-pub struct RecordSlot(UnsafeCell<MaybeUninit<Record>>);
+pub struct RecordSlot(MaybeUninit<Record>);
 
 impl RecordSlot {
     #[inline(always)]
     pub const fn new() -> Self {
-        RecordSlot(UnsafeCell::new(MaybeUninit::uninit()))
+        RecordSlot(MaybeUninit::uninit())
     }
 }
 
@@ -86,15 +90,16 @@ impl Default for RecordSlot {
     }
 }
 
-/// The record in a [`RecordSlot`], borrowed for the span's life.
+/// The record in a [`RecordSlot`], borrowed exclusively for the span's life. Not `Send`: a sync
+/// span belongs to the thread it is current on.
 #[doc(hidden)]
-pub struct Borrowed<'a>(&'a RecordSlot);
+pub struct Borrowed<'a>(&'a mut RecordSlot, PhantomData<*const ()>);
 
 impl Storage for Borrowed<'_> {
     #[inline(always)]
     #[allow(private_interfaces)]
-    fn slot(&self) -> *mut MaybeUninit<Record> {
-        self.0.0.get()
+    fn slot(&mut self) -> &mut MaybeUninit<Record> {
+        &mut self.0.0
     }
 }
 
@@ -103,8 +108,8 @@ impl Storage for Borrowed<'_> {
 pub struct SpanIn<S: Storage> {
     state: State,
     saved: MaybeUninit<Ctx>,
+    scope: MaybeUninit<Scope>,
     record: S,
-    _pin: PhantomPinned,
 }
 
 /// An async span: owns its record.
@@ -115,52 +120,46 @@ pub type Span = SpanIn<Inline>;
 #[doc(hidden)]
 pub type ScopedSpan<'a> = SpanIn<Borrowed<'a>>;
 
-// SAFETY: the record is plain owned data (static metadata, owned strings); the raw pointer inside
-// a saved `Ctx` is only dereferenced on the thread that set it, while the span is entered there.
-unsafe impl<S: Storage + Send> Send for SpanIn<S> {}
-// SAFETY: `&SpanIn` exposes nothing that reads or writes the record.
-unsafe impl<S: Storage + Sync> Sync for SpanIn<S> {}
-// SAFETY: a slot is only written through its span, on one thread at a time.
-unsafe impl Sync for RecordSlot {}
-
 impl Span {
     /// Starts a span under the current context: decides whether it records, assigns ids.
     #[inline(always)]
     pub fn new(meta: &'static SpanMeta) -> Span {
-        SpanIn::start(meta, Inline(UnsafeCell::new(MaybeUninit::uninit())))
+        SpanIn::start(meta, Inline(MaybeUninit::uninit()))
     }
 }
 
 impl<'a> ScopedSpan<'a> {
-    /// Starts a sync span whose record is written into `slot`.
+    /// Starts a sync span whose record is written into `slot`, which it borrows for its life.
     #[inline(always)]
-    pub fn new_in(meta: &'static SpanMeta, slot: &'a RecordSlot) -> Self {
-        SpanIn::start(meta, Borrowed(slot))
+    pub fn new_in(meta: &'static SpanMeta, slot: &'a mut RecordSlot) -> Self {
+        SpanIn::start(meta, Borrowed(slot, PhantomData))
     }
 }
 
 impl<S: Storage> SpanIn<S> {
     #[inline(always)]
     fn start(meta: &'static SpanMeta, record: S) -> Self {
-        let mut span =
-            SpanIn { state: State::Inert, saved: MaybeUninit::uninit(), record, _pin: PhantomPinned };
+        let mut span = SpanIn {
+            state: State::Inert,
+            saved: MaybeUninit::uninit(),
+            scope: MaybeUninit::uninit(),
+            record,
+        };
         if ENABLED.load(Ordering::Relaxed) {
             span.begin(meta);
         }
         span
     }
 
-    /// The record's storage.
+    /// The record, once a state that holds one says so.
+    ///
+    /// # Safety
+    /// The state is `Ready`, `Deferred`, `Entered` or `Running`: the record was written and not
+    /// handed off.
     #[inline(always)]
-    fn slot(&mut self) -> &mut MaybeUninit<Record> {
-        // SAFETY: the storage is this span's alone while it lives (`Inline`: a field; `Borrowed`:
-        // a slot borrowed for the span's lifetime), and `&mut self` excludes other access here.
-        unsafe { &mut *self.record.slot() }
-    }
-
-    #[inline(always)]
-    fn record_ptr(&self) -> *mut Record {
-        self.record.slot().cast::<Record>()
+    unsafe fn record(&mut self) -> &mut Record {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.record.slot().assume_init_mut() }
     }
 
     #[inline(always)]
@@ -168,7 +167,7 @@ impl<S: Storage> SpanIn<S> {
         let l = local::get();
         match decide(l, l.ctx.get()) {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
-                self.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+                self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
                 self.state = State::Ready;
             }
             Decision::Unsampled(trace) => {
@@ -188,19 +187,15 @@ impl Span {
     pub fn new_deferred(meta: &'static SpanMeta) -> Span {
         let mut span = Span::new(meta);
         if span.state == State::Inert && local::current().trace_id == 0 {
-            span.slot().write(Record::new(meta, 0, 0, 0, 0, 0));
+            span.record.slot().write(Record::new(meta, 0, 0, 0, 0, 0));
             span.state = State::Deferred;
         }
         span
     }
-}
 
-impl<S: Storage> SpanIn<S> {
     /// Makes the deferred decision under the context of the first poll.
     #[cold]
     fn resolve(&mut self) {
-        // SAFETY: `Deferred` holds an initialised record with no ids yet.
-        let record = unsafe { self.slot().assume_init_mut() };
         let decision = if ENABLED.load(Ordering::Relaxed) {
             let l = local::get();
             decide(l, l.ctx.get())
@@ -209,15 +204,18 @@ impl<S: Storage> SpanIn<S> {
         };
         match decision {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
+                // SAFETY: `Deferred` holds an initialised record with no ids yet.
+                let record = unsafe { self.record() };
                 (record.trace_id, record.span_id, record.parent_id, record.sink) =
                     (trace_id, span_id, parent_id, sink);
                 record.flags |= flags;
                 record.start = clock::now();
-                self.state = State::Entered;
+                self.state = State::Running;
             }
             other => {
-                // SAFETY: initialised, and dropped once: the state no longer claims a record.
-                unsafe { self.slot().assume_init_drop() };
+                // SAFETY: `Deferred`: initialised, and dropped once: the state no longer claims a
+                // record.
+                unsafe { self.record.slot().assume_init_drop() };
                 self.state = State::Inert;
                 if let Decision::Unsampled(trace) = other {
                     self.saved.write(trace);
@@ -226,7 +224,9 @@ impl<S: Storage> SpanIn<S> {
             }
         }
     }
+}
 
+impl<S: Storage> SpanIn<S> {
     /// Whether this span records (or may, once polled); expansions evaluate attribute values
     /// only then.
     #[inline(always)]
@@ -234,45 +234,23 @@ impl<S: Storage> SpanIn<S> {
         matches!(self.state, State::Ready | State::Deferred)
     }
 
-    /// Sets an attribute on a pinned span before it is entered (sync spans are built in place,
-    /// inside `pin!`, so the record is never moved before its final copy into the batch).
-    #[inline(always)]
-    pub fn set(self: Pin<&mut Self>, attr: Attr) {
-        // SAFETY: only the record's contents change; nothing is moved out of the pinned span.
-        unsafe { self.get_unchecked_mut() }.attr(attr);
-    }
-
     /// Sets an attribute before the span is entered.
     #[inline(always)]
     pub fn attr(&mut self, attr: Attr) {
         if self.is_recording() {
-            // SAFETY: `Ready` means the record was written by `begin`.
-            unsafe { self.slot().assume_init_mut() }.push_attr(attr);
+            // SAFETY: `Ready` / `Deferred`: the record was written by `begin` or `new_deferred`.
+            unsafe { self.record() }.push_attr(attr);
         }
     }
 
-    /// Sets the attributes of a macro's arguments on a pinned span before it is entered: one
-    /// check for the lot, then writes at fixed offsets.
-    #[inline(always)]
-    pub fn set_all<const N: usize>(self: Pin<&mut Self>, attrs: [Attr; N]) {
-        // SAFETY: as in `set`.
-        unsafe { self.get_unchecked_mut() }.attrs(attrs);
-    }
-
-    /// Sets several attributes before the span is entered.
+    /// Sets the attributes of a macro's arguments before the span is entered: one check for the
+    /// lot, then writes at fixed offsets.
     #[inline(always)]
     pub fn attrs<const N: usize>(&mut self, attrs: [Attr; N]) {
         if self.is_recording() {
             // SAFETY: as in `attr`.
-            unsafe { self.slot().assume_init_mut() }.push_attrs(attrs);
+            unsafe { self.record() }.push_attrs(attrs);
         }
-    }
-
-    /// Replaces the name of a pinned span (`trace!` with a non-literal name).
-    #[inline]
-    pub fn set_name_pinned(self: Pin<&mut Self>, name: impl Into<std::borrow::Cow<'static, str>>) {
-        // SAFETY: as in `set`.
-        unsafe { self.get_unchecked_mut() }.set_name(name);
     }
 
     /// Replaces the span's name with one computed at run time (`trace!` with a non-literal name).
@@ -280,76 +258,62 @@ impl<S: Storage> SpanIn<S> {
     pub fn set_name(&mut self, name: impl Into<std::borrow::Cow<'static, str>>) {
         if self.is_recording() {
             // SAFETY: as in `attr`.
-            unsafe { self.slot().assume_init_mut() }.extra().name = Some(name.into());
+            unsafe { self.record() }.extra().name = Some(name.into());
         }
     }
 
-    /// Enters a pinned sync span: takes the start time last, then makes it current.
+    /// The context children of this recording span see.
     #[inline(always)]
-    pub fn enter(self: Pin<&mut Self>) {
-        // SAFETY: no field is moved out; the record stays where it is pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        match this.state {
-            State::Ready => {
-                let record = this.record_ptr();
-                // SAFETY: `Ready`: the record is initialised; pinned, so the pointer stays valid
-                // until `Drop` resets the context.
-                unsafe { (*record).start = clock::now() };
-                let ctx = this.child_ctx(record);
-                this.saved.write(local::swap(ctx));
-                this.state = State::Entered;
-            }
-            State::Unsampled => {
-                // SAFETY: `Unsampled` stores the trace's context in `saved` until entered.
-                let ctx = unsafe { this.saved.assume_init_read() };
-                this.saved.write(local::swap(ctx));
-                this.state = State::UnsampledEntered;
-            }
-            _ => {}
-        }
+    fn child_ctx(&mut self) -> Ctx {
+        // SAFETY: called in `Ready` or `Running`: the record is initialised.
+        let r = unsafe { self.record() };
+        let flags = ctx_flags::SAMPLED | ctx_flags::LOCAL | (r.flags & flags::SAMPLED_OUT);
+        Ctx { trace_id: r.trace_id, span_id: r.span_id, sink: r.sink, flags }
     }
 
+    /// Ends the record at `end` and hands it to the thread's batch; `outermost` hands the batch
+    /// off.
     #[inline(always)]
-    fn child_ctx(&self, record: *mut Record) -> Ctx {
-        // SAFETY: callers pass the initialised record of this span.
-        let r = unsafe { &*record };
-        let flags = ctx_flags::SAMPLED | (r.flags & flags::SAMPLED_OUT);
-        Ctx { trace_id: r.trace_id, span_id: r.span_id, record, sink: r.sink, flags }
-    }
-
-    /// Sync end: end time first, restore the parent, hand the record off.
-    #[inline(always)]
-    fn exit_sync(&mut self) {
-        match self.state {
-            State::Entered => {
-                let end = clock::now();
-                // SAFETY: `Entered` saved the parent context.
-                let parent = unsafe { self.saved.assume_init_read() };
-                local::swap(parent);
-                self.finish(end, parent.record.is_null(), false);
-            }
-            State::UnsampledEntered => {
-                // SAFETY: `enter` saved the parent context.
-                local::swap(unsafe { self.saved.assume_init_read() });
-            }
-            _ => {}
-        }
-    }
-
-    /// Ends the record at `end` and hands it to the thread's batch.
-    #[inline(always)]
-    fn finish(&mut self, end: clock::Tick, local_root: bool, cancelled: bool) {
-        let record = self.record_ptr();
-        // SAFETY: called in `Entered` (or the async equivalent): the record is initialised.
-        let r = unsafe { &mut *record };
+    fn finish(&mut self, l: &Local, end: clock::Tick, outermost: bool, cancelled: bool) {
+        // SAFETY: called in `Entered` or `Running`: the record is initialised.
+        let r = unsafe { self.record() };
         if std::thread::panicking() {
             mark_panic(r, end);
         } else if cancelled && r.status != status::ERROR {
             r.flags |= flags::CANCELLED;
         }
+        let r: *const Record = r;
         self.state = State::Done;
-        // SAFETY: the record is initialised and `Done` keeps it from being touched again.
-        unsafe { local::push(record, end, local_root) };
+        // SAFETY: `r` is this span's own initialised record, read once, right here; `Done` keeps
+        // it from being read or dropped again.
+        unsafe { local::push_in(l, r, end, outermost) };
+    }
+}
+
+impl ScopedSpan<'_> {
+    /// Enters a sync span: takes the start time last, then makes it current.
+    #[inline(always)]
+    pub fn enter(&mut self) {
+        match self.state {
+            State::Ready => {
+                // SAFETY: `Ready`: the record is initialised.
+                unsafe { self.record() }.start = clock::now();
+                let ctx = self.child_ctx();
+                let (scope, previous) = local::enter(ctx);
+                self.scope.write(scope);
+                self.saved.write(previous);
+                self.state = State::Entered;
+            }
+            State::Unsampled => {
+                // SAFETY: `Unsampled` stores the trace's context in `saved` until entered.
+                let ctx = unsafe { self.saved.assume_init_read() };
+                let (scope, previous) = local::enter(ctx);
+                self.scope.write(scope);
+                self.saved.write(previous);
+                self.state = State::UnsampledEntered;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -364,13 +328,38 @@ impl<S: Storage> Drop for SpanIn<S> {
 }
 
 impl<S: Storage> SpanIn<S> {
+    /// The end of a sync span (end time first, the side writes merged, the context restored, the
+    /// record handed off), or of an async span whose future was dropped before it completed (it
+    /// is not current then, and took its side writes at the end of its last poll).
     #[inline(never)]
     fn end(&mut self) {
         match self.state {
+            State::Running => {
+                let end = clock::now();
+                let l = local::get();
+                let outermost = !l.ctx.get().is_local();
+                self.finish(l, end, outermost, true);
+            }
             State::Inert | State::Done | State::Unsampled => {}
-            State::Entered | State::UnsampledEntered => self.exit_sync(),
+            State::Entered => {
+                let end = clock::now();
+                let l = local::get();
+                // SAFETY: `Entered`: the record is initialised.
+                local::merge_into(l, unsafe { self.record() });
+                // SAFETY: a sync span in `Entered` was entered by `enter`, which set both.
+                let (scope, previous) =
+                    unsafe { (self.scope.assume_init_read(), self.saved.assume_init_read()) };
+                local::exit_in(l, scope, previous);
+                self.finish(l, end, !previous.is_local(), false);
+            }
+            State::UnsampledEntered => {
+                // SAFETY: `enter` set both.
+                let (scope, previous) =
+                    unsafe { (self.scope.assume_init_read(), self.saved.assume_init_read()) };
+                local::exit(scope, previous);
+            }
             // SAFETY: `Ready` / `Deferred`: initialised, never handed off.
-            State::Ready | State::Deferred => unsafe { self.slot().assume_init_drop() },
+            State::Ready | State::Deferred => unsafe { self.record.slot().assume_init_drop() },
         }
     }
 }
@@ -422,7 +411,7 @@ fn decide_root(l: &local::Local, sink: u32) -> Decision {
     } else if ADAPTIVE.load(Ordering::Relaxed) {
         Decision::Record { trace_id, span_id, parent_id: 0, sink, flags: flags::SAMPLED_OUT }
     } else {
-        Decision::Unsampled(Ctx { trace_id, span_id, record: std::ptr::null_mut(), sink: 0, flags: 0 })
+        Decision::Unsampled(Ctx { trace_id, span_id, sink: 0, flags: 0 })
     }
 }
 
@@ -449,35 +438,17 @@ fn mark_panic(r: &mut Record, time: clock::Tick) {
 pub(crate) mod future {
     use super::*;
     use std::future::Future;
+    use std::pin::Pin;
     use std::task::{Context, Poll};
 
     pin_project_lite::pin_project! {
         /// A future traced by a span: current on every poll, ended when the future completes, and
-        /// ended and marked cancelled when dropped before completion.
+        /// ended and marked cancelled when dropped before completion (by the span's own `Drop`).
         #[doc(hidden)]
         pub struct Instrumented<F> {
-            #[pin]
             span: Span,
             #[pin]
             inner: F,
-        }
-
-        impl<F> PinnedDrop for Instrumented<F> {
-            fn drop(this: Pin<&mut Self>) {
-                let this = this.project();
-                // SAFETY: the span is not moved, only ended in place.
-                let span = unsafe { this.span.get_unchecked_mut() };
-                match span.state {
-                    State::Entered => {
-                        let end = clock::now();
-                        let local_root = local::current().record.is_null();
-                        span.finish(end, local_root, true);
-                    }
-                    // Its `saved` is the trace's context, not a parent to restore.
-                    State::Unsampled => span.state = State::Inert,
-                    _ => {}
-                }
-            }
         }
     }
 
@@ -488,8 +459,8 @@ pub(crate) mod future {
             match span.state {
                 State::Ready => {
                     // SAFETY: `Ready`: initialised.
-                    unsafe { span.slot().assume_init_mut() }.start = clock::now();
-                    span.state = State::Entered;
+                    unsafe { span.record() }.start = clock::now();
+                    span.state = State::Running;
                 }
                 State::Unsampled | State::Deferred => {}
                 _ => span.state = State::Inert,
@@ -510,49 +481,63 @@ pub(crate) mod future {
         #[inline]
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
             let this = self.project();
-            // SAFETY: the span is pinned inside this future; its record does not move while
-            // the context points at it, which lasts only for this poll.
-            let span = unsafe { this.span.get_unchecked_mut() };
+            let span = this.span;
             if span.state == State::Deferred {
                 span.resolve();
             }
             let ctx = match span.state {
-                State::Entered => span.child_ctx(span.record_ptr()),
+                State::Running => span.child_ctx(),
                 // SAFETY: `Unsampled` keeps the trace's context in `saved`.
                 State::Unsampled => unsafe { span.saved.assume_init_read() },
                 _ => return this.inner.poll(cx),
             };
-            let record = if span.state == State::Entered { span.record_ptr() } else { std::ptr::null_mut() };
-            let parent = local::swap(ctx);
-            let restore = Restore { parent, record };
+            let l = local::get();
+            let (scope, parent) = local::enter_in(l, ctx);
+            let mut polling = Polling { span, l, scope, parent, ready: false };
             let poll = this.inner.poll(cx);
-            drop(restore);
-            if poll.is_ready() && span.state == State::Entered {
-                let end = clock::now();
-                span.finish(end, parent.record.is_null(), false);
-            }
-            if poll.is_ready() && span.state == State::Unsampled {
-                span.state = State::Inert;
-            }
+            polling.ready = poll.is_ready();
+            drop(polling);
             poll
         }
     }
 
-    /// Puts the parent context back even if the inner poll panics, and marks the span as
-    /// panicked then: executors such as tokio catch the panic and drop the future later, when
-    /// `std::thread::panicking()` no longer says so.
-    struct Restore {
+    /// The end of one poll, also when the inner poll panics: the span takes its side writes and
+    /// is marked as panicked then (executors such as tokio catch the panic and drop the future
+    /// later, when `std::thread::panicking()` no longer says so), the parent context comes back,
+    /// and a finished future ends its span.
+    struct Polling<'a> {
+        span: &'a mut Span,
+        l: &'a Local,
+        scope: Scope,
         parent: Ctx,
-        record: *mut Record,
+        ready: bool,
     }
 
-    impl Drop for Restore {
+    impl Drop for Polling<'_> {
         #[inline(always)]
         fn drop(&mut self) {
-            local::swap(self.parent);
-            if !self.record.is_null() && std::thread::panicking() {
-                // SAFETY: the record of the span being polled, pinned in its future.
-                mark_panic(unsafe { &mut *self.record }, clock::now());
+            let (span, l) = (&mut *self.span, self.l);
+            let running = span.state == State::Running;
+            let end = if self.ready && running { clock::now() } else { 0 };
+            if running {
+                // SAFETY: `Running`: the record is initialised.
+                let record = unsafe { span.record() };
+                if std::thread::panicking() {
+                    mark_panic(record, clock::now());
+                }
+                local::merge_into(l, record);
+            }
+            local::exit_in(l, self.scope, self.parent);
+            let outermost = !self.parent.is_local();
+            if self.ready && running {
+                span.finish(l, end, outermost, false);
+                return;
+            }
+            if self.ready && span.state == State::Unsampled {
+                span.state = State::Inert;
+            }
+            if outermost {
+                local::left_outermost(l);
             }
         }
     }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::local::{self, Ctx};
+use crate::local::{self, Ctx, Scope};
 
 /// The current span, detached from the thread it was taken on.
 ///
@@ -43,21 +43,22 @@ impl Context {
     /// No current span: spans attached to it start new traces.
     pub const NONE: Context = Context { trace_id: 0, span_id: 0, sink: 0, flags: 0 };
 
+    /// The context as a value: its span is not owned by whoever attaches it, so writes to the
+    /// current span made under it are not kept (they are counted in `metrics()`).
     pub(crate) fn from_ctx(ctx: Ctx) -> Self {
+        let ctx = ctx.detached();
         Context { trace_id: ctx.trace_id, span_id: ctx.span_id, sink: ctx.sink, flags: ctx.flags }
     }
 
     fn to_ctx(self) -> Ctx {
-        Ctx {
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            record: std::ptr::null_mut(),
-            sink: self.sink,
-            flags: self.flags,
-        }
+        Ctx { trace_id: self.trace_id, span_id: self.span_id, sink: self.sink, flags: self.flags }.detached()
     }
 
     /// Makes this the current context of this thread until the guard drops.
+    ///
+    /// Guards may be dropped in any order: one dropped after a guard or span it was made inside
+    /// ended (returned out of a `trace!` block, say) restores nothing, so an ended span never
+    /// becomes current again.
     pub fn attach(self) -> ContextGuard {
         let mut ctx = self.to_ctx();
         // A context made outside any `testing::capture` (every context, in production) keeps the
@@ -65,7 +66,8 @@ impl Context {
         if ctx.sink == 0 {
             ctx.sink = local::current().sink;
         }
-        ContextGuard { previous: local::swap(ctx), _not_send: std::marker::PhantomData }
+        let (scope, previous) = local::enter(ctx);
+        ContextGuard { scope, previous, _not_send: std::marker::PhantomData }
     }
 
     /// Runs `f` with this context current.
@@ -108,13 +110,17 @@ pub fn current_context() -> Context {
 /// ```
 #[must_use = "the context is detached again when the guard drops"]
 pub struct ContextGuard {
+    scope: Scope,
     previous: Ctx,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        local::swap(self.previous);
+        if local::exit(self.scope, self.previous) && !self.previous.is_local() {
+            // The thread left its outermost span: what it finished under this context leaves now.
+            local::left_outermost(local::get());
+        }
     }
 }
 

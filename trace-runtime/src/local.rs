@@ -1,54 +1,103 @@
-//! Per-thread state: the current span context, the id generator and the batch of finished records.
+//! Per-thread state: the current span context, the scope stack's generations, the id generator,
+//! the side buffer of writes to the current span, and the batch of finished records.
+//!
+//! The current context is plain data — ids and flags — never a pointer into a guard, a future
+//! or a stack frame: a span's record is written only by its owner (its guard or its future).
+//! Code that does not own the current span (`span::set`, events, errors, usage, logs, the
+//! `tracing` and OpenTelemetry bridges) writes into a side buffer tagged with the span's id, and
+//! the owner merges what is tagged with its id when it ends and at the end of each poll (one
+//! length check when nothing was written).
+//!
+//! Every change of the current context is a scope: entering one saves the previous context and
+//! claims a depth; leaving it restores the previous context only if the scope is still live —
+//! no scope below it has left since. A guard dropped out of order (a context guard returned out
+//! of the span it was made in) therefore restores nothing, and never makes an ended span current.
 //!
 //! One `const`-initialised thread-local without `Drop`, so every access compiles to a plain
 //! thread-pointer offset with no lazy-initialisation check. Finished records are written into a
 //! thread-local batch and handed to the export queue whole: when the batch is full, or when the
-//! thread's outermost span ends (so a finished trace never waits in an idle thread's buffer).
+//! thread leaves its outermost span (so a finished span never waits in an idle thread's buffer).
 
-use std::cell::Cell;
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::Tick;
 use crate::ids::IdGen;
 use crate::pipeline;
-use crate::record::Record;
+use crate::record::{EventRecord, Record, status};
+use crate::usage::Usage;
+use crate::value::Attr;
 
 /// Records per thread-local batch.
 pub(crate) const LOCAL_BATCH: usize = 64;
+/// Scope depths whose generation is tracked; deeper scopes are checked by depth alone.
+const TRACKED_DEPTH: usize = 64;
+/// Side writes a thread keeps for its live spans at most; past it they are dropped and counted.
+const MAX_SIDE_WRITES: usize = 4096;
 
 pub(crate) mod ctx_flags {
     pub(crate) const SAMPLED: u8 = 1;
     pub(crate) const REMOTE: u8 = 2;
+    /// The span is recording and owned by a guard or future live on this thread: writes to the
+    /// current span are buffered for it.
+    pub(crate) const LOCAL: u8 = 4;
     /// The trace is recorded for adaptive sampling only (`record::flags::SAMPLED_OUT`).
     pub(crate) const SAMPLED_OUT: u8 = crate::record::flags::SAMPLED_OUT;
 }
 
-/// The current span as children see it.
-#[derive(Clone, Copy)]
+/// The current span as children see it: plain data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Ctx {
     /// `0`: no current trace.
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
-    /// The innermost span recording on this thread, for attributes set from the body; null when
-    /// the current span lives elsewhere (another thread, another process) or is not sampled.
-    pub(crate) record: *mut Record,
     /// Where the trace's records go: `0` the export pipeline, otherwise a `testing::capture`.
     pub(crate) sink: u32,
     pub(crate) flags: u8,
 }
 
 impl Ctx {
-    pub(crate) const EMPTY: Ctx = Ctx { trace_id: 0, span_id: 0, record: ptr::null_mut(), sink: 0, flags: 0 };
+    pub(crate) const EMPTY: Ctx = Ctx { trace_id: 0, span_id: 0, sink: 0, flags: 0 };
 
     #[inline(always)]
     pub(crate) fn sampled(&self) -> bool {
         self.flags & ctx_flags::SAMPLED != 0
     }
+
+    /// Whether the span is recording in a guard or future live on this thread.
+    #[inline(always)]
+    pub(crate) fn is_local(&self) -> bool {
+        self.flags & ctx_flags::LOCAL != 0
+    }
+
+    /// The same context as seen from elsewhere (another thread, a later time): not local.
+    #[inline(always)]
+    pub(crate) fn detached(self) -> Ctx {
+        Ctx { flags: self.flags & !ctx_flags::LOCAL, ..self }
+    }
+}
+
+/// A claim on the thread's context, from [`enter`] to [`exit`]: its depth and that depth's
+/// generation when it was entered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scope {
+    depth: u32,
+    generation: u32,
 }
 
 pub(crate) struct Local {
     pub(crate) ctx: Cell<Ctx>,
+    /// Scopes entered and not yet left.
+    depth: Cell<u32>,
+    /// Per depth, how many scopes were entered there: a scope is live while its depth's
+    /// generation is the one it was given.
+    generations: [Cell<u32>; TRACKED_DEPTH],
+    /// Writes waiting in [`SIDE`] (mirrored here so that owners check it without touching a
+    /// thread-local that has a destructor).
+    side_writes: Cell<u32>,
     pub(crate) ids: IdGen,
     buf: Cell<*mut Record>,
     len: Cell<usize>,
@@ -59,19 +108,31 @@ thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
             ctx: Cell::new(Ctx::EMPTY),
+            depth: Cell::new(0),
+            generations: [const { Cell::new(0) }; TRACKED_DEPTH],
+            side_writes: Cell::new(0),
             ids: IdGen::new(),
             buf: Cell::new(ptr::null_mut()),
             len: Cell::new(0),
             cap: Cell::new(0),
         }
     };
+    /// Writes to spans owned on this thread, made by code that does not own them, tagged with the
+    /// span's id.
+    static SIDE: RefCell<Vec<(u64, Write)>> = const { RefCell::new(Vec::new()) };
 }
+
+/// Writes to the current span that were dropped: made where no span of this thread was recording
+/// (a context attached from another thread), past the side buffer's bound, or left behind by a
+/// span that ended without taking them.
+pub(crate) static DROPPED_WRITES: AtomicU64 = AtomicU64::new(0);
 
 /// This thread's state. A `const` thread-local without `Drop` lives as long as its thread and is
 /// never destroyed, so the reference stays valid for any use on this thread.
 #[inline(always)]
 pub(crate) fn get() -> &'static Local {
-    // SAFETY: see above; `Local` is only reached from its own thread (it is `!Sync`).
+    // SAFETY: see above; `Local` is only reached from its own thread (it is `!Sync`), and holds
+    // only `Cell`s, so shared references to it cannot alias a `&mut`.
     LOCAL.with(|l| unsafe { &*(l as *const Local) })
 }
 
@@ -81,26 +142,162 @@ pub(crate) fn current() -> Ctx {
     get().ctx.get()
 }
 
-/// Replaces the current context, returning the previous one.
+/// Makes `ctx` current, returning the scope to leave and the context it replaced.
 #[inline(always)]
-pub(crate) fn swap(ctx: Ctx) -> Ctx {
-    get().ctx.replace(ctx)
+pub(crate) fn enter(ctx: Ctx) -> (Scope, Ctx) {
+    enter_in(get(), ctx)
 }
 
-/// Runs `f` on the record of the innermost recording span of this thread, if any.
-#[inline]
-pub(crate) fn with_current_record(f: impl FnOnce(&mut Record)) {
-    let record = get().ctx.get().record;
-    if !record.is_null() {
-        // SAFETY: a non-null `record` points into a span that is entered on this thread (a pinned
-        // sync guard, or an async span being polled); the span resets the context before its
-        // record moves or ends, and nothing else touches the record while its body runs.
-        f(unsafe { &mut *record });
+#[inline(always)]
+pub(crate) fn enter_in(l: &Local, ctx: Ctx) -> (Scope, Ctx) {
+    let depth = l.depth.get();
+    let generation = match l.generations.get(depth as usize) {
+        Some(g) => {
+            let next = g.get().wrapping_add(1);
+            g.set(next);
+            next
+        }
+        None => 0,
+    };
+    l.depth.set(depth.saturating_add(1));
+    (Scope { depth, generation }, l.ctx.replace(ctx))
+}
+
+/// Leaves `scope`: if it is still live, restores `previous` (the context it replaced) and ends
+/// every scope entered inside it that has not left. Returns whether it was live.
+#[inline(always)]
+pub(crate) fn exit(scope: Scope, previous: Ctx) -> bool {
+    exit_in(get(), scope, previous)
+}
+
+#[inline(always)]
+pub(crate) fn exit_in(l: &Local, scope: Scope, previous: Ctx) -> bool {
+    let live = l.depth.get() > scope.depth
+        && l.generations.get(scope.depth as usize).is_none_or(|g| g.get() == scope.generation);
+    if live {
+        l.depth.set(scope.depth);
+        l.ctx.set(previous);
+        if scope.depth == 0 && l.side_writes.get() != 0 {
+            drop_side_writes(l);
+        }
+    }
+    live
+}
+
+/// Replaces the current context without a scope (a context made current past the depth a
+/// bridge keeps track of).
+pub(crate) fn replace_current(ctx: Ctx) {
+    get().ctx.set(ctx.detached());
+}
+
+/// A write to the current span by code that does not own it, applied by the owner.
+pub(crate) enum Write {
+    /// An attribute; a later one under the same key replaces it.
+    Attr(Attr),
+    Event(EventRecord),
+    Error(Cow<'static, str>),
+    Ok,
+    Usage(Usage),
+    /// Anything else, on the record itself (the closure runs no user code).
+    With(Box<dyn FnOnce(&mut Record)>),
+}
+
+impl Write {
+    fn apply(self, record: &mut Record) {
+        match self {
+            Write::Attr(attr) => record.set_attr(attr),
+            Write::Event(event) => record.push_event(event),
+            Write::Error(message) => record.set_error(message),
+            Write::Ok => record.status = status::OK,
+            Write::Usage(usage) => record.add_usage(usage),
+            Write::With(f) => f(record),
+        }
     }
 }
 
-/// Moves a finished record into this thread's batch with its end time; `local_root` hands the
-/// batch off.
+/// Whether a span recording on this thread is current: writes to it would be kept. Callers check
+/// it before building what they would write.
+#[inline]
+pub(crate) fn recording_here() -> bool {
+    current().is_local()
+}
+
+/// Writes to the current span, through its owner; returns whether a span was there to take it.
+#[inline]
+pub(crate) fn write(write: Write) -> bool {
+    let l = get();
+    let ctx = l.ctx.get();
+    if !ctx.is_local() {
+        if ctx.trace_id != 0 && ctx.sampled() {
+            // A span is current but recorded elsewhere (a context attached from another thread).
+            DROPPED_WRITES.fetch_add(1, Ordering::Relaxed);
+        }
+        return false;
+    }
+    push_side(l, ctx.span_id, write)
+}
+
+/// [`write`] of a change made by a closure.
+#[inline]
+pub(crate) fn defer(f: impl FnOnce(&mut Record) + 'static) -> bool {
+    recording_here() && write(Write::With(Box::new(f)))
+}
+
+#[inline(never)]
+fn push_side(l: &Local, span_id: u64, write: Write) -> bool {
+    let pushed = SIDE.try_with(|side| {
+        // Building a write runs no user code once it is here, so the buffer is never borrowed
+        // twice; a failed borrow is counted like a full buffer, never a panic.
+        let Ok(mut side) = side.try_borrow_mut() else { return false };
+        if side.len() >= MAX_SIDE_WRITES {
+            return false;
+        }
+        side.push((span_id, write));
+        l.side_writes.set(side.len() as u32);
+        true
+    });
+    if pushed != Ok(true) {
+        DROPPED_WRITES.fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
+/// The owner of `record` takes the writes tagged with its id, in the order they were made.
+#[inline(always)]
+pub(crate) fn merge_into(l: &Local, record: &mut Record) {
+    if l.side_writes.get() != 0 {
+        merge_slow(l, record);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn merge_slow(l: &Local, record: &mut Record) {
+    let id = record.span_id;
+    let _ = SIDE.try_with(|side| {
+        let Ok(mut side) = side.try_borrow_mut() else { return };
+        for (_, write) in side.extract_if(.., |(span, _)| *span == id) {
+            write.apply(record);
+        }
+        l.side_writes.set(side.len() as u32);
+    });
+}
+
+/// The thread left its last scope: writes no owner took are dropped and counted.
+#[cold]
+#[inline(never)]
+fn drop_side_writes(l: &Local) {
+    let _ = SIDE.try_with(|side| {
+        let Ok(mut side) = side.try_borrow_mut() else { return };
+        DROPPED_WRITES.fetch_add(side.len() as u64, Ordering::Relaxed);
+        side.clear();
+        l.side_writes.set(0);
+    });
+}
+
+/// Moves a finished record into this thread's batch with its end time; `local_root` (the thread
+/// leaves its outermost span) hands the batch off.
 ///
 /// The end time is written into the batch's copy, not into `record` before the copy: the copy's
 /// wide loads over a field stored an instant earlier stalled on store forwarding (a third of
@@ -111,7 +308,16 @@ pub(crate) fn with_current_record(f: impl FnOnce(&mut Record)) {
 /// dropped again.
 #[inline(always)]
 pub(crate) unsafe fn push(record: *const Record, end: Tick, local_root: bool) {
-    let l = get();
+    // SAFETY: forwarded from the caller.
+    unsafe { push_in(get(), record, end, local_root) }
+}
+
+/// [`push`] with the thread's state already at hand.
+///
+/// # Safety
+/// As for [`push`].
+#[inline(always)]
+pub(crate) unsafe fn push_in(l: &Local, record: *const Record, end: Tick, local_root: bool) {
     let len = l.len.get();
     if len < l.cap.get() {
         // SAFETY: `len < cap` slots of the batch's allocation; the caller gives up `record`.
@@ -231,6 +437,15 @@ pub(crate) fn hand_off(l: &Local) {
     }
     l.len.set(0);
     pipeline::push_reserved(batch);
+}
+
+/// The thread left its outermost span (a sync root ended, or the outermost instrumented future
+/// returned from a poll): what it finished leaves now, so no span waits for the thread's next one.
+#[inline(always)]
+pub(crate) fn left_outermost(l: &Local) {
+    if l.len.get() != 0 {
+        hand_off(l);
+    }
 }
 
 /// Hands off whatever this thread has buffered (tests, shutdown from this thread).

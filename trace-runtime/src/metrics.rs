@@ -20,8 +20,13 @@ pub use crate::pipeline::breaker::BreakerState;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
-    /// Spans ended and handed off by the application's threads (queued or dropped at hand-off).
+    /// Spans ended and handed off by the application's threads (queued or dropped at hand-off),
+    /// counted where they leave the thread.
     pub spans_started: u64,
+    /// Writes to the current span (`span::set`, events, errors, usage, logs) that reached no span:
+    /// made under a context attached from elsewhere, whose span records on another thread, or
+    /// past the bound of writes a thread keeps for its live spans.
+    pub span_writes_dropped: u64,
     /// Spans handed to the export queue.
     pub spans_queued: u64,
     /// Spans dropped because the queue was over `TRACE_QUEUE_SIZE`.
@@ -106,7 +111,11 @@ pub struct ExporterMetrics {
 pub fn metrics() -> Metrics {
     // Reading the counters must not start the export worker (the kill switch promises none runs).
     let Some(shared) = crate::pipeline::started() else {
-        return Metrics { telemetry: crate::telemetry::metrics(), ..Metrics::default() };
+        return Metrics {
+            span_writes_dropped: crate::local::DROPPED_WRITES.load(Ordering::Relaxed),
+            telemetry: crate::telemetry::metrics(),
+            ..Metrics::default()
+        };
     };
     let c = &shared.counters;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
@@ -125,7 +134,8 @@ pub fn metrics() -> Metrics {
     let queued = get(&c.spans_queued);
     let dropped_queue_full = get(&c.dropped_queue_full);
     Metrics {
-        spans_started: queued + dropped_queue_full,
+        spans_started: get(&c.spans_ended),
+        span_writes_dropped: crate::local::DROPPED_WRITES.load(Ordering::Relaxed),
         spans_queued: queued,
         spans_dropped_queue_full: dropped_queue_full,
         spans_dropped_no_sink: get(&c.dropped_no_sink),

@@ -165,9 +165,9 @@ mod tests {
 
     fn traced<T>(value: T, record: impl FnOnce(&T)) -> opentelemetry::trace::Status {
         let (_, spans) = testing::capture(|| {
-            let slot = RecordSlot::new();
-            let mut span = std::pin::pin!(ScopedSpan::new_in(&META, &slot));
-            span.as_mut().enter();
+            let mut slot = RecordSlot::new();
+            let mut span = ScopedSpan::new_in(&META, &mut slot);
+            span.enter();
             record(&value);
         });
         spans[0].status.clone()

@@ -256,10 +256,11 @@ pub fn pipeline_pull(size: usize) {
 }
 
 fn pipeline_op(operation: &'static str, size: usize) {
-    crate::local::with_current_record(|r| {
-        r.push_attr(Attr::new(keys::pipeline::operation.name(), AttrValue::Static(operation)));
-        r.push_attr(Attr::new(keys::message::size.name(), AttrValue::I64(count(size))));
-    });
+    use crate::local::{self, Write};
+    if local::recording_here() {
+        local::write(Write::Attr(Attr::new(keys::pipeline::operation.name(), AttrValue::Static(operation))));
+        local::write(Write::Attr(Attr::new(keys::message::size.name(), AttrValue::I64(count(size)))));
+    }
 }
 
 #[cfg(test)]

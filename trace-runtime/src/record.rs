@@ -163,6 +163,24 @@ impl Record {
         }
     }
 
+    /// Sets `attr`, replacing the value of one already set under its key: the last write wins,
+    /// and setting a key again uses up no room under the attribute limit.
+    pub(crate) fn set_attr(&mut self, attr: Attr) {
+        for slot in &mut self.attrs[..self.n_attrs as usize] {
+            // SAFETY: the first `n_attrs` slots were written by `push_attr`.
+            let set = unsafe { slot.assume_init_mut() };
+            if set.key == attr.key {
+                set.value = attr.value;
+                return;
+            }
+        }
+        if let Some(set) = self.extra.as_mut().and_then(|e| e.attrs.iter_mut().find(|a| a.key == attr.key)) {
+            set.value = attr.value;
+            return;
+        }
+        self.push_attr(attr);
+    }
+
     #[cold]
     fn spill_attr(&mut self, attr: Attr) {
         let extra = self.extra();

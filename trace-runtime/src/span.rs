@@ -1,7 +1,10 @@
 //! Utilities on the current span: attributes, events, errors, ids.
 //!
 //! Each works on the innermost span recording on this thread and does nothing outside one, so
-//! instrumented code never has to check whether tracing is on.
+//! instrumented code never has to check whether tracing is on. A write is kept beside the span
+//! and taken by the span itself when it ends (or at the end of its future's poll), so a write
+//! reaches the span it was made in, or none: a span that ended, or one recording on another
+//! thread, is never written (such writes are counted in `metrics().span_writes_dropped`).
 //!
 //! ```
 //! use trace_runtime::{keys, span, testing, trace};
@@ -25,13 +28,15 @@ use opentelemetry::trace::{SpanId, TraceId};
 
 pub use crate::io::{record_input_messages, record_output_messages};
 use crate::keys::{IntoValue, Key};
-use crate::local;
-use crate::record::{EventRecord, status};
+use crate::local::{self, Write};
+use crate::record::EventRecord;
 use crate::value::{AnyValue, Attr};
 
 /// Sets a typed attribute on the current span; the compiler checks the value's type.
 pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
-    local::with_current_record(|r| r.push_attr(Attr::new(key.name(), value.into_value())));
+    if local::recording_here() {
+        local::write(Write::Attr(Attr::new(key.name(), value.into_value())));
+    }
 }
 
 /// Sets an attribute under a key the kit does not know (the unchecked escape hatch).
@@ -40,22 +45,26 @@ pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
 /// trace_runtime::span::set_unchecked("app.tenant", "acme");
 /// ```
 pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
-    local::with_current_record(|r| r.push_attr(Attr::new(key, value.into_value())));
+    if local::recording_here() {
+        local::write(Write::Attr(Attr::new(key, value.into_value())));
+    }
 }
 
 /// Adds a timestamped event to the current span. Its name and string values are cut at
 /// [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES), its attributes at
 /// [`limits::MAX_EVENT_ATTRIBUTES`](crate::limits::MAX_EVENT_ATTRIBUTES).
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterator<Item = KeyValue>) {
-    local::with_current_record(|r| {
-        let attrs = attributes
-            .into_iter()
-            .take(crate::limits::MAX_EVENT_ATTRIBUTES)
-            .map(crate::limits::clamp_key_value)
-            .collect();
-        let name = crate::limits::clamp_text(name.into());
-        r.push_event(EventRecord { name, time: crate::clock::now(), attrs });
-    });
+    if !local::recording_here() {
+        return;
+    }
+    let time = crate::clock::now();
+    let attrs = attributes
+        .into_iter()
+        .take(crate::limits::MAX_EVENT_ATTRIBUTES)
+        .map(crate::limits::clamp_key_value)
+        .collect();
+    let name = crate::limits::clamp_text(name.into());
+    local::write(Write::Event(EventRecord { name, time, attrs }));
 }
 
 /// Records an error on the current span: status Error with the error's text, an `exception` event
@@ -74,7 +83,13 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterat
 /// # use trace_runtime::opentelemetry;
 /// ```
 pub fn record_error<E: Error + ?Sized>(error: &E) {
-    local::with_current_record(|r| {
+    if !local::recording_here() {
+        return;
+    }
+    let time = crate::clock::now();
+    // User code (`Display`, `source`) runs here, before anything is written: it may itself write
+    // to the span.
+    {
         let message = error.to_string();
         let type_name = std::any::type_name::<E>();
         let mut attrs = vec![
@@ -92,26 +107,28 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
         if !chain.is_empty() {
             attrs.push(KeyValue::new("exception.stacktrace", crate::value::clip(&chain).into_owned()));
         }
-        r.push_event(EventRecord { name: "exception".into(), time: crate::clock::now(), attrs });
-        r.push_attr(Attr::new("error.type", crate::value::AttrValue::Static(type_name)));
-        r.set_error(crate::limits::clamp_text(message.into()));
-    });
+        local::write(Write::Event(EventRecord { name: "exception".into(), time, attrs }));
+        local::write(Write::Attr(Attr::new("error.type", crate::value::AttrValue::Static(type_name))));
+        local::write(Write::Error(crate::limits::clamp_text(message.into())));
+    }
 }
 
 /// Sets the current span's status to Error with `description`.
 pub fn set_error(description: impl Into<Cow<'static, str>>) {
-    local::with_current_record(|r| r.set_error(crate::limits::clamp_text(description.into())));
+    if local::recording_here() {
+        local::write(Write::Error(crate::limits::clamp_text(description.into())));
+    }
 }
 
 /// Sets the current span's status to Ok (final: a later error does not override it in most
 /// backends, so call it only when the operation is known to have succeeded).
 pub fn set_ok() {
-    local::with_current_record(|r| r.status = status::OK);
+    local::write(Write::Ok);
 }
 
 /// Whether a span is recording on this thread right now.
 pub fn is_recording() -> bool {
-    !local::current().record.is_null()
+    local::recording_here()
 }
 
 /// The current trace's id, if any (sampled or not).

@@ -89,5 +89,5 @@ impl std::ops::AddAssign for Usage {
 /// assert_eq!(input.map(|kv| kv.value.to_string()), Some("31".to_string()));
 /// ```
 pub fn record_usage(usage: Usage) {
-    local::with_current_record(|record| record.add_usage(usage));
+    local::write(local::Write::Usage(usage));
 }

@@ -248,15 +248,21 @@ fn many_attributes_spill_over_and_are_bounded() {
             for i in 0..200 {
                 span::set(trace_runtime::keys::message::size, i);
             }
+            for i in 0..200 {
+                span::set_unchecked(Box::leak(format!("key.{i}").into_boxed_str()), i);
+            }
             span::set_unchecked("big", "x".repeat(1 << 20));
         })
     });
     let s = &spans[0];
     assert_eq!(
         attr(s, "message.size"),
-        Some(&opentelemetry::Value::I64(127)),
-        "values 0..=127 fill the 128-attribute limit"
+        Some(&opentelemetry::Value::I64(199)),
+        "a key set again keeps its last value"
     );
+    assert_eq!(s.attributes.iter().filter(|kv| kv.key.as_str() == "message.size").count(), 1);
+    let keys = s.attributes.iter().filter(|kv| kv.key.as_str().starts_with("key.")).count();
+    assert_eq!(keys, 127, "message.size once, then distinct keys up to the 128-attribute limit");
     assert!(s.dropped_attributes_count > 0);
     assert!(attr(s, "big").is_none(), "set after the limit, so dropped");
     let ((), spans) = testing::capture(|| trace!("big", { span::set_unchecked("big", "x".repeat(1 << 20)) }));

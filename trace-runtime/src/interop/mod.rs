@@ -52,16 +52,11 @@ pub(crate) struct HeapSpan {
     pub(crate) ctx: Ctx,
 }
 
-// SAFETY: the context's record pointer is always null here (set so in `start`): a `HeapSpan` holds
-// only owned data, and its record is reached only through `&mut self`.
-unsafe impl Send for HeapSpan {}
-// SAFETY: as above; `&HeapSpan` gives no access to the record.
-unsafe impl Sync for HeapSpan {}
-
 impl HeapSpan {
     /// Starts a span under `parent`, with the decision and ids a kit span would get there.
     pub(crate) fn start(meta: &'static SpanMeta, parent: Ctx) -> HeapSpan {
-        let parent = Ctx { record: std::ptr::null_mut(), ..parent };
+        // Its record is on the heap, owned by the bridge: writes to the current span never reach it.
+        let parent = parent.detached();
         if !ENABLED.load(Ordering::Relaxed) {
             return HeapSpan { record: None, ctx: parent };
         }
@@ -72,8 +67,9 @@ impl HeapSpan {
                 if sink != 0 {
                     sinks::register(span_id, sink);
                 }
-                let ctx =
-                    Ctx { trace_id, span_id, record: std::ptr::null_mut(), sink, flags: ctx_flags::SAMPLED };
+                // Children keep the sampled-out mark, so adaptive sampling decides the whole trace.
+                let flags = ctx_flags::SAMPLED | (flags & ctx_flags::SAMPLED_OUT);
+                let ctx = Ctx { trace_id, span_id, sink, flags };
                 HeapSpan { record: Some(record), ctx }
             }
             Decision::Unsampled(ctx) => HeapSpan { record: None, ctx },
@@ -91,7 +87,7 @@ impl HeapSpan {
         }
         // A kit span recording on this thread hands the batch off when its local root ends;
         // otherwise hand it off now, so this span does not wait in an idle thread's buffer.
-        let local_root = local::current().record.is_null();
+        let local_root = !local::current().is_local();
         // SAFETY: `record` is initialised and given up here: `ManuallyDrop` keeps it from being
         // dropped again after `push` copied it into the thread's batch.
         unsafe { local::push(&*record, end, local_root) };
@@ -153,7 +149,6 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
     Ctx {
         trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
-        record: std::ptr::null_mut(),
         sink: sinks::of(sc).unwrap_or(sink),
         flags,
     }

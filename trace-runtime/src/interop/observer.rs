@@ -20,7 +20,7 @@ use opentelemetry::Context;
 use opentelemetry::context::{ContextObserver, GlobalContextObserver};
 use opentelemetry::trace::TraceContextExt;
 
-use crate::local::{self, Ctx};
+use crate::local::{self, Ctx, Scope};
 
 /// Attached contexts deeper than this are not mirrored: past it, an exit makes the span of the
 /// context it returns to current.
@@ -34,6 +34,8 @@ type SpanKey = u64;
 
 struct Entry {
     key: SpanKey,
+    /// The kit scope the attach entered, and the kit context it replaced.
+    scope: Scope,
     saved: Ctx,
 }
 
@@ -70,23 +72,26 @@ impl ContextObserver for Observer {
     fn on_context_enter(&self, from: &Context, to: &Context) {
         ACTIVE.store(true, Ordering::Relaxed);
         let to_key = key(to);
-        let saved = local::current();
+        let current = local::current();
+        let mut next = current;
+        if to_key != 0 && to_key != key(from) {
+            let sc = to.span().span_context().clone();
+            let ctx = super::ctx_of(&sc, current.sink);
+            // The kit's own current span handed to OpenTelemetry stays as it is: still local.
+            if (ctx.trace_id, ctx.span_id) != (current.trace_id, current.span_id) {
+                next = ctx;
+            }
+        }
         let _ = STACK.try_with(|stack| {
             let Ok(mut stack) = stack.try_borrow_mut() else { return };
             if stack.len() < MAX_DEPTH {
-                stack.push(Entry { key: to_key, saved });
+                let (scope, saved) = local::enter(next);
+                stack.push(Entry { key: to_key, scope, saved });
             } else {
                 let _ = UNMIRRORED.try_with(|n| n.set(n.get() + 1));
+                local::replace_current(next);
             }
         });
-        if to_key != 0 && to_key != key(from) {
-            let sc = to.span().span_context().clone();
-            let ctx = super::ctx_of(&sc, saved.sink);
-            // The kit's own current span handed to OpenTelemetry: keep its record reachable.
-            if (ctx.trace_id, ctx.span_id) != (saved.trace_id, saved.span_id) {
-                local::swap(ctx);
-            }
-        }
     }
 
     fn on_context_exit(&self, _from: &Context, to: &Context) {
@@ -102,7 +107,7 @@ impl ContextObserver for Observer {
             // Back to a context past the mirrored depth: its span, if it has one, is current.
             if to_key != 0 {
                 let sink = local::current().sink;
-                local::swap(super::ctx_of(&to.span().span_context().clone(), sink));
+                local::replace_current(super::ctx_of(&to.span().span_context().clone(), sink));
             }
             return;
         }
@@ -112,12 +117,17 @@ impl ContextObserver for Observer {
             // The entry of `to`, below the top one (which is `from`'s); none: `to` was attached
             // before everything mirrored here (the thread's base context).
             let keep = stack[..top].iter().rposition(|e| e.key == to_key).map_or(0, |i| i + 1);
-            let saved = stack.get(keep).map(|e| e.saved);
+            let saved = stack.get(keep).map(|e| (e.scope, e.saved));
             stack.truncate(keep);
             saved
         });
-        if let Ok(Some(saved)) = restore {
-            local::swap(saved);
+        // A scope that is no longer live (a kit span it was attached in has ended) restores
+        // nothing: an ended span never becomes current again.
+        if let Ok(Some((scope, saved))) = restore
+            && local::exit(scope, saved)
+            && !saved.is_local()
+        {
+            local::left_outermost(local::get());
         }
     }
 }

@@ -17,7 +17,7 @@ use super::HeapSpan;
 use crate::active::ENABLED;
 use crate::clock;
 use crate::limits::MAX_VALUE_BYTES;
-use crate::local::{self, Ctx};
+use crate::local::{self, Ctx, Scope};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
 use crate::value::{Attr, AttrValue};
 
@@ -118,7 +118,7 @@ struct Data {
 
 thread_local! {
     /// Entered `tracing` spans of this thread and the kit context each replaced.
-    static ENTERED: RefCell<Vec<(u64, Ctx)>> = const { RefCell::new(Vec::new()) };
+    static ENTERED: RefCell<Vec<(u64, Scope, Ctx)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl<S> tracing_subscriber::Layer<S> for TracingLayer
@@ -180,7 +180,7 @@ where
         }
         // The innermost span: a kit span entered inside the `tracing` span, or the `tracing` span.
         // Found first, so that an event no recording span takes costs no formatting of its fields.
-        let in_kit_span = event.is_contextual() && !local::current().record.is_null();
+        let in_kit_span = event.is_contextual() && local::recording_here();
         let span = if in_kit_span { None } else { ctx.event_span(event) };
         let recording = |s: &tracing_subscriber::registry::SpanRef<'_, S>| {
             s.extensions().get::<Data>().is_some_and(|d| d.span.record.is_some())
@@ -209,7 +209,7 @@ where
             }
         };
         if in_kit_span {
-            local::with_current_record(add);
+            local::defer(add);
         } else if let Some(span) = span {
             let mut extensions = span.extensions_mut();
             if let Some(record) = extensions.get_mut::<Data>().and_then(|d| d.span.record.as_deref_mut()) {
@@ -221,21 +221,25 @@ where
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let Some(child_ctx) = span.extensions().get::<Data>().map(|d| d.span.ctx) else { return };
-        let saved = local::swap(child_ctx);
-        let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.into_u64(), saved)));
+        let (scope, saved) = local::enter(child_ctx);
+        let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.into_u64(), scope, saved)));
     }
 
     fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
         let id = id.into_u64();
         let saved = ENTERED.try_with(|e| {
             let mut entered = e.borrow_mut();
-            let at = entered.iter().rposition(|(entered_id, _)| *entered_id == id)?;
-            let saved = entered[at].1;
+            let at = entered.iter().rposition(|(entered_id, ..)| *entered_id == id)?;
+            let (_, scope, saved) = entered[at];
             entered.truncate(at);
-            Some(saved)
+            Some((scope, saved))
         });
-        if let Ok(Some(saved)) = saved {
-            local::swap(saved);
+        // A scope that is no longer live (a kit span it was entered in has ended) restores nothing.
+        if let Ok(Some((scope, saved))) = saved
+            && local::exit(scope, saved)
+            && !saved.is_local()
+        {
+            local::left_outermost(local::get());
         }
     }
 

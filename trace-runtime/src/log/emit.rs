@@ -69,12 +69,11 @@ impl Draft {
         }
         let run = CURRENT_RUN.with(|c| c.borrow().clone());
         let thread = thread_info();
-        let mut on_span = false;
-        local::with_current_record(|r| {
-            on_span = true;
+        let on_span = local::recording_here() && {
             let attrs = self.span_attributes(run.as_ref(), &thread);
-            r.push_event(EventRecord { name: EVENT_NAME.into(), time: crate::clock::now(), attrs });
-        });
+            let event = EventRecord { name: EVENT_NAME.into(), time: crate::clock::now(), attrs };
+            local::write(local::Write::Event(event))
+        };
         if !queue::has_sinks() {
             if !on_span {
                 queue::count_no_sink(1);

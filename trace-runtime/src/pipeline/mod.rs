@@ -1,7 +1,8 @@
 //! From thread-local batches to exporters: a bounded lock-free queue and one export worker thread.
 //!
-//! Threads hand whole batches of finished records to [`submit`]; past the span limit a batch is
-//! dropped and counted, never waited for. The worker (a plain thread: the kit does not depend on
+//! Threads hand whole batches of finished records to [`submit`]; the queue's bound is counted in
+//! spans (`TRACE_QUEUE_SIZE`), whatever the size of each batch, and past it a batch is dropped and
+//! counted, never waited for. The worker (a plain thread: the kit does not depend on
 //! the application's async runtime) wakes on a timer or when the queue passes a quarter of its
 //! limit, converts records to `SpanData`, and routes each trace to the exporters or to the
 //! `testing::capture` that started it. Batch buffers are recycled through a pool, so a steady
@@ -21,7 +22,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::ArrayQueue;
+use crossbeam_queue::{ArrayQueue, SegQueue};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
@@ -37,8 +38,6 @@ pub(crate) const DEFAULT_QUEUE_SPANS: usize = 32 * 1024;
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 512;
 /// How often the worker wakes when nothing pushes it.
 const TICK: Duration = Duration::from_millis(200);
-/// Batches the queue can hold at most, whatever their size.
-const QUEUE_SLOTS: usize = 4096;
 /// Recycled batch buffers kept.
 const POOL_SLOTS: usize = 1024;
 /// Bundles of emptied attribute vectors on their way back from the lanes to the worker.
@@ -50,7 +49,9 @@ const KEPT_ATTRIBUTE_CAPACITY: usize = 16;
 const WAKE_SPANS: usize = 4 * 1024;
 
 pub(crate) struct Shared {
-    queue: ArrayQueue<Vec<Record>>,
+    /// Unbounded in batches: [`reserve`] bounds the spans in it, so a burst of one-span traces
+    /// fills it as far as the same number of spans in full batches would.
+    queue: SegQueue<Vec<Record>>,
     pool: ArrayQueue<Vec<Record>>,
     /// Attribute vectors the lanes emptied, for the worker's next spans (see [`rehome`]).
     returned: ArrayQueue<Vec<Vec<KeyValue>>>,
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
 /// Pipeline counters, readable from any thread.
 #[derive(Default)]
 pub(crate) struct Counters {
+    /// Spans the application's threads handed off (counted before the queue decides).
+    pub(crate) spans_ended: AtomicU64,
     pub(crate) spans_queued: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_no_sink: AtomicU64,
@@ -120,7 +123,7 @@ pub(crate) fn shared() -> &'static Shared {
             // `unpark` harmless and every flush times out instead of hanging.
             .unwrap_or_else(|_| std::thread::current());
         Shared {
-            queue: ArrayQueue::new(QUEUE_SLOTS),
+            queue: SegQueue::new(),
             pool: ArrayQueue::new(POOL_SLOTS),
             returned: ArrayQueue::new(RETURN_SLOTS),
             queued_spans: AtomicUsize::new(0),
@@ -157,6 +160,7 @@ pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
 #[inline]
 pub(crate) fn reserve(n: usize) -> bool {
     let shared = shared();
+    shared.counters.spans_ended.fetch_add(n as u64, Ordering::Relaxed);
     let limit = shared.queue_limit.load(Ordering::Relaxed);
     let queued = shared.queued_spans.fetch_add(n, Ordering::Relaxed);
     if queued + n > limit {
@@ -171,19 +175,11 @@ pub(crate) fn reserve(n: usize) -> bool {
 pub(crate) fn push_reserved(batch: Vec<Record>) {
     let shared = shared();
     let n = batch.len();
-    match shared.queue.push(batch) {
-        Ok(()) => {
-            shared.counters.spans_queued.fetch_add(n as u64, Ordering::Relaxed);
-            let limit = shared.queue_limit.load(Ordering::Relaxed);
-            if shared.queued_spans.load(Ordering::Relaxed) >= (limit / 4).min(WAKE_SPANS) {
-                shared.worker.unpark();
-            }
-        }
-        Err(batch) => {
-            shared.queued_spans.fetch_sub(n, Ordering::Relaxed);
-            count_dropped(shared, n);
-            recycle(batch);
-        }
+    shared.queue.push(batch);
+    shared.counters.spans_queued.fetch_add(n as u64, Ordering::Relaxed);
+    let limit = shared.queue_limit.load(Ordering::Relaxed);
+    if shared.queued_spans.load(Ordering::Relaxed) >= (limit / 4).min(WAKE_SPANS) {
+        shared.worker.unpark();
     }
 }
 
