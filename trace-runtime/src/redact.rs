@@ -1,12 +1,18 @@
 //! Redaction: secrets are scrubbed from every exported string before any exporter sees it.
 //!
 //! The export worker runs the rules over the name, every string attribute value (and every
-//! string of a string-list value), every event attribute and the error description of every
-//! span, then
+//! string of a string-list value), every event's name and attributes and the error description
+//! of every span, then
 //! cuts each string to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) (a cut value ends
 //! with [`TRUNCATED`]). All exporters — console, OTLP, files, anything added with
 //! `with_span_exporter` — and [`testing::capture`](crate::testing::capture) get the scrubbed
 //! spans. The kit's own code-location attributes (`code.*`) are left alone.
+//!
+//! Log records get the same rules on their way to the log sinks (the run directory, the remote
+//! sinks, any [`LogSink`](crate::log::LogSink)): the log drain thread scrubs every text field of
+//! each record (message, run ids, thread name, error type, message and causes, metadata keys and
+//! string values) before the first sink sees it. Nothing of this runs on the application's
+//! threads.
 //!
 //! A match is replaced by `[REDACTED:<class>]`, the classes being:
 //!
@@ -198,6 +204,10 @@ impl Redactor {
             }
         }
         for event in &mut span.events.events {
+            // An event's name is often a message (a `tracing` event's, an `add_event` text).
+            if let Some(new) = self.scrub(&event.name, clean) {
+                event.name = Cow::Owned(new);
+            }
             for kv in &mut event.attributes {
                 self.value(kv, clean);
             }
@@ -224,6 +234,14 @@ impl Redactor {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Redacts and truncates `text` in place, as [`Redactor::apply`] does each string of a span:
+    /// the log drain thread scrubs log records with it.
+    pub(crate) fn scrub_in_place(&self, text: &mut String, clean: &mut CleanCache) {
+        if let Some(new) = self.scrub(text, clean) {
+            *text = new;
         }
     }
 
@@ -412,6 +430,17 @@ mod tests {
         }
         assert_eq!(redacted("Authorization: Bearer abc.def-ghi_jkl=="), "Authorization: [REDACTED:bearer]");
         assert_eq!(redacted("authorization: bearer 0123456789abcdef"), "authorization: [REDACTED:bearer]");
+    }
+
+    #[test]
+    fn event_names_are_redacted_like_their_attributes() {
+        use opentelemetry::trace::Event;
+        let (_, mut spans) = crate::testing::capture(|| crate::trace!("job", {}));
+        let span = &mut spans[0];
+        let key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+        span.events.events.push(Event::new(format!("call {key}"), std::time::SystemTime::now(), vec![], 0));
+        Redactor::builtin().apply(span, &mut CleanCache::default());
+        assert_eq!(span.events.events[0].name, "call [REDACTED:openai_key]");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! What the export worker adds to each converted span, in one place: cost, token ledgers, trace
-//! summaries, the OpenInference mirror and redaction, in that order (so redaction sees every
-//! string, mirrored ones included).
+//! What the export worker adds to each converted span, in one place: cost, token ledgers, the
+//! OpenInference mirror, redaction and trace summaries, in that order (so redaction sees every
+//! string, mirrored ones included, and a summary only the redacted name). The same redaction
+//! rules scrub log records on the log drain thread ([`LogRedaction`]).
 //!
 //! Settings come from `init` ([`configure`]); before it (or in a `testing::capture` without
 //! it) the defaults apply: built-in redaction on, GenAI names only, no printed summary.
@@ -218,6 +219,38 @@ pub(crate) fn configure(options: Options) {
     *active().write().unwrap_or_else(|p| p.into_inner()) = new;
 }
 
+/// The redaction rules `init` installed, for log records on their way to the log sinks: the same
+/// rules as spans, picked up again at each [`refresh`](LogRedaction::refresh) as the export worker
+/// does, with a cache of its own (it lives on the log drain thread).
+pub(crate) struct LogRedaction {
+    settings: Arc<Active>,
+    clean: crate::redact::CleanCache,
+}
+
+impl LogRedaction {
+    pub(crate) fn new() -> Self {
+        LogRedaction { settings: current(), clean: Default::default() }
+    }
+
+    /// Picks up rules changed since the last call.
+    pub(crate) fn refresh(&mut self) {
+        let settings = current();
+        if !Arc::ptr_eq(&settings, &self.settings) {
+            self.clean.clear();
+            self.settings = settings;
+        }
+    }
+
+    /// Scrubs every text field of `record`.
+    pub(crate) fn apply(&mut self, record: &mut crate::log::LogRecord) {
+        record.redact(&self.settings.redactor, &mut self.clean);
+    }
+}
+
+fn current() -> Arc<Active> {
+    active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone())
+}
+
 /// Summaries of recently finished traces, for [`TraceSummary::of_trace`].
 const KEPT_SUMMARIES: usize = 256;
 /// Traces followed at once for their summary; past this the oldest is forgotten.
@@ -247,7 +280,7 @@ pub(crate) struct Worker {
 impl Worker {
     pub(crate) fn new() -> Self {
         Worker {
-            settings: active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone()),
+            settings: current(),
             prices: cost::snapshot(),
             spans: Default::default(),
             order: VecDeque::new(),
@@ -258,7 +291,7 @@ impl Worker {
 
     /// Picks up settings and prices changed since the last drain.
     pub(crate) fn refresh(&mut self) {
-        let settings = active().read().map_or_else(|p| p.into_inner().clone(), |a| a.clone());
+        let settings = current();
         if !Arc::ptr_eq(&settings, &self.settings) {
             self.clean.clear();
             self.settings = settings;
@@ -301,7 +334,6 @@ impl Worker {
             }
             breakdown = b;
         }
-        self.count(record, span);
         match self.settings.semconv {
             Semconv::GenAi => {}
             Semconv::OpenInference => {
@@ -311,6 +343,8 @@ impl Worker {
             Semconv::Both => crate::openinference::mirror(span, record, breakdown),
         }
         self.settings.redactor.apply(span, &mut self.clean);
+        // After redaction: the summary keeps (and may print) the root's name.
+        self.count(record, span);
     }
 
     /// Counts the span in its trace; at the trace's root, builds the summary.

@@ -21,7 +21,7 @@ mod support {
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use opentelemetry::trace::{Span as _, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{KeyValue, global};
 use prost::Message as _;
 use support::http_server::Server;

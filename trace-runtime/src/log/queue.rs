@@ -2,7 +2,8 @@
 //! that drains it into every installed sink.
 //!
 //! A logging call never waits: it pushes its record and returns; when the queue is full the record
-//! is dropped and counted ([`log_metrics`]). The drain thread starts with the first sink.
+//! is dropped and counted ([`log_metrics`]). The drain thread starts with the first sink, and
+//! scrubs each record with the [redaction rules](crate::redact) before any sink sees it.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,6 +16,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::LogRecord;
 use super::record::rfc3339;
+use crate::semantics::LogRedaction;
 
 /// Records waiting for the log sinks before new ones are dropped.
 ///
@@ -293,13 +295,14 @@ fn run(control: Receiver<SyncSender<()>>) {
         }
     };
     let mut batch = Vec::with_capacity(SINK_BATCH);
+    let mut redaction = LogRedaction::new();
     loop {
         std::thread::park_timeout(TICK);
-        drain(shared, &mut batch);
+        drain(shared, &mut batch, &mut redaction);
         loop {
             match control.try_recv() {
                 Ok(done) => {
-                    drain(shared, &mut batch);
+                    drain(shared, &mut batch, &mut redaction);
                     let sinks = lock(&shared.sinks).clone();
                     for (_, sink) in &sinks {
                         match std::panic::catch_unwind(AssertUnwindSafe(|| sink.flush())) {
@@ -320,7 +323,11 @@ fn run(control: Receiver<SyncSender<()>>) {
     }
 }
 
-fn drain(shared: &Shared, batch: &mut Vec<LogRecord>) {
+fn drain(shared: &Shared, batch: &mut Vec<LogRecord>, redaction: &mut LogRedaction) {
+    if shared.queue.is_empty() {
+        return;
+    }
+    redaction.refresh();
     while !shared.queue.is_empty() {
         // Whole groups only: a `buffer` scope's records reach a sink in one `write`.
         while batch.len() < SINK_BATCH {
@@ -332,8 +339,13 @@ fn drain(shared: &Shared, batch: &mut Vec<LogRecord>) {
                 None => break,
             }
         }
-        for record in batch.iter_mut().filter(|r| r.datetime.is_empty()) {
-            record.datetime = rfc3339(record.time());
+        for record in batch.iter_mut() {
+            if record.datetime.is_empty() {
+                record.datetime = rfc3339(record.time());
+            }
+            // Here, before the first sink: every sink, the user's too, gets the scrubbed record,
+            // and the application's thread never pays for the rules.
+            redaction.apply(record);
         }
         let sinks = lock(&shared.sinks).clone();
         let mut ok = true;

@@ -9,6 +9,8 @@ use opentelemetry::trace::Event;
 use opentelemetry::{KeyValue, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::redact::{CleanCache, Redactor};
+
 /// Name of the span event a log record is stored as.
 ///
 /// ```
@@ -213,6 +215,30 @@ impl LogRecord {
         }
     }
 
+    /// Scrubs every text field with the redaction rules, as the export worker scrubs spans: the
+    /// log drain thread calls it before any sink sees the record. Ids, numbers, the level and the
+    /// time are left alone.
+    pub(crate) fn redact(&mut self, redactor: &Redactor, clean: &mut CleanCache) {
+        redactor.scrub_in_place(&mut self.message, clean);
+        for text in [
+            &mut self.run_id,
+            &mut self.parent_run_id,
+            &mut self.file,
+            &mut self.thread_name,
+            &mut self.error_type,
+            &mut self.exception_message,
+            &mut self.exception_stacktrace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            redactor.scrub_in_place(text, clean);
+        }
+        if let Some(metadata) = &mut self.metadata {
+            redact_map(metadata, redactor, clean);
+        }
+    }
+
     /// When it was written.
     ///
     /// ```
@@ -320,6 +346,34 @@ impl LogRecord {
 }
 
 /// Nanoseconds since the Unix epoch (0 before it, saturating far after it).
+/// Scrubs the keys and every string value of a JSON object, nested ones included.
+fn redact_map(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    redactor: &Redactor,
+    clean: &mut CleanCache,
+) {
+    let keys_change = map.keys().any(|k| matches!(redactor.redact(k), std::borrow::Cow::Owned(_)));
+    if keys_change {
+        let old = std::mem::take(map);
+        for (mut key, value) in old {
+            redactor.scrub_in_place(&mut key, clean);
+            map.insert(key, value);
+        }
+    }
+    for value in map.values_mut() {
+        redact_json(value, redactor, clean);
+    }
+}
+
+fn redact_json(value: &mut serde_json::Value, redactor: &Redactor, clean: &mut CleanCache) {
+    match value {
+        serde_json::Value::String(text) => redactor.scrub_in_place(text, clean),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_json(v, redactor, clean)),
+        serde_json::Value::Object(map) => redact_map(map, redactor, clean),
+        _ => {}
+    }
+}
+
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
 }
@@ -368,6 +422,29 @@ fn thread_number() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_text_field_of_a_record_is_redacted_and_nothing_else() {
+        const KEY: &str = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+        let mut record = LogRecord::new(Level::Error, format!("using {KEY}"));
+        record.run_id = Some(format!("run-{KEY}"));
+        record.exception_message = Some(format!("denied {KEY}"));
+        record.trace_id = Some("0af7651916cd43dd8448eb211c80319c".into());
+        let mut meta = serde_json::Map::new();
+        meta.insert(format!("k-{KEY}"), serde_json::json!({ "nested": [KEY, 3] }));
+        record.metadata = Some(meta);
+        let before = record.clone();
+        record.redact(&Redactor::builtin(), &mut CleanCache::default());
+        let text = serde_json::to_string(&record).unwrap();
+        assert!(!text.contains("AbCdEfGh"), "{text}");
+        assert_eq!(record.message, "using [REDACTED:openai_key]");
+        assert_eq!(record.run_id.as_deref(), Some("run-[REDACTED:openai_key]"));
+        assert_eq!(
+            record.metadata.unwrap()["k-[REDACTED:openai_key]"],
+            serde_json::json!({ "nested": ["[REDACTED:openai_key]", 3] })
+        );
+        assert_eq!((record.trace_id, record.time_unix_nano), (before.trace_id, before.time_unix_nano));
+    }
 
     #[test]
     fn dates_format_as_utc_rfc3339_with_micros() {
