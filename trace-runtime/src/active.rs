@@ -421,7 +421,7 @@ fn mark_panic(r: &mut Record, time: clock::Tick) {
         return;
     }
     r.flags |= flags::PANICKED;
-    let message = crate::panic::take_message();
+    let message = crate::panic::take_message(r.start);
     let description = match &message {
         Some(m) => format!("panic: {m}"),
         None => "panic".to_string(),

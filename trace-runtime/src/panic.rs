@@ -3,12 +3,21 @@
 //! A guard dropping during a panic cannot see the payload, so a panic hook (installed once, when
 //! recording is first enabled, chained to the hook that was there) keeps the message of the
 //! thread's latest panic for the spans it unwinds through.
+//!
+//! The message is kept with the clock tick of its panic. Not every panic runs the hook
+//! (`std::panic::resume_unwind` does not, nor does any panic once the application replaced the
+//! hook), so the message kept may belong to an earlier panic, caught long ago. A panic that
+//! unwinds through a span began while that span was running, so a message recorded before the
+//! span started is never its panic's: the span then says "panic" without a message rather than
+//! someone else's.
 
 use std::cell::RefCell;
 use std::sync::Once;
 
+use crate::clock::{self, Tick};
+
 thread_local! {
-    static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<(Tick, String)>> = const { RefCell::new(None) };
 }
 
 pub(crate) fn install_hook() {
@@ -26,9 +35,10 @@ pub(crate) fn install_hook() {
                 Some(l) => format!("{message} at {}:{}", l.file(), l.line()),
                 None => message,
             };
+            let at = clock::now();
             let _ = LAST.try_with(|last| {
                 if let Ok(mut last) = last.try_borrow_mut() {
-                    *last = Some(message);
+                    *last = Some((at, message));
                 }
             });
             previous(info);
@@ -36,7 +46,14 @@ pub(crate) fn install_hook() {
     });
 }
 
-/// The message of this thread's latest panic; it stays for the other spans the panic unwinds.
-pub(crate) fn take_message() -> Option<String> {
-    LAST.try_with(|last| last.try_borrow().ok().and_then(|m| m.clone())).ok().flatten()
+/// The message of this thread's latest panic if it happened at or after `since` (the start of the
+/// span it unwinds through); it stays for the other spans the panic unwinds.
+pub(crate) fn take_message(since: Tick) -> Option<String> {
+    LAST.try_with(|last| {
+        let last = last.try_borrow().ok()?;
+        let (at, message) = last.as_ref()?;
+        (*at >= since).then(|| message.clone())
+    })
+    .ok()
+    .flatten()
 }

@@ -105,6 +105,39 @@ fn a_panic_ends_the_span_with_an_error_and_still_propagates() {
     }
 }
 
+#[test]
+fn a_span_never_reports_an_earlier_panics_message() {
+    let ((), spans) = testing::capture(|| {
+        // Caught outside any span: its message is never taken by a span.
+        let _ = std::panic::catch_unwind(|| panic!("an earlier panic"));
+        // `resume_unwind` runs no panic hook, so nothing records this panic's message.
+        let result = std::panic::catch_unwind(|| {
+            trace!("later", { std::panic::resume_unwind(Box::new("a later panic")) })
+        });
+        assert!(result.is_err());
+    });
+    let Status::Error { description } = &named(&spans, "later").status else { panic!("{spans:?}") };
+    assert!(!description.contains("earlier"), "{description}");
+    assert!(description.contains("panic"), "{description}");
+}
+
+#[test]
+fn a_panic_re_raised_inside_its_span_keeps_its_message() {
+    let ((), spans) = testing::capture(|| {
+        let result = std::panic::catch_unwind(|| {
+            trace!("re-raised", {
+                let caught = std::panic::catch_unwind(|| panic!("the original"));
+                if let Err(payload) = caught {
+                    std::panic::resume_unwind(payload);
+                }
+            })
+        });
+        assert!(result.is_err());
+    });
+    let Status::Error { description } = &named(&spans, "re-raised").status else { panic!("{spans:?}") };
+    assert!(description.contains("the original"), "{description}");
+}
+
 #[tokio::test]
 async fn a_panicking_task_marks_its_span() {
     let ((), spans) = testing::capture_async(async {
