@@ -37,7 +37,9 @@ impl Priority {
     }
 
     /// Makes the calling thread `nice` lower in priority than it started. A refusal (a sandbox
-    /// forbidding it) leaves the priority as it was.
+    /// forbidding it, or raising a priority back without `CAP_SYS_NICE`) leaves the priority as
+    /// it was: callers set a thread's priority once, to its final value, so that only a second
+    /// pipeline asking for a higher priority than the first can meet that refusal.
     pub(crate) fn set(&self, nice: u8) {
         #[cfg(target_os = "linux")]
         {

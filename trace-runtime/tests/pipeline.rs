@@ -215,3 +215,40 @@ fn export_threads_run_at_the_configured_lower_priority() {
         drop(guard);
     }
 }
+
+/// Without `CAP_SYS_NICE` a thread can lower its priority but never raise it again: with
+/// `TRACE_EXPORT_NICE=0` no export thread may pass through a lower priority on its way to 0.
+/// The test runs itself again in a child process whose capabilities lack `CAP_SYS_NICE`.
+#[cfg(target_os = "linux")]
+#[test]
+fn nice_zero_needs_no_privilege() {
+    const CHILD: &str = "TRACE_TEST_NICE_ZERO_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let setpriv = std::path::Path::new("/usr/bin/setpriv");
+        if !setpriv.exists() {
+            eprintln!("skipped: no /usr/bin/setpriv to drop CAP_SYS_NICE");
+            return;
+        }
+        let out = std::process::Command::new(setpriv)
+            .args(["--inh-caps=-sys_nice", "--bounding-set=-sys_nice"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "nice_zero_needs_no_privilege", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "the child without CAP_SYS_NICE:\n{text}");
+        return;
+    }
+    let _serial = serial();
+    let own = nice_in_stat(&std::fs::read_to_string("/proc/thread-self/stat").unwrap()).unwrap();
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).export_nice(0).build()).unwrap();
+    assert_eq!(nice_of_threads("trace-runtime-e"), [own], "the export worker");
+    let lanes = nice_of_threads("trace-export-");
+    assert!(!lanes.is_empty() && lanes.iter().all(|&n| n == own), "its lanes: {lanes:?}");
+    assert_eq!(trace!("turn", { frame(1) }), 2);
+    assert!(guard.flush());
+    drop(guard);
+}

@@ -360,7 +360,8 @@ impl Worker {
     }
 
     fn run(mut self) {
-        self.priority.set(crate::background::DEFAULT_NICE);
+        // No priority change until `Install` gives the final one: lowering it here and raising it
+        // back for `TRACE_EXPORT_NICE=0` would need `CAP_SYS_NICE`.
         // `shared()` is being initialised by the thread that spawned this one: wait for it.
         let shared = loop {
             match SHARED.get() {
@@ -390,7 +391,8 @@ impl Worker {
     fn handle(&mut self, shared: &Shared, message: Control) {
         match message {
             Control::Install { exporters, resource, batch_size, lane, adaptive, nice, done } => {
-                // Before the lanes start: their threads inherit it.
+                // Before the lanes start: their threads inherit it. Set once per pipeline, from the
+                // application's priority, so the first pipeline only ever lowers it.
                 self.priority.set(nice);
                 let (lanes, errors) = Lanes::start(exporters, &resource, lane);
                 if errors.is_empty() {
