@@ -126,10 +126,8 @@ fn a_panic_re_raised_inside_its_span_keeps_its_message() {
     let ((), spans) = testing::capture(|| {
         let result = std::panic::catch_unwind(|| {
             trace!("re-raised", {
-                let caught = std::panic::catch_unwind(|| panic!("the original"));
-                if let Err(payload) = caught {
-                    std::panic::resume_unwind(payload);
-                }
+                let Err(payload) = std::panic::catch_unwind(|| panic!("the original"));
+                std::panic::resume_unwind(payload)
             })
         });
         assert!(result.is_err());
