@@ -222,16 +222,27 @@ pub(crate) fn recording_here() -> bool {
     current().is_local()
 }
 
+/// Whether a write to the current span would be kept: [`recording_here`], counting the write as
+/// dropped when a sampled span is current but records elsewhere (a context attached from another
+/// thread). Callers check it before building what they would write.
+#[inline]
+pub(crate) fn writable() -> bool {
+    let ctx = current();
+    if ctx.is_local() {
+        return true;
+    }
+    if ctx.trace_id != 0 && ctx.sampled() {
+        DROPPED_WRITES.fetch_add(1, Ordering::Relaxed);
+    }
+    false
+}
+
 /// Writes to the current span, through its owner; returns whether a span was there to take it.
 #[inline]
 pub(crate) fn write(write: Write) -> bool {
     let l = get();
     let ctx = l.ctx.get();
     if !ctx.is_local() {
-        if ctx.trace_id != 0 && ctx.sampled() {
-            // A span is current but recorded elsewhere (a context attached from another thread).
-            DROPPED_WRITES.fetch_add(1, Ordering::Relaxed);
-        }
         return false;
     }
     push_side(l, ctx.span_id, write)
@@ -240,7 +251,7 @@ pub(crate) fn write(write: Write) -> bool {
 /// [`write`] of a change made by a closure.
 #[inline]
 pub(crate) fn defer(f: impl FnOnce(&mut Record) + 'static) -> bool {
-    recording_here() && write(Write::With(Box::new(f)))
+    writable() && write(Write::With(Box::new(f)))
 }
 
 #[inline(never)]

@@ -34,7 +34,7 @@ use crate::value::{AnyValue, Attr};
 
 /// Sets a typed attribute on the current span; the compiler checks the value's type.
 pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
-    if local::recording_here() {
+    if local::writable() {
         local::write(Write::Attr(Attr::new(key.name(), value.into_value())));
     }
 }
@@ -45,7 +45,7 @@ pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
 /// trace_runtime::span::set_unchecked("app.tenant", "acme");
 /// ```
 pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
-    if local::recording_here() {
+    if local::writable() {
         local::write(Write::Attr(Attr::new(key, value.into_value())));
     }
 }
@@ -54,7 +54,7 @@ pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
 /// [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES), its attributes at
 /// [`limits::MAX_EVENT_ATTRIBUTES`](crate::limits::MAX_EVENT_ATTRIBUTES).
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterator<Item = KeyValue>) {
-    if !local::recording_here() {
+    if !local::writable() {
         return;
     }
     let time = crate::clock::now();
@@ -83,7 +83,7 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterat
 /// # use trace_runtime::opentelemetry;
 /// ```
 pub fn record_error<E: Error + ?Sized>(error: &E) {
-    if !local::recording_here() {
+    if !local::writable() {
         return;
     }
     let time = crate::clock::now();
@@ -115,7 +115,7 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
 
 /// Sets the current span's status to Error with `description`.
 pub fn set_error(description: impl Into<Cow<'static, str>>) {
-    if local::recording_here() {
+    if local::writable() {
         local::write(Write::Error(crate::limits::clamp_text(description.into())));
     }
 }
@@ -123,7 +123,9 @@ pub fn set_error(description: impl Into<Cow<'static, str>>) {
 /// Sets the current span's status to Ok (final: a later error does not override it in most
 /// backends, so call it only when the operation is known to have succeeded).
 pub fn set_ok() {
-    local::write(Write::Ok);
+    if local::writable() {
+        local::write(Write::Ok);
+    }
 }
 
 /// Whether a span is recording on this thread right now.
