@@ -30,6 +30,13 @@ impl SpanExporter for Counting {
     }
 }
 
+/// A pipeline whose only exporter counts what reaches it.
+fn counting_pipeline() -> (trace_runtime::TraceGuard, Counting) {
+    let counting = Counting::default();
+    let config = Config::builder().exporter(Exporter::None).with_span_exporter(counting.clone()).build();
+    (init_with(config).unwrap(), counting)
+}
+
 fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
     span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
 }
@@ -167,10 +174,7 @@ fn tasks_writing_to_their_spans_across_migrations_write_only_their_own() {
 #[test]
 fn spans_of_tasks_that_move_between_workers_are_all_delivered() {
     let _serial = serial();
-    let counting = Counting::default();
-    let guard =
-        init_with(Config::builder().exporter(Exporter::None).with_span_exporter(counting.clone()).build())
-            .unwrap();
+    let (guard, counting) = counting_pipeline();
     let before = trace_runtime::metrics();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
@@ -204,10 +208,7 @@ fn spans_of_tasks_that_move_between_workers_are_all_delivered() {
 #[test]
 fn a_burst_of_one_span_traces_below_the_bound_is_delivered_whole() {
     let _serial = serial();
-    let counting = Counting::default();
-    let guard =
-        init_with(Config::builder().exporter(Exporter::None).with_span_exporter(counting.clone()).build())
-            .unwrap();
+    let (guard, counting) = counting_pipeline();
     let before = trace_runtime::metrics();
     for i in 0..20_000i64 {
         trace!("request", "request.index" = i, {});
