@@ -175,6 +175,36 @@ pub enum ConfigError {
         "price file `{path}` (`TRACE_PRICES`): {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens"
     )]
     InvalidPrices { path: String, problem: String },
+    /// A variable the kit reads holds bytes that are not UTF-8.
+    #[error(
+        "environment variable `{variable}` is not valid UTF-8 (`{lossy}`): set it to a UTF-8 value or unset it"
+    )]
+    NotUnicode { variable: String, lossy: String },
+}
+
+/// Prefixes and names of the environment variables the kit reads.
+const READ_PREFIXES: &[&str] = &["TRACE_", "OTEL_", "DD_", "AWS_"];
+const READ_NAMES: &[&str] = &["ENVIRONMENT"];
+
+/// The first variable the kit reads whose value is not UTF-8, as an error naming it.
+///
+/// `std::env::var` reports such a value as an error that a plain `.ok()` turns into "unset", which
+/// would silently run with defaults (an opt-out ignored, a sink unconfigured); checking the whole
+/// environment once at `init` makes it an error instead.
+pub(crate) fn reject_non_unicode(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<(), ConfigError> {
+    for (name, value) in vars {
+        let name = name.to_string_lossy();
+        let read = READ_NAMES.contains(&&*name) || READ_PREFIXES.iter().any(|p| name.starts_with(p));
+        if read && value.to_str().is_none() {
+            return Err(ConfigError::NotUnicode {
+                variable: name.into_owned(),
+                lossy: value.to_string_lossy().into_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
@@ -243,6 +273,7 @@ impl Config {
 
     /// Resolves the settings against the process environment.
     pub(crate) fn resolve(self) -> Result<Settings, ConfigError> {
+        reject_non_unicode(std::env::vars_os())?;
         self.resolve_with(|name| std::env::var(name).ok())
     }
 
@@ -611,6 +642,23 @@ mod tests {
         let vars: HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::default().resolve_with(|name| vars.get(name).cloned())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_value_is_an_error_naming_the_variable() {
+        use std::{ffi::OsString, os::unix::ffi::OsStringExt};
+        let bad = || OsString::from_vec(b"std\xffout".to_vec());
+        let err = reject_non_unicode([
+            ("PATH".into(), bad()),
+            ("TRACE_QUEUE_SIZE".into(), "100".into()),
+            ("TRACE_EXPORTER".into(), bad()),
+        ])
+        .unwrap_err();
+        assert!(matches!(&err, ConfigError::NotUnicode { variable, .. } if variable == "TRACE_EXPORTER"));
+        assert!(err.to_string().contains("`TRACE_EXPORTER` is not valid UTF-8 (`std\u{fffd}out`)"), "{err}");
+        // Variables the kit never reads are not its business.
+        assert!(reject_non_unicode([("PATH".into(), bad()), ("MY_TRACE_X".into(), bad())]).is_ok());
     }
 
     #[test]

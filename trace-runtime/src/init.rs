@@ -1,7 +1,7 @@
 //! `init()`: start exporting, from the environment or a [`Config`]; the guard flushes on drop.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::active::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
@@ -268,9 +268,13 @@ impl TraceGuard {
         if !self.active {
             return true;
         }
+        // One deadline for everything: log sinks flush while the span exporters do.
+        let deadline = Instant::now() + self.timeout;
         local::flush_thread();
-        self.logs.flush(self.timeout);
-        pipeline::flush(true, self.timeout)
+        let logs = self.logs.start_flush(deadline);
+        let spans = pipeline::flush(true, self.timeout);
+        let logs = logs.is_none_or(|done| done.recv_timeout(left(deadline)).is_ok());
+        spans && logs
     }
 
     /// Stops recording, exports what is queued and shuts the exporters down, reporting what
@@ -283,18 +287,30 @@ impl TraceGuard {
         if !std::mem::replace(&mut self.active, false) {
             return Ok(());
         }
+        // One deadline for everything: the log sinks, the span exporters and the telemetry
+        // thread all finish in parallel within the export timeout.
+        let deadline = Instant::now() + self.timeout;
         local::flush_thread();
-        self.logs.remove(self.timeout);
+        let logs = self.logs.start_flush(deadline);
         PIPELINE_ON.store(false, Ordering::Relaxed);
         enable::release();
-        let started = std::time::Instant::now();
         let telemetry = crate::telemetry::stop();
-        let result = pipeline::shutdown(self.timeout);
-        let telemetry_done = telemetry.wait(self.timeout.saturating_sub(started.elapsed()));
+        let result = pipeline::shutdown(deadline);
+        let logs_done = logs.is_none_or(|done| done.recv_timeout(left(deadline)).is_ok());
+        self.logs.remove();
+        let telemetry_done = telemetry.wait(left(deadline));
         INITIALISED.store(false, Ordering::Release);
         if !telemetry_done {
             return Err(ShutdownError {
                 reason: format!("the telemetry thread did not finish within {:?}", self.timeout),
+            });
+        }
+        if !logs_done {
+            return Err(ShutdownError {
+                reason: format!(
+                    "the log sinks did not finish flushing within {:?}; see log::last_sink_error()",
+                    self.timeout
+                ),
             });
         }
         match result {
@@ -311,6 +327,11 @@ impl TraceGuard {
             }),
         }
     }
+}
+
+/// What is left until `deadline`.
+fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
 }
 
 impl Drop for TraceGuard {

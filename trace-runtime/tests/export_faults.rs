@@ -243,3 +243,36 @@ fn shutdown_by_guard_drop_is_bounded_inside_a_multi_thread_runtime() {
     assert!(after.spans_export_failed > before.spans_export_failed, "unsent spans are counted");
     collector.state.set_mode(Mode::Ok);
 }
+
+/// A log sink stuck in its flush, as a user's sink talking to a dead service may be.
+struct StuckLogSink;
+
+impl trace_runtime::log::LogSink for StuckLogSink {
+    fn name(&self) -> &str {
+        "stuck"
+    }
+    fn write(&self, _: &[trace_runtime::log::LogRecord]) -> Result<(), trace_runtime::log::LogSinkError> {
+        Ok(())
+    }
+    fn flush(&self, _: Duration) -> Result<(), trace_runtime::log::LogSinkError> {
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(())
+    }
+}
+
+#[test]
+fn shutdown_as_a_whole_ends_within_the_export_timeout_with_a_stuck_log_sink_and_collector() {
+    let _serial = serial();
+    let collector = common::http_receiver();
+    collector.state.set_mode(Mode::Stall);
+    let guard = stalled_pipeline(&collector);
+    let sink = trace_runtime::log::add_sink(std::sync::Arc::new(StuckLogSink));
+    trace!("with-log", { trace_runtime::log::info("stuck behind a sink") });
+    let started = std::time::Instant::now();
+    let err = guard.shutdown().expect_err("neither the spans nor the logs were delivered");
+    let took = started.elapsed();
+    // The timeout is 500 ms; a little scheduling slack, far from the 5.5 s it used to take.
+    assert!(took < Duration::from_millis(800), "shutdown took {took:?}: {err}");
+    collector.state.set_mode(Mode::Ok);
+    trace_runtime::log::remove_sink(sink);
+}

@@ -226,3 +226,20 @@ fn an_invalid_switch_value_is_an_error_from_init_not_a_silent_default() {
     assert!(error.contains("`TRACE_DISABLE_ALL` is `perhaps`: expected true or false"), "{}", o.stdout);
     assert_eq!(o.connections, 0);
 }
+
+/// A value that is not UTF-8 used to read as "unset": an operator's kill switch silently ignored.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_switch_is_an_error_naming_it_not_an_unset_switch() {
+    use std::{ffi::OsString, os::unix::ffi::OsStringExt};
+    let on = OsString::from_vec(b"tr\xffue".to_vec());
+    let o = run_child(
+        "child_traced_program",
+        &[("TRACE_EXPORTER", EXPORTERS.into()), ("TRACE_DISABLE_ALL", on)],
+        false,
+    );
+    assert!(!o.success, "{}", o.stdout);
+    let error = o.line("init error").unwrap_or_default();
+    assert!(error.contains("`TRACE_DISABLE_ALL` is not valid UTF-8"), "{}", o.stdout);
+    assert_eq!(o.connections, 0);
+}

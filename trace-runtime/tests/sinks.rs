@@ -434,4 +434,21 @@ fn a_hung_service_never_blocks_the_caller_and_a_full_queue_drops_and_counts() {
     let stats = sink.stats();
     assert!(stats.dropped >= 300 - 257, "dropped: {}", stats.dropped);
     assert_eq!(stats.delivered, 0);
+    // With the queue full, a flush waits its timeout and no longer, and holds nothing that keeps
+    // the application from handing the sink more (it used to wait for a free slot, 120 s here,
+    // holding the lock every write takes).
+    let flusher = {
+        let sink = sink.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            (sink.flush(Duration::from_millis(300)), started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    assert!(sink.write(&[record(Level::Info, "still accepted or dropped", 0)]).is_err(), "the queue is full");
+    assert!(started.elapsed() < Duration::from_millis(200), "a write waited {:?}", started.elapsed());
+    let (flushed, took) = flusher.join().unwrap();
+    assert!(!flushed, "nothing was sent");
+    assert!(took < Duration::from_secs(3), "the flush took {took:?}");
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
@@ -75,8 +75,9 @@ pub trait LogSink: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Writes a batch of records, oldest first.
     fn write(&self, records: &[LogRecord]) -> Result<(), LogSinkError>;
-    /// Makes what was written durable or sent; called by [`flush`].
-    fn flush(&self) -> Result<(), LogSinkError> {
+    /// Makes what was written durable or sent, taking at most `timeout` where the sink can bound
+    /// its wait; called by [`flush`] and by shutdown with what is left of their deadline.
+    fn flush(&self, _timeout: Duration) -> Result<(), LogSinkError> {
         Ok(())
     }
     /// Called once when the sink is installed with [`add_sink`].
@@ -121,7 +122,7 @@ struct Shared {
     written: AtomicU64,
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
-    control: Mutex<Sender<SyncSender<()>>>,
+    control: Mutex<Sender<FlushRequest>>,
     worker: Thread,
 }
 
@@ -237,6 +238,11 @@ pub fn add_sink(sink: Arc<dyn LogSink>) -> LogSinkId {
 /// ```
 pub fn remove_sink(id: LogSinkId) -> bool {
     flush(Duration::from_secs(5));
+    detach(id)
+}
+
+/// Removes a sink at once, handing it nothing more.
+pub(crate) fn detach(id: LogSinkId) -> bool {
     let shared = shared();
     let mut sinks = lock(&shared.sinks);
     let before = sinks.len();
@@ -254,13 +260,24 @@ pub fn remove_sink(id: LogSinkId) -> bool {
 /// assert!(trace_runtime::log::flush(Duration::from_secs(5)));
 /// ```
 pub fn flush(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    request_flush(deadline).is_some_and(|wait| wait.recv_timeout(timeout).is_ok())
+}
+
+/// A flush for the drain thread: sinks get what is left until `deadline`; `done` answers.
+struct FlushRequest {
+    deadline: Instant,
+    done: SyncSender<()>,
+}
+
+/// Asks the drain thread to hand every record queued so far to the sinks and flush them by
+/// `deadline`, without waiting; the receiver answers when that is done. `None`: no drain thread.
+pub(crate) fn request_flush(deadline: Instant) -> Option<Receiver<()>> {
     let shared = shared();
     let (done, wait) = mpsc::sync_channel(1);
-    if lock(&shared.control).send(done).is_err() {
-        return false;
-    }
+    lock(&shared.control).send(FlushRequest { deadline, done }).ok()?;
     shared.worker.unpark();
-    wait.recv_timeout(timeout).is_ok()
+    Some(wait)
 }
 
 /// The log queue's counters.
@@ -287,7 +304,7 @@ pub fn last_sink_error() -> Option<String> {
     SHARED.get().and_then(|s| lock(&s.last_error).clone())
 }
 
-fn run(control: Receiver<SyncSender<()>>) {
+fn run(control: Receiver<FlushRequest>) {
     let shared = loop {
         match SHARED.get() {
             Some(shared) => break shared,
@@ -301,11 +318,12 @@ fn run(control: Receiver<SyncSender<()>>) {
         drain(shared, &mut batch, &mut redaction);
         loop {
             match control.try_recv() {
-                Ok(done) => {
+                Ok(FlushRequest { deadline, done }) => {
                     drain(shared, &mut batch, &mut redaction);
                     let sinks = lock(&shared.sinks).clone();
                     for (_, sink) in &sinks {
-                        match std::panic::catch_unwind(AssertUnwindSafe(|| sink.flush())) {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        match std::panic::catch_unwind(AssertUnwindSafe(|| sink.flush(left))) {
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => *lock(&shared.last_error) = Some(e.to_string()),
                             Err(_) => {

@@ -3,7 +3,8 @@
 //! before `init` starts anything, so a bad setting is an error with nothing half-started.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc::Receiver;
+use std::time::Instant;
 
 use super::queue::{self, LogSink, LogSinkId};
 use super::rundir::{RunDirError, RunDirSink};
@@ -99,17 +100,16 @@ impl Planned {
 }
 
 impl Installed {
-    /// Flushes every installed sink, the user's too.
-    pub(crate) fn flush(&self, timeout: Duration) {
-        if queue::has_sinks() {
-            queue::flush(timeout);
-        }
+    /// Starts flushing every installed sink, the user's too, by `deadline`; the receiver
+    /// answers when done. `None`: no sink, nothing to wait for.
+    pub(crate) fn start_flush(&self, deadline: Instant) -> Option<Receiver<()>> {
+        queue::has_sinks().then(|| queue::request_flush(deadline)).flatten()
     }
 
-    pub(crate) fn remove(&mut self, timeout: Duration) {
-        self.flush(timeout);
+    /// Removes the sinks `init` installed, handing them nothing more (flush them first).
+    pub(crate) fn remove(&mut self) {
         for id in self.ids.drain(..) {
-            queue::remove_sink(id);
+            queue::detach(id);
         }
     }
 }

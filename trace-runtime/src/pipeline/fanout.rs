@@ -251,16 +251,17 @@ impl Lanes {
     /// returns); what it still held is dropped and counted as failed.
     pub(crate) fn shutdown(self, deadline: Instant) -> Vec<String> {
         let mut waits = Vec::new();
+        let lane_deadline = super::before(deadline);
         for lane in &self.lanes {
             let (done, wait) = mpsc::sync_channel(1);
-            lock(&lane.queue.state).shutdown = Some((deadline, done));
+            lock(&lane.queue.state).shutdown = Some((lane_deadline, done));
             lane.queue.ready.notify_one();
             waits.push(wait);
         }
         let mut errors = Vec::new();
         for (lane, wait) in self.lanes.iter().zip(waits) {
-            // A little past the deadline: the lane's own shutdown call is bounded by it too.
-            let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
+            // The lanes' own deadline is a little earlier, so an answer arrives by ours.
+            let left = deadline.saturating_duration_since(Instant::now());
             match wait.recv_timeout(left) {
                 Ok(LaneReport { name, error: Some(e) }) => errors.push(format!("{name}: {e}")),
                 Ok(_) => {}

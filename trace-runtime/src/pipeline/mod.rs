@@ -95,7 +95,7 @@ enum Control {
         done: SyncSender<()>,
     },
     Shutdown {
-        timeout: Duration,
+        deadline: Instant,
         done: SyncSender<ShutdownReport>,
     },
 }
@@ -317,13 +317,22 @@ pub(crate) fn install(
     }
 }
 
-/// Exports everything queued, then shuts the exporters down, within `timeout`.
-pub(crate) fn shutdown(timeout: Duration) -> Result<ShutdownReport, ()> {
+/// Exports everything queued, then shuts the exporters down, returning by `deadline`.
+pub(crate) fn shutdown(deadline: Instant) -> Result<ShutdownReport, ()> {
     let shared = shared();
     let (done, wait) = mpsc::sync_channel(1);
-    shared.control.send(Control::Shutdown { timeout, done }).map_err(|_| ())?;
+    // The worker's own deadline is a little earlier, so its answer arrives before ours.
+    let worker_deadline = before(deadline);
+    shared.control.send(Control::Shutdown { deadline: worker_deadline, done }).map_err(|_| ())?;
     shared.worker.unpark();
-    wait.recv_timeout(timeout + Duration::from_millis(500)).map_err(|_| ())
+    wait.recv_timeout(deadline.saturating_duration_since(Instant::now())).map_err(|_| ())
+}
+
+/// A deadline a little before `deadline` (a tenth of the time left, at most 50 ms), for a
+/// helper whose answer must reach its caller by `deadline`.
+pub(crate) fn before(deadline: Instant) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    deadline - (left / 10).min(Duration::from_millis(50))
 }
 
 struct Worker {
@@ -413,8 +422,7 @@ impl Worker {
                     let _ = done.send(());
                 }
             }
-            Control::Shutdown { timeout, done } => {
-                let deadline = Instant::now() + timeout;
+            Control::Shutdown { deadline, done } => {
                 if let Some(mut tail) = self.tail.take() {
                     let outcome = tail.finish(&mut self.pending);
                     count_tail(shared, outcome);

@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
@@ -80,14 +80,14 @@ pub struct SinkStats {
     pub last_error: Option<String>,
 }
 
-enum Job {
-    Docs(Vec<Doc>),
-    Flush(SyncSender<()>),
-}
-
 struct Inner {
     name: &'static str,
-    tx: Mutex<Option<SyncSender<Job>>>,
+    tx: SyncSender<Vec<Doc>>,
+    /// Batches the queue accepted, counted by the caller after it handed one over.
+    accepted: AtomicU64,
+    /// Batches the sender thread finished with (sent or given up on); `flush` waits on `sent`.
+    finished: Mutex<u64>,
+    sent: Condvar,
     service: Mutex<String>,
     service_fixed: bool,
     log_sink_installed: AtomicBool,
@@ -144,7 +144,10 @@ impl HttpSink {
             .unwrap_or_else(|| "unknown_service".to_string());
         let inner = Arc::new(Inner {
             name,
-            tx: Mutex::new(Some(tx)),
+            tx,
+            accepted: AtomicU64::new(0),
+            finished: Mutex::new(0),
+            sent: Condvar::new(),
             service: Mutex::new(service),
             service_fixed,
             log_sink_installed: AtomicBool::new(false),
@@ -182,13 +185,18 @@ impl HttpSink {
 
     /// Waits until everything handed to the sink so far was sent (or given up on), at most
     /// `timeout`; `false` if that did not happen in time. See [`HttpSink`] for an example.
+    ///
+    /// It takes no queue slot and holds no lock while it waits, so a full queue or a hung service
+    /// neither stretches the wait past `timeout` nor blocks callers handing the sink more work.
     pub fn flush(&self, timeout: Duration) -> bool {
-        let (done, wait) = mpsc::sync_channel(1);
-        let sent = match lock(&self.inner.tx).as_ref() {
-            Some(tx) => tx.send(Job::Flush(done)).is_ok(),
-            None => false,
-        };
-        sent && wait.recv_timeout(timeout).is_ok()
+        let target = self.inner.accepted.load(Ordering::Acquire);
+        let finished = lock(&self.inner.finished);
+        let (finished, _) = self
+            .inner
+            .sent
+            .wait_timeout_while(finished, timeout, |finished| *finished < target)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *finished >= target
     }
 
     fn submit(&self, docs: Vec<Doc>) -> bool {
@@ -196,12 +204,11 @@ impl HttpSink {
             return true;
         }
         let n = docs.len() as u64;
-        let result = match lock(&self.inner.tx).as_ref() {
-            Some(tx) => tx.try_send(Job::Docs(docs)),
-            None => Err(TrySendError::Disconnected(Job::Docs(Vec::new()))),
-        };
-        match result {
-            Ok(()) => true,
+        match self.inner.tx.try_send(docs) {
+            Ok(()) => {
+                self.inner.accepted.fetch_add(1, Ordering::Release);
+                true
+            }
             Err(_) => {
                 self.inner.dropped.fetch_add(n, Ordering::Relaxed);
                 false
@@ -218,23 +225,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn run(rx: Receiver<Job>, http: Http, mut format: impl Format, inner: std::sync::Weak<Inner>) {
-    while let Ok(job) = rx.recv() {
-        match job {
-            Job::Docs(docs) => {
-                let outcome = format.deliver(&http, docs);
-                let Some(inner) = inner.upgrade() else { return };
-                inner.delivered.fetch_add(outcome.delivered, Ordering::Relaxed);
-                inner.failed.fetch_add(outcome.failed, Ordering::Relaxed);
-                inner.retries.fetch_add(outcome.retries, Ordering::Relaxed);
-                if let Some(e) = outcome.error {
-                    *lock(&inner.last_error) = Some(e);
-                }
-            }
-            Job::Flush(done) => {
-                let _ = done.send(());
-            }
+fn run(rx: Receiver<Vec<Doc>>, http: Http, mut format: impl Format, inner: std::sync::Weak<Inner>) {
+    while let Ok(docs) = rx.recv() {
+        let outcome = format.deliver(&http, docs);
+        let Some(inner) = inner.upgrade() else { return };
+        inner.delivered.fetch_add(outcome.delivered, Ordering::Relaxed);
+        inner.failed.fetch_add(outcome.failed, Ordering::Relaxed);
+        inner.retries.fetch_add(outcome.retries, Ordering::Relaxed);
+        if let Some(e) = outcome.error {
+            *lock(&inner.last_error) = Some(e);
         }
+        *lock(&inner.finished) += 1;
+        inner.sent.notify_all();
     }
 }
 
@@ -293,13 +295,13 @@ impl LogSink for HttpSink {
         }
     }
 
-    fn flush(&self) -> Result<(), LogSinkError> {
-        if HttpSink::flush(self, Duration::from_secs(30)) {
+    fn flush(&self, timeout: Duration) -> Result<(), LogSinkError> {
+        if HttpSink::flush(self, timeout) {
             Ok(())
         } else {
             Err(LogSinkError {
                 sink: self.inner.name.to_string(),
-                reason: "flush timed out after 30 s".into(),
+                reason: format!("still sending when the flush deadline ({timeout:?}) passed"),
             })
         }
     }

@@ -191,7 +191,7 @@ impl Observed {
 /// Runs the test named `child` of this binary in a child process with only `env` (and the
 /// variables below) set, a fresh home and working directory, and every endpoint pointed at a
 /// loopback server.
-pub fn run_child(child: &str, env: &[(&str, &str)], opt_out_file: bool) -> Observed {
+pub fn run_child<V: AsRef<std::ffi::OsStr>>(child: &str, env: &[(&str, V)], opt_out_file: bool) -> Observed {
     let server = Loopback::start();
     let root = temp_dir("child");
     let (home, work) = (root.join("home"), root.join("work"));
@@ -212,7 +212,7 @@ pub fn run_child(child: &str, env: &[(&str, &str)], opt_out_file: bool) -> Obser
         .env("TRACE_SQLITE_PATH", work.join("traces").join("traces.db"))
         .env("TRACE_TELEMETRY_ENDPOINT", server.url("/v1/telemetry"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", server.url(""))
-        .envs(env.iter().copied())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("start the child");
     let mut files = files_under(&work);
