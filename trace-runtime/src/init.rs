@@ -270,6 +270,7 @@ impl TraceGuard {
         }
         // One deadline for everything: log sinks flush while the span exporters do.
         let deadline = Instant::now() + self.timeout;
+        local::request_flush();
         local::flush_thread();
         let logs = self.logs.start_flush(deadline);
         let spans = pipeline::flush(true, self.timeout);
@@ -290,6 +291,7 @@ impl TraceGuard {
         // One deadline for everything: the log sinks, the span exporters and the telemetry
         // thread all finish in parallel within the export timeout.
         let deadline = Instant::now() + self.timeout;
+        local::request_flush();
         local::flush_thread();
         let logs = self.logs.start_flush(deadline);
         PIPELINE_ON.store(false, Ordering::Relaxed);

@@ -16,13 +16,15 @@
 //! One `const`-initialised thread-local without `Drop`, so every access compiles to a plain
 //! thread-pointer offset with no lazy-initialisation check. Finished records are written into a
 //! thread-local batch and handed to the export queue whole: when the batch is full, or when the
-//! thread leaves its outermost span (so a finished span never waits in an idle thread's buffer).
+//! thread leaves its outermost span (so a finished span never waits in an idle thread's buffer),
+//! or at its first span end after a flush (so a thread inside a long-lived span, a session root,
+//! delivers what it finished when the application flushes).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::clock::Tick;
 use crate::ids::IdGen;
@@ -102,6 +104,18 @@ pub(crate) struct Local {
     buf: Cell<*mut Record>,
     len: Cell<usize>,
     cap: Cell<usize>,
+    /// The [`FLUSH_EPOCH`] of the last hand-off: a newer one hands off at the next span end.
+    epoch: Cell<u32>,
+}
+
+/// Bumped by every flush and shutdown: a thread that ends a span under an open parent after it
+/// hands its batch off, instead of keeping finished spans until the parent ends.
+static FLUSH_EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// Asks every thread to hand off what it finished at its next span end (the caller's own
+/// batch is handed off with [`flush_thread`]).
+pub(crate) fn request_flush() {
+    FLUSH_EPOCH.fetch_add(1, Ordering::Relaxed);
 }
 
 thread_local! {
@@ -114,6 +128,7 @@ thread_local! {
             ids: IdGen::new(),
             buf: Cell::new(ptr::null_mut()),
             len: Cell::new(0),
+            epoch: Cell::new(0),
             cap: Cell::new(0),
         }
     };
@@ -338,7 +353,8 @@ pub(crate) unsafe fn push_in(l: &Local, record: *const Record, end: Tick, local_
             (*slot).end = end;
         }
         l.len.set(len + 1);
-        if local_root || len + 1 == l.cap.get() {
+        // The epoch is one load of a line written only by flushes.
+        if local_root || len + 1 == l.cap.get() || l.epoch.get() != FLUSH_EPOCH.load(Ordering::Relaxed) {
             hand_off(l);
         }
     } else {
@@ -413,6 +429,7 @@ fn install(l: &Local, mut buf: Vec<Record>) {
 #[cold]
 #[inline(never)]
 pub(crate) fn hand_off(l: &Local) {
+    l.epoch.set(FLUSH_EPOCH.load(Ordering::Relaxed));
     let len = l.len.get();
     if len == 0 {
         return;

@@ -50,6 +50,39 @@ fn spans_reach_the_exporter_and_the_guard_flushes() {
     assert!(memory.get_finished_spans().unwrap().is_empty(), "nothing records after the guard dropped");
 }
 
+/// A thread inside a long-lived span (a session root) keeps finished children in its batch until
+/// the root ends; after a flush, its next span end hands them off.
+#[test]
+fn a_flush_reaches_a_thread_inside_a_long_lived_span() {
+    let _serial = serial();
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(config(&memory).build()).unwrap();
+    let (to_main, from_worker) = std::sync::mpsc::channel();
+    let (to_worker, from_main) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        trace!("session", {
+            trace!("first", {});
+            to_main.send(()).unwrap();
+            from_main.recv().unwrap();
+            trace!("second", {});
+            to_main.send(()).unwrap();
+            from_main.recv().unwrap();
+        })
+    });
+    from_worker.recv().unwrap();
+    assert!(guard.flush());
+    to_worker.send(()).unwrap();
+    from_worker.recv().unwrap();
+    assert!(guard.flush());
+    let names: Vec<String> =
+        memory.get_finished_spans().unwrap().iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(names, ["first", "second"], "the children arrived while their session is still open");
+    to_worker.send(()).unwrap();
+    worker.join().unwrap();
+    assert!(guard.flush());
+    assert_eq!(memory.get_finished_spans().unwrap().len(), 3);
+}
+
 #[test]
 fn a_second_init_is_refused_while_the_first_guard_lives() {
     let _serial = serial();
