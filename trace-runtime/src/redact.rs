@@ -6,7 +6,8 @@
 //! cuts each string to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) (a cut value ends
 //! with [`TRUNCATED`]). All exporters — console, OTLP, files, anything added with
 //! `with_span_exporter` — and [`testing::capture`](crate::testing::capture) get the scrubbed
-//! spans. The kit's own code-location attributes (`code.*`) are left alone.
+//! spans. No key is exempt: a user's `code.*` attribute is scrubbed like any other (the kit's
+//! own code locations are static strings, checked once).
 //!
 //! Log records get the same rules on their way to the log sinks (the run directory, the remote
 //! sinks, any [`LogSink`](crate::log::LogSink)): the log drain thread scrubs every text field of
@@ -199,9 +200,7 @@ impl Redactor {
             span.name = Cow::Owned(new);
         }
         for kv in &mut span.attributes {
-            if !kv.key.as_str().starts_with("code.") {
-                self.value(kv, clean);
-            }
+            self.value(kv, clean);
         }
         for event in &mut span.events.events {
             // An event's name is often a message (a `tracing` event's, an `add_event` text).

@@ -77,6 +77,51 @@ fn otel_api_and_tracing_spans_reach_the_exporter_in_the_kit_tree() {
     assert!(spans.iter().all(|s| s.span_context.trace_id() == trace_id));
 }
 
+/// Spans made through the bridges inside a trace the rate rejected carry its sampled-out mark:
+/// adaptive sampling drops them with a fast trace and keeps them with a failed one, never
+/// exporting a bridged child without its trace.
+#[cfg(feature = "tracing")]
+#[test]
+fn bridged_spans_keep_the_sampled_out_mark_of_their_trace() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let _serial = INIT.lock().unwrap_or_else(|p| p.into_inner());
+    let memory = InMemorySpanExporter::default();
+    let guard = init_with(
+        Config::builder()
+            .exporter(Exporter::None)
+            .with_span_exporter(memory.clone())
+            .sampling_rate(0.0)
+            .adaptive_sampling(true)
+            .build(),
+    )
+    .expect("init");
+    let subscriber = tracing_subscriber::registry().with(trace_runtime::tracing_layer());
+    let turn = |name: &'static str, fail: bool| {
+        trace!(name, {
+            // Each bridged span with a child of its own: the mark passes through the bridge.
+            global::tracer("vector-db").in_span("similarity search", |_| trace!("rerank", {}));
+            tracing::info_span!("tool call").in_scope(|| trace!("http get", {}));
+            if fail {
+                trace_runtime::span::set_error("the tool failed");
+            }
+        })
+    };
+    tracing::subscriber::with_default(subscriber, || {
+        turn("fast", false);
+        turn("failed", true);
+    });
+    let spans = finished(&guard, &memory);
+    let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["failed", "http get", "rerank", "similarity search", "tool call"],
+        "the failed trace whole, nothing of the fast one"
+    );
+    let trace_id = find(&spans, "failed").span_context.trace_id();
+    assert!(spans.iter().all(|s| s.span_context.trace_id() == trace_id));
+}
+
 /// Service B: a one-request-at-a-time HTTP server on loopback that continues the caller's trace.
 fn serve(listener: TcpListener, requests: usize) {
     for _ in 0..requests {

@@ -54,6 +54,8 @@ fn scenario() {
         trace!(ROOT, "app.field" = SECRET, {
             span::set(keys::audio::codec, SECRET);
             span::set_unchecked("app.api_key", SECRET);
+            // A key in a namespace the kit also writes to.
+            span::set_unchecked("code.note", SECRET);
             span::add_event(format!("event {SECRET}"), [KeyValue::new("event.arg", SECRET)]);
             log::info!("{LOG_MARK} macro {SECRET}");
             log::warning(format!("{LOG_MARK} fn {SECRET}"));

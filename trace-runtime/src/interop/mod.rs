@@ -64,11 +64,12 @@ impl HeapSpan {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
                 let mut record = Box::new(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
                 record.start = clock::now();
-                if sink != 0 {
-                    sinks::register(span_id, sink);
-                }
                 // Children keep the sampled-out mark, so adaptive sampling decides the whole trace.
                 let flags = ctx_flags::SAMPLED | (flags & ctx_flags::SAMPLED_OUT);
+                if sink != 0 || flags & ctx_flags::SAMPLED_OUT != 0 {
+                    // What its OpenTelemetry context cannot carry, for children made under it.
+                    live::register(span_id, sink, flags & ctx_flags::SAMPLED_OUT);
+                }
                 let ctx = Ctx { trace_id, span_id, sink, flags };
                 HeapSpan { record: Some(record), ctx }
             }
@@ -82,8 +83,8 @@ impl HeapSpan {
         let Some(record) = self.record.take() else { return };
         let record = ManuallyDrop::new(*record);
         let end = end.max(record.start);
-        if record.sink != 0 {
-            sinks::unregister(record.span_id);
+        if record.sink != 0 || record.flags & crate::record::flags::SAMPLED_OUT != 0 {
+            live::unregister(record.span_id);
         }
         // A kit span recording on this thread hands the batch off when its local root ends;
         // otherwise hand it off now, so this span does not wait in an idle thread's buffer.
@@ -139,7 +140,8 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
     if !sc.is_valid() {
         return Ctx { sink, ..Ctx::EMPTY };
     }
-    let mut flags = 0;
+    let (found, mut flags) = live::of(sc).unwrap_or_default();
+    let sink = if found != 0 { found } else { sink };
     if sc.is_sampled() {
         flags |= ctx_flags::SAMPLED;
     }
@@ -149,7 +151,7 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
     Ctx {
         trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
-        sink: sinks::of(sc).unwrap_or(sink),
+        sink,
         flags,
     }
 }
@@ -228,20 +230,23 @@ pub(crate) fn complete_span_data(r: &Record, data: &mut SpanData) {
     }
 }
 
-/// Sinks of running heap spans inside a `testing::capture`, so that kit spans parented by them on
-/// another thread reach the same capture. Empty (and never locked) outside captures.
-mod sinks {
+/// What an OpenTelemetry span context cannot carry for a running heap span: its
+/// `testing::capture` sink, so that kit spans parented by it on another thread reach the same
+/// capture, and the sampled-out mark of adaptive sampling, so that they are kept or dropped with
+/// their trace. Empty (and never locked) outside captures and adaptive sampling.
+mod live {
     use super::*;
 
     static LIVE: AtomicUsize = AtomicUsize::new(0);
-    static SINKS: Mutex<Option<HashMap<u64, u32>>> = Mutex::new(None);
+    /// Span id to (sink, sampled-out flag).
+    static SPANS: Mutex<Option<HashMap<u64, (u32, u8)>>> = Mutex::new(None);
 
-    fn lock() -> std::sync::MutexGuard<'static, Option<HashMap<u64, u32>>> {
-        SINKS.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock() -> std::sync::MutexGuard<'static, Option<HashMap<u64, (u32, u8)>>> {
+        SPANS.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn register(span_id: u64, sink: u32) {
-        lock().get_or_insert_with(HashMap::new).insert(span_id, sink);
+    pub(super) fn register(span_id: u64, sink: u32, sampled_out: u8) {
+        lock().get_or_insert_with(HashMap::new).insert(span_id, (sink, sampled_out));
         LIVE.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -251,7 +256,7 @@ mod sinks {
         }
     }
 
-    pub(super) fn of(sc: &SpanContext) -> Option<u32> {
+    pub(super) fn of(sc: &SpanContext) -> Option<(u32, u8)> {
         if LIVE.load(Ordering::Relaxed) == 0 {
             return None;
         }
