@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::active::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
-use crate::console::ConsoleExporter;
+use crate::export::ConsoleExporter;
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::privacy::{InitReport, TelemetryOff, TelemetryState, TracingState};
 use crate::{enable, local, pipeline};

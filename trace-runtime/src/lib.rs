@@ -45,7 +45,6 @@ mod active;
 mod background;
 mod clock;
 pub mod config;
-mod console;
 mod context;
 pub mod cost;
 mod enable;
@@ -80,7 +79,6 @@ pub mod summary;
 pub mod telemetry;
 pub mod testing;
 pub mod tokens;
-mod trace_buffer;
 mod usage;
 mod value;
 
@@ -92,10 +90,10 @@ pub use opentelemetry;
 pub use opentelemetry_sdk;
 
 pub use config::{Config, ConfigBuilder, ConfigError};
-pub use console::ConsoleExporter;
 #[cfg(feature = "tokio")]
 pub use context::spawn;
 pub use context::{Context, ContextGuard, FutureExt, WithContext, current_context, thread};
+pub use export::ConsoleExporter;
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use metrics::{BreakerState, ExporterMetrics, Metrics, metrics};
 pub use settings::capture_io_enabled;

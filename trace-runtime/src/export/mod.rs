@@ -3,9 +3,11 @@
 //! standard environment variables.
 
 mod builder;
+mod console;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
 pub(crate) mod resource;
+pub(crate) mod trace_buffer;
 #[cfg(feature = "zipkin")]
 pub(crate) mod zipkin;
 
@@ -15,6 +17,8 @@ use opentelemetry::KeyValue;
 
 use crate::config::{ConfigError, Exporter};
 use crate::pipeline::breaker::BreakerConfig;
+
+pub use console::ConsoleExporter;
 
 /// Default adaptive-sampling threshold (`TRACE_SLOW_TRACE_MS`): traces whose root ran this long
 /// are kept even when the ratio rejected them.

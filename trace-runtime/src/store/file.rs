@@ -16,7 +16,7 @@ use super::atomic::{Durability, prepare_dir, write_atomic};
 use super::local::{TraceData, TraceFile, read_trace};
 use super::span::{StoredSpan, json_of};
 use super::time::{file_stamp, naive};
-use crate::trace_buffer::TraceBuffer;
+use crate::export::trace_buffer::TraceBuffer;
 
 /// Spans held back waiting for their trace's root; past this the oldest trace is written early
 /// (and completed later, when the rest arrives).
