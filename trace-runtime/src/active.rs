@@ -15,10 +15,10 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::clock;
 use crate::local::{self, Ctx, Local, Scope, ctx_flags};
+use crate::record::clock;
+use crate::record::value::Attr;
 use crate::record::{EventRecord, Record, SpanMeta, flags, status};
-use crate::value::Attr;
 
 /// Recording is on somewhere: a pipeline is installed or a capture is active.
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);

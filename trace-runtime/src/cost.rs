@@ -42,7 +42,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use crate::usage::Usage;
+use crate::record::usage::Usage;
 
 /// Prices of one model, in US dollars per million tokens.
 ///

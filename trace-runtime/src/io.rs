@@ -4,7 +4,7 @@
 //! Nothing is evaluated or recorded unless IO capture is on (`TRACE_CAPTURE_IO=true` or
 //! [`ConfigBuilder::capture_io`](crate::ConfigBuilder::capture_io)). When it is, the messages are
 //! serialised when recorded and, like every exported string, scrubbed by the
-//! [redaction rules](crate::redact) and cut to [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES)
+//! [redaction rules](crate::redact) and cut to [`MAX_VALUE_BYTES`](crate::record::limits::MAX_VALUE_BYTES)
 //! on the export worker. The shape is the conventions' one:
 //!
 //! ```json
@@ -40,7 +40,7 @@
 
 use serde::Serialize;
 
-use crate::keys;
+use crate::record::keys;
 use crate::settings::capture_io_enabled;
 
 /// One message: a role and its parts.

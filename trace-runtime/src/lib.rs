@@ -43,18 +43,14 @@ extern crate self as trace_runtime;
 
 mod active;
 mod background;
-mod clock;
 pub mod config;
 mod context;
 pub mod cost;
 mod enable;
 mod export;
-mod ids;
 mod init;
 mod interop;
 pub mod io;
-pub mod keys;
-pub mod limits;
 mod local;
 pub mod log;
 mod metrics;
@@ -79,8 +75,6 @@ pub mod summary;
 pub mod telemetry;
 pub mod testing;
 pub mod tokens;
-mod usage;
-mod value;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -96,11 +90,13 @@ pub use context::{Context, ContextGuard, FutureExt, WithContext, current_context
 pub use export::ConsoleExporter;
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use metrics::{BreakerState, ExporterMetrics, Metrics, metrics};
+pub use record::usage::Usage;
+pub use record::{keys, limits};
 pub use settings::capture_io_enabled;
+pub use span::record_usage;
 pub use span::{log_with_trace, span_id, trace_id};
 pub use stream::trace_llm_stream;
 pub use summary::TraceSummary;
-pub use usage::{Usage, record_usage};
 
 // Across services and libraries: the OpenTelemetry API, `tracing`, W3C Trace Context.
 pub use interop::propagation::{extract, inject};

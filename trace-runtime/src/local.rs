@@ -26,12 +26,12 @@ use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use crate::clock::Tick;
-use crate::ids::IdGen;
 use crate::pipeline;
+use crate::record::clock::Tick;
+use crate::record::ids::IdGen;
+use crate::record::usage::Usage;
+use crate::record::value::Attr;
 use crate::record::{EventRecord, Record, status};
-use crate::usage::Usage;
-use crate::value::Attr;
 
 /// Records per thread-local batch.
 pub(crate) const LOCAL_BATCH: usize = 64;

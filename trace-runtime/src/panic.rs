@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::sync::Once;
 
-use crate::clock::{self, Tick};
+use crate::record::clock::{self, Tick};
 
 thread_local! {
     static LAST: RefCell<Option<(Tick, String)>> = const { RefCell::new(None) };

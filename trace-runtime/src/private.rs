@@ -4,10 +4,12 @@ use std::fmt::{Debug, Display};
 
 pub use crate::active::future::Instrumented;
 pub use crate::active::{RecordSlot, ScopedSpan, Span};
+pub use crate::record::value::{
+    AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue,
+};
 pub use crate::record::{Kind, Naming, SpanMeta};
-pub use crate::value::{AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
 
-use crate::usage::Usage;
+use crate::record::usage::Usage;
 
 /// A value under a string-literal key: the unchecked escape hatch.
 #[inline(always)]

@@ -37,9 +37,9 @@ use std::time::Duration;
 
 use opentelemetry::KeyValue;
 
-use crate::keys::{self, Key};
+use crate::record::keys::{self, Key};
+use crate::record::value::{Attr, AttrValue};
 use crate::span;
-use crate::value::{Attr, AttrValue};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3

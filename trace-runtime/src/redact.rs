@@ -3,7 +3,7 @@
 //! The export worker runs the rules over the name, every string attribute value (and every
 //! string of a string-list value), every event's name and attributes and the error description
 //! of every span, then
-//! cuts each string to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) (a cut value ends
+//! cuts each string to [`limits::MAX_VALUE_BYTES`](crate::record::limits::MAX_VALUE_BYTES) (a cut value ends
 //! with [`TRUNCATED`]). All exporters — console, OTLP, files, anything added with
 //! `with_span_exporter` — and [`testing::capture`](crate::testing::capture) get the scrubbed
 //! spans. No key is exempt: a user's `code.*` attribute is scrubbed like any other (the kit's
@@ -57,12 +57,11 @@ use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use regex::{Regex, RegexSet};
 
-use crate::ids::IdMap;
+use crate::record::ids::IdMap;
 
-use crate::limits::MAX_VALUE_BYTES;
+use crate::record::limits::MAX_VALUE_BYTES;
 
-/// Appended to a string cut at [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
-pub const TRUNCATED: &str = "…[truncated]";
+pub use crate::record::limits::TRUNCATED;
 
 /// The built-in rules: class and pattern, applied in this order (a bearer token is one match,
 /// whatever key it holds).
@@ -265,7 +264,7 @@ impl Redactor {
                 Cow::Owned(s) => Some(s),
             };
         }
-        Some(crate::value::clip(&redacted).into_owned())
+        Some(crate::record::value::clip(&redacted).into_owned())
     }
 }
 

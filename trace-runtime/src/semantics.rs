@@ -270,7 +270,7 @@ pub(crate) struct Worker {
     settings: Arc<Active>,
     prices: Arc<HashMap<String, Price>>,
     /// Spans per trace, for summaries: one lookup per span, so keyed without SipHash.
-    spans: crate::ids::IdMap<u128, u64>,
+    spans: crate::record::ids::IdMap<u128, u64>,
     order: VecDeque<u128>,
     to_print: Vec<TraceSummary>,
     /// Strings the current redaction rules leave unchanged.
@@ -316,7 +316,7 @@ impl Worker {
             let b = price.map(|p| p.breakdown(&usage));
             // A cost the application set itself (a provider that bills per call, say) is the
             // truth: the ledger takes it and the table's estimate is not added beside it.
-            let cost_key = crate::keys::gen_ai::usage::cost.name();
+            let cost_key = crate::record::keys::gen_ai::usage::cost.name();
             let set =
                 span.attributes.iter().find(|kv| kv.key.as_str() == cost_key).and_then(|kv| match kv.value {
                     opentelemetry::Value::F64(v) => Some(v),

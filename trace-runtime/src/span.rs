@@ -27,10 +27,10 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
 pub use crate::io::{record_input_messages, record_output_messages};
-use crate::keys::{IntoValue, Key};
 use crate::local::{self, Write};
 use crate::record::EventRecord;
-use crate::value::{AnyValue, Attr};
+use crate::record::keys::{IntoValue, Key};
+use crate::record::value::{AnyValue, Attr};
 
 /// Sets a typed attribute on the current span; the compiler checks the value's type.
 pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
@@ -51,19 +51,19 @@ pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
 }
 
 /// Adds a timestamped event to the current span. Its name and string values are cut at
-/// [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES), its attributes at
-/// [`limits::MAX_EVENT_ATTRIBUTES`](crate::limits::MAX_EVENT_ATTRIBUTES).
+/// [`limits::MAX_VALUE_BYTES`](crate::record::limits::MAX_VALUE_BYTES), its attributes at
+/// [`limits::MAX_EVENT_ATTRIBUTES`](crate::record::limits::MAX_EVENT_ATTRIBUTES).
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterator<Item = KeyValue>) {
     if !local::writable() {
         return;
     }
-    let time = crate::clock::now();
+    let time = crate::record::clock::now();
     let attrs = attributes
         .into_iter()
-        .take(crate::limits::MAX_EVENT_ATTRIBUTES)
-        .map(crate::limits::clamp_key_value)
+        .take(crate::record::limits::MAX_EVENT_ATTRIBUTES)
+        .map(crate::record::limits::clamp_key_value)
         .collect();
-    let name = crate::limits::clamp_text(name.into());
+    let name = crate::record::limits::clamp_text(name.into());
     local::write(Write::Event(EventRecord { name, time, attrs }));
 }
 
@@ -86,7 +86,7 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
     if !local::writable() {
         return;
     }
-    let time = crate::clock::now();
+    let time = crate::record::clock::now();
     // User code (`Display`, `source`) runs here, before anything is written: it may itself write
     // to the span.
     {
@@ -94,7 +94,7 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
         let type_name = std::any::type_name::<E>();
         let mut attrs = vec![
             KeyValue::new("exception.type", type_name),
-            KeyValue::new("exception.message", crate::value::clip(&message).into_owned()),
+            KeyValue::new("exception.message", crate::record::value::clip(&message).into_owned()),
         ];
         let mut chain = String::new();
         let mut source = error.source();
@@ -105,18 +105,22 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
             source = cause.source();
         }
         if !chain.is_empty() {
-            attrs.push(KeyValue::new("exception.stacktrace", crate::value::clip(&chain).into_owned()));
+            attrs
+                .push(KeyValue::new("exception.stacktrace", crate::record::value::clip(&chain).into_owned()));
         }
         local::write(Write::Event(EventRecord { name: "exception".into(), time, attrs }));
-        local::write(Write::Attr(Attr::new("error.type", crate::value::AttrValue::Static(type_name))));
-        local::write(Write::Error(crate::limits::clamp_text(message.into())));
+        local::write(Write::Attr(Attr::new(
+            "error.type",
+            crate::record::value::AttrValue::Static(type_name),
+        )));
+        local::write(Write::Error(crate::record::limits::clamp_text(message.into())));
     }
 }
 
 /// Sets the current span's status to Error with `description`.
 pub fn set_error(description: impl Into<Cow<'static, str>>) {
     if local::writable() {
-        local::write(Write::Error(crate::limits::clamp_text(description.into())));
+        local::write(Write::Error(crate::record::limits::clamp_text(description.into())));
     }
 }
 
@@ -166,5 +170,29 @@ pub fn log_with_trace(message: &str) -> String {
     match (trace_id(), span_id()) {
         (Some(t), Some(s)) => format!("[trace_id={t} span_id={s}] {message}"),
         _ => message.to_string(),
+    }
+}
+
+/// Adds `usage` to the current span (typically one made by `#[trace_llm]`).
+///
+/// Calls add up, so a stream can report usage chunk by chunk. Outside a recording span this does
+/// nothing. No lock, no allocation.
+///
+/// ```
+/// use trace_runtime::{record_usage, testing, trace_llm, Usage};
+///
+/// #[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+/// fn complete(prompt: &str) -> String {
+///     record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
+///     prompt.to_uppercase()
+/// }
+///
+/// let (_, spans) = testing::capture(|| complete("hi"));
+/// let input = spans[0].attributes.iter().find(|kv| kv.key.as_str() == "gen_ai.usage.input_tokens");
+/// assert_eq!(input.map(|kv| kv.value.to_string()), Some("31".to_string()));
+/// ```
+pub fn record_usage(usage: crate::record::usage::Usage) {
+    if crate::local::writable() {
+        crate::local::write(crate::local::Write::Usage(usage));
     }
 }

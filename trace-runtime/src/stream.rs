@@ -40,10 +40,11 @@ use futures_core::Stream;
 
 use crate::active::Span;
 use crate::active::future::Instrumented;
-use crate::keys;
+use crate::record::keys;
+use crate::record::usage::Usage;
+use crate::record::value::{Attr, AttrValue};
 use crate::record::{Kind, Naming, SpanMeta};
-use crate::usage::{Usage, record_usage};
-use crate::value::{Attr, AttrValue};
+use crate::span::record_usage;
 
 static STREAM_META: SpanMeta = SpanMeta {
     name: "chat",

@@ -37,8 +37,8 @@ use std::time::Duration;
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::record::usage::Usage;
 use crate::tokens::{Ledger, LedgerEntry};
-use crate::usage::Usage;
 
 /// What a trace did: spans, time, and tokens and cost per (provider, model).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -37,7 +37,7 @@ use opentelemetry::trace::TraceId;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::usage::Usage;
+use crate::record::usage::Usage;
 
 /// What one (provider, model) pair spent.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -197,7 +197,7 @@ impl Ledger {
                 cache_write_tokens: int("gen_ai.usage.cache_write.input_tokens"),
                 reasoning_tokens: int("gen_ai.usage.reasoning.output_tokens"),
             };
-            let cost = match find(attrs, crate::keys::gen_ai::usage::cost.name()) {
+            let cost = match find(attrs, crate::record::keys::gen_ai::usage::cost.name()) {
                 Some(Value::F64(c)) => Some(*c),
                 _ => None,
             };

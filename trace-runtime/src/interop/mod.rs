@@ -30,8 +30,8 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
 use opentelemetry_sdk::trace::{SpanData, SpanLinks};
 
 use crate::active::{Decision, ENABLED, decide};
-use crate::clock::{self, Tick};
 use crate::local::{self, Ctx, ctx_flags};
+use crate::record::clock::{self, Tick};
 use crate::record::{Kind, Naming, Record, SpanMeta};
 
 /// Installs the kit as the process's OpenTelemetry tracer provider and text-map propagator, and

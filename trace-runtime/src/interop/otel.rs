@@ -47,8 +47,8 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, KeyValue};
 
 use super::{HeapSpan, meta_for, parent_for, tick_at};
-use crate::clock;
-use crate::limits::{MAX_ATTRIBUTES, MAX_EVENT_ATTRIBUTES, MAX_EVENTS, clamp_key_value, clamp_text};
+use crate::record::clock;
+use crate::record::limits::{MAX_ATTRIBUTES, MAX_EVENT_ATTRIBUTES, MAX_EVENTS, clamp_key_value, clamp_text};
 use crate::record::{EventRecord, Kind, Record, status};
 
 /// The kit's OpenTelemetry `TracerProvider`: its tracers make kit spans.
@@ -247,7 +247,7 @@ pub(crate) fn set_attribute(record: &mut Record, kv: KeyValue) {
 pub(crate) fn push_event(
     record: &mut Record,
     name: Cow<'static, str>,
-    time: crate::clock::Tick,
+    time: crate::record::clock::Tick,
     attrs: Vec<KeyValue>,
 ) {
     let attrs = attrs.into_iter().take(MAX_EVENT_ATTRIBUTES).map(clamp_key_value).collect();

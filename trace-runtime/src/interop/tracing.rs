@@ -15,11 +15,11 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::HeapSpan;
 use crate::active::ENABLED;
-use crate::clock;
-use crate::limits::MAX_VALUE_BYTES;
 use crate::local::{self, Ctx, Scope};
+use crate::record::clock;
+use crate::record::limits::MAX_VALUE_BYTES;
+use crate::record::value::{Attr, AttrValue};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
-use crate::value::{Attr, AttrValue};
 
 /// The layer made by [`tracing_layer`], where what it records is described.
 ///
@@ -317,7 +317,7 @@ impl Fields {
 
     fn string(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "otel.name" => self.name = Some(crate::value::clip(value).into_owned()),
+            "otel.name" => self.name = Some(crate::record::value::clip(value).into_owned()),
             "otel.kind" => {
                 self.kind = match value.to_ascii_lowercase().as_str() {
                     "client" => Kind::Client,
@@ -328,7 +328,9 @@ impl Fields {
                 }
             }
             "otel.status_code" => self.status = Some(!value.eq_ignore_ascii_case("error")),
-            "otel.status_message" => self.status_message = Some(crate::value::clip(value).into_owned()),
+            "otel.status_message" => {
+                self.status_message = Some(crate::record::value::clip(value).into_owned())
+            }
             name => self.attrs.push(Attr::new(name, AttrValue::copy_str(value))),
         }
     }
@@ -398,7 +400,7 @@ impl Visit for EventFields {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        let value = crate::value::clip(value).into_owned();
+        let value = crate::record::value::clip(value).into_owned();
         if field.name() == "message" {
             self.message = Some(value);
         } else {

@@ -48,7 +48,7 @@ impl Draft {
 
     pub(super) fn set_error<E: Error + ?Sized>(&mut self, error: &E) {
         self.error_type = Some(std::any::type_name::<E>());
-        self.exception_message = Some(crate::value::clip(&error.to_string()).into_owned());
+        self.exception_message = Some(crate::record::value::clip(&error.to_string()).into_owned());
         let mut chain = String::new();
         let mut source = error.source();
         while let Some(cause) = source {
@@ -58,20 +58,20 @@ impl Draft {
             source = cause.source();
         }
         if !chain.is_empty() {
-            self.exception_stacktrace = Some(crate::value::clip(&chain).into_owned());
+            self.exception_stacktrace = Some(crate::record::value::clip(&chain).into_owned());
         }
     }
 
     /// Writes the record: onto the current span, and to the log sinks.
     pub(super) fn emit(mut self) {
-        if self.message.len() > crate::limits::MAX_VALUE_BYTES {
-            self.message = crate::value::clip(&self.message).into_owned();
+        if self.message.len() > crate::record::limits::MAX_VALUE_BYTES {
+            self.message = crate::record::value::clip(&self.message).into_owned();
         }
         let run = CURRENT_RUN.with(|c| c.borrow().clone());
         let thread = thread_info();
         let on_span = local::recording_here() && {
             let attrs = self.span_attributes(run.as_ref(), &thread);
-            let event = EventRecord { name: EVENT_NAME.into(), time: crate::clock::now(), attrs };
+            let event = EventRecord { name: EVENT_NAME.into(), time: crate::record::clock::now(), attrs };
             local::write(local::Write::Event(event))
         };
         if !queue::has_sinks() {
@@ -124,7 +124,7 @@ impl Draft {
         }
         if let Some(meta) = &self.metadata {
             let json = serde_json::Value::Object(meta.clone()).to_string();
-            attrs.push(KeyValue::new(attr::METADATA, crate::value::clip(&json).into_owned()));
+            attrs.push(KeyValue::new(attr::METADATA, crate::record::value::clip(&json).into_owned()));
         }
         attrs
     }

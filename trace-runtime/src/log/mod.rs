@@ -7,7 +7,7 @@
 //! every exporter sees it with the span; every record also goes to the installed log sinks
 //! ([`add_sink`]: a [`RunDirSink`], a remote sink), inside a span or not.
 //!
-//! A span keeps at most [`MAX_EVENTS`](crate::limits::MAX_EVENTS) events: past that, records are
+//! A span keeps at most [`MAX_EVENTS`](crate::record::limits::MAX_EVENTS) events: past that, records are
 //! counted as dropped events on the span, and still reach the sinks. The current [`run`] is
 //! per thread: enter a clone of it in threads and tasks the work moves to.
 //!

@@ -250,7 +250,7 @@ impl LogRecord {
     }
 
     /// The attributes of the `log` span event this record is stored as (`log.metadata` cut at
-    /// [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES), like every string attribute).
+    /// [`MAX_VALUE_BYTES`](crate::record::limits::MAX_VALUE_BYTES), like every string attribute).
     ///
     /// ```
     /// use trace_runtime::log::{Level, LogRecord};
@@ -290,7 +290,7 @@ impl LogRecord {
         opt(attr::EXCEPTION_STACKTRACE, &self.exception_stacktrace);
         if let Some(meta) = &self.metadata {
             let json = serde_json::Value::Object(meta.clone()).to_string();
-            attrs.push(KeyValue::new(attr::METADATA, crate::value::clip(&json).into_owned()));
+            attrs.push(KeyValue::new(attr::METADATA, crate::record::value::clip(&json).into_owned()));
         }
         attrs
     }

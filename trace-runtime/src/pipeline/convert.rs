@@ -8,9 +8,9 @@ use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFl
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
-use crate::clock::{self, Anchor};
+use crate::record::clock::{self, Anchor};
+use crate::record::value::AttrValue;
 use crate::record::{Kind, Naming, Record, flags, status};
-use crate::value::AttrValue;
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,

@@ -112,7 +112,7 @@ static SHARED: OnceLock<Shared> = OnceLock::new();
 /// The pipeline, starting the worker on first use.
 pub(crate) fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
-        crate::clock::init();
+        crate::record::clock::init();
         crate::panic::install_hook();
         let (control, rx) = mpsc::channel();
         let worker = std::thread::Builder::new()

@@ -1,6 +1,4 @@
-//! Token usage of an LLM call, recorded on the current span without a lock or an allocation.
-
-use crate::local;
+//! Token counts of an LLM call.
 
 /// Token counts of one LLM call (or one chunk of a streamed call: recording adds up).
 ///
@@ -67,29 +65,5 @@ impl std::ops::AddAssign for Usage {
         self.cache_read_tokens = self.cache_read_tokens.saturating_add(rhs.cache_read_tokens);
         self.cache_write_tokens = self.cache_write_tokens.saturating_add(rhs.cache_write_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(rhs.reasoning_tokens);
-    }
-}
-
-/// Adds `usage` to the current span (typically one made by `#[trace_llm]`).
-///
-/// Calls add up, so a stream can report usage chunk by chunk. Outside a recording span this does
-/// nothing. No lock, no allocation.
-///
-/// ```
-/// use trace_runtime::{record_usage, testing, trace_llm, Usage};
-///
-/// #[trace_llm(provider = "openai", model = "gpt-4o-mini")]
-/// fn complete(prompt: &str) -> String {
-///     record_usage(Usage { input_tokens: 31, output_tokens: 27, ..Default::default() });
-///     prompt.to_uppercase()
-/// }
-///
-/// let (_, spans) = testing::capture(|| complete("hi"));
-/// let input = spans[0].attributes.iter().find(|kv| kv.key.as_str() == "gen_ai.usage.input_tokens");
-/// assert_eq!(input.map(|kv| kv.value.to_string()), Some("31".to_string()));
-/// ```
-pub fn record_usage(usage: Usage) {
-    if local::writable() {
-        local::write(local::Write::Usage(usage));
     }
 }

@@ -32,7 +32,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::value::{AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
+use crate::record::value::{AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue};
 
 /// A typed attribute key: its wire name, and in `T` the type of value it takes (`String`, `i64`,
 /// `f64`, `bool` or `Vec<String>`).

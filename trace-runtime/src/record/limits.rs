@@ -11,6 +11,9 @@
 /// Longest string attribute value kept, in bytes; longer values are cut on a char boundary.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
 
+/// Appended to a string cut at [`MAX_VALUE_BYTES`].
+pub const TRUNCATED: &str = "…[truncated]";
+
 /// Most attributes kept on one span; the rest are dropped and counted.
 pub const MAX_ATTRIBUTES: usize = 128;
 
@@ -27,8 +30,10 @@ pub const MAX_EVENT_ATTRIBUTES: usize = 128;
 /// `text` cut at [`MAX_VALUE_BYTES`] on a char boundary.
 pub(crate) fn clamp_text(text: std::borrow::Cow<'static, str>) -> std::borrow::Cow<'static, str> {
     match text {
-        std::borrow::Cow::Owned(s) if s.len() > MAX_VALUE_BYTES => crate::value::clip(&s).into_owned().into(),
-        std::borrow::Cow::Borrowed(s) => crate::value::clip(s),
+        std::borrow::Cow::Owned(s) if s.len() > MAX_VALUE_BYTES => {
+            crate::record::value::clip(&s).into_owned().into()
+        }
+        std::borrow::Cow::Borrowed(s) => crate::record::value::clip(s),
         short => short,
     }
 }
@@ -38,7 +43,7 @@ pub(crate) fn clamp_key_value(kv: opentelemetry::KeyValue) -> opentelemetry::Key
     use opentelemetry::{Array, StringValue, Value};
     let cut = |s: StringValue| -> StringValue {
         if s.as_str().len() > MAX_VALUE_BYTES {
-            crate::value::clip(s.as_str()).into_owned().into()
+            crate::record::value::clip(s.as_str()).into_owned().into()
         } else {
             s
         }

@@ -1,20 +1,28 @@
-//! The span record: what the hot path writes, once, and the export worker reads.
+//! The data that crosses from the application thread to the export worker: the span record, its
+//! values, their limits, the clock, ids, token usage and the attribute keys.
 //!
-//! Laid out for the hot path: ids, ticks and a static metadata pointer in the first cache line,
+//! [`Record`] is laid out for the hot path: ids, ticks and a static metadata pointer in the first cache line,
 //! then [`INLINE_ATTRS`] attribute slots written in place. Anything rarer — more attributes,
 //! events, token usage, a status message, a dynamic name — goes to a boxed [`Extra`], so the common
 //! span never allocates. Every byte of the record crosses from the application's core to the export
 //! worker's, so it is kept small: 272 bytes, against 352 with usage and six slots inline.
+
+pub(crate) mod clock;
+pub(crate) mod ids;
+pub mod keys;
+pub mod limits;
+pub(crate) mod usage;
+pub(crate) mod value;
 
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
 use opentelemetry::KeyValue;
 
-use crate::clock::Tick;
-use crate::limits::{MAX_ATTRIBUTES, MAX_EVENTS};
-use crate::usage::Usage;
-use crate::value::{Attr, AttrValue};
+use crate::record::clock::Tick;
+use crate::record::limits::{MAX_ATTRIBUTES, MAX_EVENTS};
+use crate::record::usage::Usage;
+use crate::record::value::{Attr, AttrValue};
 
 /// Attributes stored in the record itself; the rest spill to [`Extra`].
 pub(crate) const INLINE_ATTRS: usize = 5;

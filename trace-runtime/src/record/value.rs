@@ -1,7 +1,7 @@
 //! Attribute values as the hot path stores them: a static key and a compact value, no conversion.
 //!
 //! Static strings (literals in macro arguments) are kept as `&'static str`; other strings are
-//! copied once, truncated to [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES). The
+//! copied once, truncated to [`limits::MAX_VALUE_BYTES`](crate::record::limits::MAX_VALUE_BYTES). The
 //! conversion to `opentelemetry::KeyValue` happens on the export worker.
 
 use std::borrow::Cow;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 
-use crate::limits::MAX_VALUE_BYTES;
+use crate::record::limits::MAX_VALUE_BYTES;
 
 /// A recorded attribute value.
 #[doc(hidden)]
@@ -74,9 +74,9 @@ impl AttrValue {
 }
 
 /// `s` if it fits [`MAX_VALUE_BYTES`]; otherwise its longest prefix (on a char boundary) that fits
-/// with [`TRUNCATED`](crate::redact::TRUNCATED) appended, so a reader sees that it was cut.
+/// with [`TRUNCATED`](crate::record::limits::TRUNCATED) appended, so a reader sees that it was cut.
 pub(crate) fn clip(s: &str) -> std::borrow::Cow<'_, str> {
-    use crate::redact::TRUNCATED;
+    use crate::record::limits::TRUNCATED;
     if s.len() <= MAX_VALUE_BYTES {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -272,7 +272,7 @@ mod tests {
         let long = "é".repeat(MAX_VALUE_BYTES);
         let AttrValue::String(cut) = StrValue::into_value(long.as_str()) else { panic!() };
         assert!(cut.len() <= MAX_VALUE_BYTES && cut.len() >= MAX_VALUE_BYTES - 1);
-        let kept = cut.strip_suffix(crate::redact::TRUNCATED).expect("a cut value says so");
+        let kept = cut.strip_suffix(crate::record::limits::TRUNCATED).expect("a cut value says so");
         assert!(kept.chars().all(|c| c == 'é'));
     }
 
