@@ -3,12 +3,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::active::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
 use crate::config::{Config, ConfigError, Exporter, Settings};
 use crate::export::ConsoleExporter;
+use crate::pipeline;
 use crate::pipeline::exporter::{DynExporter, Sdk};
 use crate::privacy::{InitReport, TelemetryOff, TelemetryState, TracingState};
-use crate::{enable, local, pipeline};
+use crate::span::gate::{ADAPTIVE, PIPELINE_ON, SAMPLE_THRESHOLD};
+use crate::span::{gate, thread_state};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
 
@@ -110,7 +111,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
         nice: settings.export_nice,
     };
     let adaptive = options.slow_trace.is_some();
-    crate::settings::set_capture_io(settings.capture_io);
+    crate::span::gate::set_capture_io(settings.capture_io);
     crate::semantics::configure(std::mem::take(&mut settings.semantics));
     let resource =
         crate::export::resource::build(&settings.service_name, &settings.environment, &settings.export);
@@ -128,7 +129,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     crate::interop::install();
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     ADAPTIVE.store(adaptive, Ordering::Relaxed);
-    enable::acquire();
+    gate::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);
     if let Some(sink) = telemetry
         && !crate::telemetry::start(sink, interval)
@@ -270,8 +271,8 @@ impl TraceGuard {
         }
         // One deadline for everything: log sinks flush while the span exporters do.
         let deadline = Instant::now() + self.timeout;
-        local::request_flush();
-        local::flush_thread();
+        thread_state::request_flush();
+        thread_state::flush_thread();
         let logs = self.logs.start_flush(deadline);
         let spans = pipeline::flush(true, self.timeout);
         let logs = logs.is_none_or(|done| done.recv_timeout(left(deadline)).is_ok());
@@ -291,11 +292,11 @@ impl TraceGuard {
         // One deadline for everything: the log sinks, the span exporters and the telemetry
         // thread all finish in parallel within the export timeout.
         let deadline = Instant::now() + self.timeout;
-        local::request_flush();
-        local::flush_thread();
+        thread_state::request_flush();
+        thread_state::flush_thread();
         let logs = self.logs.start_flush(deadline);
         PIPELINE_ON.store(false, Ordering::Relaxed);
-        enable::release();
+        gate::release();
         let telemetry = crate::telemetry::stop();
         let result = pipeline::shutdown(deadline);
         let logs_done = logs.is_none_or(|done| done.recv_timeout(left(deadline)).is_ok());

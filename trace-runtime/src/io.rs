@@ -41,7 +41,7 @@
 use serde::Serialize;
 
 use crate::record::keys;
-use crate::settings::capture_io_enabled;
+use crate::span::gate::capture_io_enabled;
 
 /// One message: a role and its parts.
 ///
@@ -223,11 +223,11 @@ fn to_json(messages: &[Message]) -> String {
 /// argument is not even serialised otherwise).
 ///
 /// ```
-/// use trace_runtime::{span, testing, trace_llm};
+/// use trace_runtime::{io, testing, trace_llm};
 ///
 /// #[trace_llm(provider = "openai", model = "gpt-4o")]
 /// fn complete(prompt: &str) -> String {
-///     span::record_input_messages(prompt);
+///     io::record_input_messages(prompt);
 ///     prompt.to_uppercase()
 /// }
 ///
@@ -244,7 +244,7 @@ pub fn record_input_messages(messages: impl Messages) {
 /// Records `messages` as the current span's `gen_ai.output.messages`, if IO capture is on.
 ///
 /// ```
-/// trace_runtime::span::record_output_messages("no span here: nothing happens");
+/// trace_runtime::io::record_output_messages("no span here: nothing happens");
 /// ```
 pub fn record_output_messages(messages: impl Messages) {
     if capture_io_enabled() && crate::span::is_recording() {

@@ -41,28 +41,22 @@
 
 extern crate self as trace_runtime;
 
-mod active;
 mod background;
 pub mod config;
-mod context;
 pub mod cost;
-mod enable;
 mod export;
 mod init;
 mod interop;
 pub mod io;
-mod local;
 pub mod log;
 mod metrics;
 mod openinference;
-mod panic;
 mod pipeline;
 pub mod privacy;
 pub mod realtime;
 mod record;
 pub mod redact;
 mod semantics;
-mod settings;
 #[cfg(feature = "sinks")]
 pub mod sinks;
 pub mod span;
@@ -84,15 +78,15 @@ pub use opentelemetry;
 pub use opentelemetry_sdk;
 
 pub use config::{Config, ConfigBuilder, ConfigError};
-#[cfg(feature = "tokio")]
-pub use context::spawn;
-pub use context::{Context, ContextGuard, FutureExt, WithContext, current_context, thread};
 pub use export::ConsoleExporter;
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use metrics::{BreakerState, ExporterMetrics, Metrics, metrics};
 pub use record::usage::Usage;
 pub use record::{keys, limits};
-pub use settings::capture_io_enabled;
+#[cfg(feature = "tokio")]
+pub use span::context::spawn;
+pub use span::context::{Context, ContextGuard, FutureExt, WithContext, current_context, thread};
+pub use span::gate::capture_io_enabled;
 pub use span::record_usage;
 pub use span::{log_with_trace, span_id, trace_id};
 pub use stream::trace_llm_stream;

@@ -112,7 +112,7 @@ pub fn metrics() -> Metrics {
     // Reading the counters must not start the export worker (the kill switch promises none runs).
     let Some(shared) = crate::pipeline::started() else {
         return Metrics {
-            span_writes_dropped: crate::local::DROPPED_WRITES.load(Ordering::Relaxed),
+            span_writes_dropped: crate::span::thread_state::DROPPED_WRITES.load(Ordering::Relaxed),
             telemetry: crate::telemetry::metrics(),
             ..Metrics::default()
         };
@@ -135,7 +135,7 @@ pub fn metrics() -> Metrics {
     let dropped_queue_full = get(&c.dropped_queue_full);
     Metrics {
         spans_started: get(&c.spans_ended),
-        span_writes_dropped: crate::local::DROPPED_WRITES.load(Ordering::Relaxed),
+        span_writes_dropped: crate::span::thread_state::DROPPED_WRITES.load(Ordering::Relaxed),
         spans_queued: queued,
         spans_dropped_queue_full: dropped_queue_full,
         spans_dropped_no_sink: get(&c.dropped_no_sink),

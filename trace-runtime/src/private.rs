@@ -2,12 +2,12 @@
 
 use std::fmt::{Debug, Display};
 
-pub use crate::active::future::Instrumented;
-pub use crate::active::{RecordSlot, ScopedSpan, Span};
 pub use crate::record::value::{
     AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue,
 };
 pub use crate::record::{Kind, Naming, SpanMeta};
+pub use crate::span::guard::future::Instrumented;
+pub use crate::span::guard::{RecordSlot, ScopedSpan, Span};
 
 use crate::record::usage::Usage;
 
@@ -112,7 +112,7 @@ impl<T> UsageOfValue<T> for &Outcome<'_, T> {
 /// Whether IO capture is on: `input` / `output` expressions are evaluated only then.
 #[inline(always)]
 pub fn capture_io() -> bool {
-    crate::settings::capture_io_enabled()
+    crate::span::gate::capture_io_enabled()
 }
 
 /// `input = EXPR` of `#[trace_llm]`.

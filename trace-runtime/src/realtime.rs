@@ -256,10 +256,13 @@ pub fn pipeline_pull(size: usize) {
 }
 
 fn pipeline_op(operation: &'static str, size: usize) {
-    use crate::local::{self, Write};
-    if local::recording_here() {
-        local::write(Write::Attr(Attr::new(keys::pipeline::operation.name(), AttrValue::Static(operation))));
-        local::write(Write::Attr(Attr::new(keys::message::size.name(), AttrValue::I64(count(size)))));
+    use crate::span::thread_state::{self, Write};
+    if thread_state::recording_here() {
+        thread_state::write(Write::Attr(Attr::new(
+            keys::pipeline::operation.name(),
+            AttrValue::Static(operation),
+        )));
+        thread_state::write(Write::Attr(Attr::new(keys::message::size.name(), AttrValue::I64(count(size)))));
     }
 }
 

@@ -38,12 +38,12 @@ use std::time::Instant;
 
 use futures_core::Stream;
 
-use crate::active::Span;
-use crate::active::future::Instrumented;
 use crate::record::keys;
 use crate::record::usage::Usage;
 use crate::record::value::{Attr, AttrValue};
 use crate::record::{Kind, Naming, SpanMeta};
+use crate::span::guard::Span;
+use crate::span::guard::future::Instrumented;
 use crate::span::record_usage;
 
 static STREAM_META: SpanMeta = SpanMeta {

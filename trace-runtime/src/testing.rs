@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::context::{Context, FutureExt};
-use crate::{enable, local, pipeline};
+use crate::pipeline;
+use crate::span::context::{Context, FutureExt};
+use crate::span::{gate, thread_state};
 
 static NEXT_SINK: AtomicU32 = AtomicU32::new(1);
 
@@ -30,7 +31,7 @@ impl Session {
         let sink = NEXT_SINK.fetch_add(1, Ordering::Relaxed).max(1);
         pipeline::open_capture(sink);
         crate::interop::install();
-        enable::acquire();
+        gate::acquire();
         Session { sink, finished: false }
     }
 
@@ -40,10 +41,10 @@ impl Session {
 
     fn finish(mut self) -> Vec<SpanData> {
         self.finished = true;
-        local::flush_thread();
+        thread_state::flush_thread();
         pipeline::flush(false, FLUSH_TIMEOUT);
         let mut spans = pipeline::take_capture(self.sink);
-        enable::release();
+        gate::release();
         spans.sort_by_key(|s| s.start_time);
         spans
     }
@@ -53,7 +54,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         if !self.finished {
             pipeline::take_capture(self.sink);
-            enable::release();
+            gate::release();
         }
     }
 }

@@ -268,7 +268,7 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Makes the worker process everything this thread recorded so far.
 pub(crate) fn sync() {
-    crate::local::flush_thread();
+    crate::span::thread_state::flush_thread();
     crate::pipeline::flush(false, SYNC_TIMEOUT);
 }
 
@@ -276,7 +276,7 @@ pub(crate) fn sync() {
 /// (up to 5 s) for the export worker to see what this thread recorded; call it off the hot path.
 /// Empty outside a trace. See the [module example](self).
 pub fn current_trace() -> Ledger {
-    let trace_id = crate::local::current().trace_id;
+    let trace_id = crate::span::thread_state::current().trace_id;
     if trace_id == 0 {
         return Ledger::default();
     }

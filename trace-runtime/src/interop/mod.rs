@@ -27,12 +27,11 @@ use std::sync::{Mutex, Once};
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
-use opentelemetry_sdk::trace::{SpanData, SpanLinks};
 
-use crate::active::{Decision, ENABLED, decide};
-use crate::local::{self, Ctx, ctx_flags};
 use crate::record::clock::{self, Tick};
 use crate::record::{Kind, Naming, Record, SpanMeta};
+use crate::span::gate::{Decision, ENABLED, decide};
+use crate::span::thread_state::{self, Ctx, ctx_flags};
 
 /// Installs the kit as the process's OpenTelemetry tracer provider and text-map propagator, and
 /// the context observer that lets OpenTelemetry contexts parent kit spans. Once per process.
@@ -60,7 +59,7 @@ impl HeapSpan {
         if !ENABLED.load(Ordering::Relaxed) {
             return HeapSpan { record: None, ctx: parent };
         }
-        match decide(local::get(), parent) {
+        match decide(thread_state::get(), parent) {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
                 let mut record = Box::new(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
                 record.start = clock::now();
@@ -88,10 +87,10 @@ impl HeapSpan {
         }
         // A kit span recording on this thread hands the batch off when its local root ends;
         // otherwise hand it off now, so this span does not wait in an idle thread's buffer.
-        let local_root = !local::current().is_local();
+        let local_root = !thread_state::current().is_local();
         // SAFETY: `record` is initialised and given up here: `ManuallyDrop` keeps it from being
         // dropped again after `push` copied it into the thread's batch.
-        unsafe { local::push(&*record, end, local_root) };
+        unsafe { thread_state::push(&*record, end, local_root) };
     }
 
     /// The span's OpenTelemetry context: its ids when it records, the trace's otherwise.
@@ -111,7 +110,7 @@ impl HeapSpan {
             SpanId::from(ctx.span_id),
             flags,
             remote,
-            propagation::trace_state(ctx.trace_id),
+            crate::record::trace_state::trace_state(ctx.trace_id),
         )
     }
 }
@@ -162,7 +161,7 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
 /// context made current, and kit spans entered inside it replace it: when `parent_cx` is the
 /// current OpenTelemetry context, the kit's current context is the innermost span of both.
 pub(crate) fn parent_for(parent_cx: &opentelemetry::Context) -> Ctx {
-    let kit = local::current();
+    let kit = thread_state::current();
     let valid = |cx: &opentelemetry::Context| cx.has_active_span() && cx.span().span_context().is_valid();
     let current =
         opentelemetry::Context::map_current(|cx| valid(cx).then(|| cx.span().span_context().span_id()));
@@ -199,34 +198,6 @@ pub(crate) fn meta_for(kind: Kind) -> &'static SpanMeta {
         Kind::Server => meta!(Server),
         Kind::Producer => meta!(Producer),
         Kind::Consumer => meta!(Consumer),
-    }
-}
-
-/// Adds to a converted span what spans made through the OpenTelemetry API or `tracing` carry
-/// beyond kit spans; called by the export worker for every span.
-pub(crate) fn complete_span_data(r: &Record, data: &mut SpanData) {
-    if propagation::has_trace_states() {
-        let state = propagation::trace_state(r.trace_id);
-        let sc = &data.span_context;
-        data.span_context = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), false, state);
-    }
-    if r.meta.file.is_empty() {
-        data.attributes.retain(|kv| !matches!(kv.key.as_str(), "code.file.path" | "code.line.number"));
-    }
-    let Some(extra) = r.extra.as_deref() else { return };
-    for kv in &extra.otel_attrs {
-        match data.attributes.iter_mut().find(|a| a.key == kv.key) {
-            Some(slot) => *slot = kv.clone(),
-            None => data.attributes.push(kv.clone()),
-        }
-    }
-    if !extra.links.is_empty() {
-        let mut links = SpanLinks::default();
-        links.links = extra.links.clone();
-        data.links = links;
-    }
-    if let Some(scope) = &extra.scope {
-        data.instrumentation_scope = scope.clone();
     }
 }
 

@@ -20,7 +20,7 @@ use opentelemetry::Context;
 use opentelemetry::context::{ContextObserver, GlobalContextObserver};
 use opentelemetry::trace::TraceContextExt;
 
-use crate::local::{self, Ctx, Scope};
+use crate::span::thread_state::{self, Ctx, Scope};
 
 /// Attached contexts deeper than this are not mirrored: past it, an exit makes the span of the
 /// context it returns to current.
@@ -72,7 +72,7 @@ impl ContextObserver for Observer {
     fn on_context_enter(&self, from: &Context, to: &Context) {
         ACTIVE.store(true, Ordering::Relaxed);
         let to_key = key(to);
-        let current = local::current();
+        let current = thread_state::current();
         let mut next = current;
         if to_key != 0 && to_key != key(from) {
             let sc = to.span().span_context().clone();
@@ -85,11 +85,11 @@ impl ContextObserver for Observer {
         let _ = STACK.try_with(|stack| {
             let Ok(mut stack) = stack.try_borrow_mut() else { return };
             if stack.len() < MAX_DEPTH {
-                let (scope, saved) = local::enter(next);
+                let (scope, saved) = thread_state::enter(next);
                 stack.push(Entry { key: to_key, scope, saved });
             } else {
                 let _ = UNMIRRORED.try_with(|n| n.set(n.get() + 1));
-                local::replace_current(next);
+                thread_state::replace_current(next);
             }
         });
     }
@@ -106,8 +106,8 @@ impl ContextObserver for Observer {
         if unmirrored == Ok(true) {
             // Back to a context past the mirrored depth: its span, if it has one, is current.
             if to_key != 0 {
-                let sink = local::current().sink;
-                local::replace_current(super::ctx_of(&to.span().span_context().clone(), sink));
+                let sink = thread_state::current().sink;
+                thread_state::replace_current(super::ctx_of(&to.span().span_context().clone(), sink));
             }
             return;
         }
@@ -124,10 +124,10 @@ impl ContextObserver for Observer {
         // A scope that is no longer live (a kit span it was attached in has ended) restores
         // nothing: an ended span never becomes current again.
         if let Ok(Some((scope, saved))) = restore
-            && local::exit(scope, saved)
+            && thread_state::exit(scope, saved)
             && !saved.is_local()
         {
-            local::left_outermost(local::get());
+            thread_state::left_outermost(thread_state::get());
         }
     }
 }

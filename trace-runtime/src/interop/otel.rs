@@ -111,7 +111,7 @@ impl opentelemetry::trace::Tracer for Tracer {
             _ => Kind::Internal,
         };
         let mut inner = if parent_cx.is_telemetry_suppressed() {
-            HeapSpan { record: None, ctx: crate::local::Ctx::EMPTY }
+            HeapSpan { record: None, ctx: crate::span::thread_state::Ctx::EMPTY }
         } else {
             HeapSpan::start(meta_for(kind), parent_for(parent_cx))
         };
@@ -291,11 +291,11 @@ impl Span {
 /// });
 /// ```
 pub fn current_otel_context() -> opentelemetry::Context {
-    let kit = crate::local::current();
+    let kit = crate::span::thread_state::current();
     let current = opentelemetry::Context::current();
     if kit.trace_id == 0 {
         return current;
     }
-    let cx = crate::context::Context::from_ctx(kit);
+    let cx = crate::span::context::Context::from_ctx(kit);
     current.with_remote_span_context(super::propagation::span_context_of(&cx, false))
 }

@@ -14,12 +14,12 @@ use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::HeapSpan;
-use crate::active::ENABLED;
-use crate::local::{self, Ctx, Scope};
 use crate::record::clock;
 use crate::record::limits::MAX_VALUE_BYTES;
 use crate::record::value::{Attr, AttrValue};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
+use crate::span::gate::ENABLED;
+use crate::span::thread_state::{self, Ctx, Scope};
 
 /// The layer made by [`tracing_layer`], where what it records is described.
 ///
@@ -130,7 +130,7 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let kit = local::current();
+        let kit = thread_state::current();
         let parent = if attrs.is_root() {
             Ctx { sink: kit.sink, ..Ctx::EMPTY }
         } else if let Some(parent) = attrs.parent() {
@@ -180,7 +180,7 @@ where
         }
         // The innermost span: a kit span entered inside the `tracing` span, or the `tracing` span.
         // Found first, so that an event no recording span takes costs no formatting of its fields.
-        let in_kit_span = event.is_contextual() && local::recording_here();
+        let in_kit_span = event.is_contextual() && thread_state::recording_here();
         let span = if in_kit_span { None } else { ctx.event_span(event) };
         let recording = |s: &tracing_subscriber::registry::SpanRef<'_, S>| {
             s.extensions().get::<Data>().is_some_and(|d| d.span.record.is_some())
@@ -209,7 +209,7 @@ where
             }
         };
         if in_kit_span {
-            local::defer(add);
+            thread_state::defer(add);
         } else if let Some(span) = span {
             let mut extensions = span.extensions_mut();
             if let Some(record) = extensions.get_mut::<Data>().and_then(|d| d.span.record.as_deref_mut()) {
@@ -221,7 +221,7 @@ where
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let Some(child_ctx) = span.extensions().get::<Data>().map(|d| d.span.ctx) else { return };
-        let (scope, saved) = local::enter(child_ctx);
+        let (scope, saved) = thread_state::enter(child_ctx);
         let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.into_u64(), scope, saved)));
     }
 
@@ -236,10 +236,10 @@ where
         });
         // A scope that is no longer live (a kit span it was entered in has ended) restores nothing.
         if let Ok(Some((scope, saved))) = saved
-            && local::exit(scope, saved)
+            && thread_state::exit(scope, saved)
             && !saved.is_local()
         {
-            local::left_outermost(local::get());
+            thread_state::left_outermost(thread_state::get());
         }
     }
 

@@ -16,8 +16,8 @@ use opentelemetry::{KeyValue, Value};
 
 use super::record::{EVENT_NAME, attr, unix_nanos};
 use super::{BUFFER, BUFFER_DEPTH, CURRENT_RUN, Level, LogRecord, MAX_BUFFERED, Run, queue};
-use crate::local;
 use crate::record::EventRecord;
+use crate::span::thread_state;
 
 /// A record being written.
 #[derive(Debug)]
@@ -69,10 +69,10 @@ impl Draft {
         }
         let run = CURRENT_RUN.with(|c| c.borrow().clone());
         let thread = thread_info();
-        let on_span = local::recording_here() && {
+        let on_span = thread_state::recording_here() && {
             let attrs = self.span_attributes(run.as_ref(), &thread);
             let event = EventRecord { name: EVENT_NAME.into(), time: crate::record::clock::now(), attrs };
-            local::write(local::Write::Event(event))
+            thread_state::write(thread_state::Write::Event(event))
         };
         if !queue::has_sinks() {
             if !on_span {
@@ -130,7 +130,7 @@ impl Draft {
     }
 
     fn into_record(self, run: Option<Run>, thread: ThreadInfo) -> LogRecord {
-        let context = crate::context::current_context();
+        let context = crate::span::context::current_context();
         LogRecord {
             level: self.level,
             message: self.message,

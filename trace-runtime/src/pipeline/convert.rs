@@ -10,7 +10,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::record::clock::{self, Anchor};
 use crate::record::value::AttrValue;
-use crate::record::{Kind, Naming, Record, flags, status};
+use crate::record::{Kind, Naming, Record, flags, status, trace_state};
 
 pub(crate) struct Converter {
     anchor: &'static Anchor,
@@ -125,7 +125,7 @@ impl Converter {
             }
             _ => {}
         }
-        crate::interop::complete_span_data(r, data);
+        complete_span_data(r, data);
         data
     }
 }
@@ -222,5 +222,33 @@ fn name(r: &Record, attrs: &[KeyValue]) -> Cow<'static, str> {
                 _ => Cow::Borrowed(r.meta.name),
             }
         }
+    }
+}
+
+/// Adds to a converted span what spans made through the OpenTelemetry API or `tracing` carry
+/// beyond kit spans; called by the export worker for every span.
+fn complete_span_data(r: &Record, data: &mut SpanData) {
+    if trace_state::has_trace_states() {
+        let state = trace_state::trace_state(r.trace_id);
+        let sc = &data.span_context;
+        data.span_context = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), false, state);
+    }
+    if r.meta.file.is_empty() {
+        data.attributes.retain(|kv| !matches!(kv.key.as_str(), "code.file.path" | "code.line.number"));
+    }
+    let Some(extra) = r.extra.as_deref() else { return };
+    for kv in &extra.otel_attrs {
+        match data.attributes.iter_mut().find(|a| a.key == kv.key) {
+            Some(slot) => *slot = kv.clone(),
+            None => data.attributes.push(kv.clone()),
+        }
+    }
+    if !extra.links.is_empty() {
+        let mut links = SpanLinks::default();
+        links.links = extra.links.clone();
+        data.links = links;
+    }
+    if let Some(scope) = &extra.scope {
+        data.instrumentation_scope = scope.clone();
     }
 }

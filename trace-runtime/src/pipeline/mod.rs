@@ -27,8 +27,8 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::local::LOCAL_BATCH;
 use crate::record::Record;
+use crate::span::thread_state::LOCAL_BATCH;
 use exporter::DynExporter;
 use fanout::{LaneConfig, Lanes};
 
@@ -113,7 +113,6 @@ static SHARED: OnceLock<Shared> = OnceLock::new();
 pub(crate) fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
         crate::record::clock::init();
-        crate::panic::install_hook();
         let (control, rx) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("trace-runtime-export".into())

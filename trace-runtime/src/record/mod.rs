@@ -11,6 +11,7 @@ pub(crate) mod clock;
 pub(crate) mod ids;
 pub mod keys;
 pub mod limits;
+pub(crate) mod trace_state;
 pub(crate) mod usage;
 pub(crate) mod value;
 

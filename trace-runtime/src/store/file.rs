@@ -496,7 +496,7 @@ fn remember(trace_id: &str, path: &Path) {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn save_trace(trace_id: TraceId) -> Result<SavedTrace, StoreError> {
-    crate::local::flush_thread();
+    crate::span::thread_state::flush_thread();
     crate::pipeline::flush(true, Duration::from_secs(5));
     let id = trace_id.to_string();
     let saved = saved().lock().unwrap_or_else(PoisonError::into_inner).paths.get(&id).cloned();

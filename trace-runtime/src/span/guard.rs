@@ -5,7 +5,7 @@
 //! [`RecordSlot`] on the caller's stack that it borrows exclusively (so the record is built in
 //! place, with no copy, and no two spans can share a slot). Only the owner writes the record;
 //! the thread's current context holds the span's ids and a flag, never a pointer to it (see
-//! [`crate::local`]). When recording is off — before `init()`, outside a `testing::capture`, or
+//! [`crate::span::thread_state`]). When recording is off — before `init()`, outside a `testing::capture`, or
 //! in a trace the sampler dropped — `Span::new` writes one byte and the rest is skipped.
 //!
 //! A sync span is `!Send`, as `tracing`'s `Entered` is: it is current on the thread it was
@@ -13,22 +13,13 @@
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use crate::local::{self, Ctx, Local, Scope, ctx_flags};
+use super::gate::{Decision, ENABLED, decide};
+use super::thread_state::{self, Ctx, Local, Scope, ctx_flags};
 use crate::record::clock;
 use crate::record::value::Attr;
 use crate::record::{EventRecord, Record, SpanMeta, flags, status};
-
-/// Recording is on somewhere: a pipeline is installed or a capture is active.
-pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
-/// A pipeline is installed: roots outside any capture may record.
-pub(crate) static PIPELINE_ON: AtomicBool = AtomicBool::new(false);
-/// Roots whose trace id has its low 63 bits below this are sampled (`1 << 63`: all of them).
-pub(crate) static SAMPLE_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 63);
-/// Adaptive sampling: roots the ratio rejects still record, marked `SAMPLED_OUT`, for the export
-/// worker's tail decision.
-pub(crate) static ADAPTIVE: AtomicBool = AtomicBool::new(false);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -164,7 +155,7 @@ impl<S: Storage> SpanIn<S> {
 
     #[inline(always)]
     fn begin(&mut self, meta: &'static SpanMeta) {
-        let l = local::get();
+        let l = thread_state::get();
         match decide(l, l.ctx.get()) {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
                 self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
@@ -186,7 +177,7 @@ impl Span {
     #[inline]
     pub fn new_deferred(meta: &'static SpanMeta) -> Span {
         let mut span = Span::new(meta);
-        if span.state == State::Inert && local::current().trace_id == 0 {
+        if span.state == State::Inert && thread_state::current().trace_id == 0 {
             span.record.slot().write(Record::new(meta, 0, 0, 0, 0, 0));
             span.state = State::Deferred;
         }
@@ -197,7 +188,7 @@ impl Span {
     #[cold]
     fn resolve(&mut self) {
         let decision = if ENABLED.load(Ordering::Relaxed) {
-            let l = local::get();
+            let l = thread_state::get();
             decide(l, l.ctx.get())
         } else {
             Decision::Inert
@@ -286,7 +277,7 @@ impl<S: Storage> SpanIn<S> {
         self.state = State::Done;
         // SAFETY: `r` is this span's own initialised record, read once, right here; `Done` keeps
         // it from being read or dropped again.
-        unsafe { local::push_in(l, r, end, outermost) };
+        unsafe { thread_state::push_in(l, r, end, outermost) };
     }
 }
 
@@ -299,7 +290,7 @@ impl ScopedSpan<'_> {
                 // SAFETY: `Ready`: the record is initialised.
                 unsafe { self.record() }.start = clock::now();
                 let ctx = self.child_ctx();
-                let (scope, previous) = local::enter(ctx);
+                let (scope, previous) = thread_state::enter(ctx);
                 self.scope.write(scope);
                 self.saved.write(previous);
                 self.state = State::Entered;
@@ -307,7 +298,7 @@ impl ScopedSpan<'_> {
             State::Unsampled => {
                 // SAFETY: `Unsampled` stores the trace's context in `saved` until entered.
                 let ctx = unsafe { self.saved.assume_init_read() };
-                let (scope, previous) = local::enter(ctx);
+                let (scope, previous) = thread_state::enter(ctx);
                 self.scope.write(scope);
                 self.saved.write(previous);
                 self.state = State::UnsampledEntered;
@@ -336,82 +327,31 @@ impl<S: Storage> SpanIn<S> {
         match self.state {
             State::Running => {
                 let end = clock::now();
-                let l = local::get();
+                let l = thread_state::get();
                 let outermost = !l.ctx.get().is_local();
                 self.finish(l, end, outermost, true);
             }
             State::Inert | State::Done | State::Unsampled => {}
             State::Entered => {
                 let end = clock::now();
-                let l = local::get();
+                let l = thread_state::get();
                 // SAFETY: `Entered`: the record is initialised.
-                local::merge_into(l, unsafe { self.record() });
+                thread_state::merge_into(l, unsafe { self.record() });
                 // SAFETY: a sync span in `Entered` was entered by `enter`, which set both.
                 let (scope, previous) =
                     unsafe { (self.scope.assume_init_read(), self.saved.assume_init_read()) };
-                local::exit_in(l, scope, previous);
+                thread_state::exit_in(l, scope, previous);
                 self.finish(l, end, !previous.is_local(), false);
             }
             State::UnsampledEntered => {
                 // SAFETY: `enter` set both.
                 let (scope, previous) =
                     unsafe { (self.scope.assume_init_read(), self.saved.assume_init_read()) };
-                local::exit(scope, previous);
+                thread_state::exit(scope, previous);
             }
             // SAFETY: `Ready` / `Deferred`: initialised, never handed off.
             State::Ready | State::Deferred => unsafe { self.record.slot().assume_init_drop() },
         }
-    }
-}
-
-pub(crate) enum Decision {
-    Record {
-        trace_id: u128,
-        span_id: u64,
-        parent_id: u64,
-        sink: u32,
-        flags: u8,
-    },
-    /// A new root the sampler dropped: the trace's context, for children to see.
-    Unsampled(Ctx),
-    Inert,
-}
-
-/// Whether a span started under `parent` records, and its ids.
-#[inline(always)]
-pub(crate) fn decide(l: &local::Local, parent: Ctx) -> Decision {
-    if parent.trace_id != 0 {
-        if !parent.sampled() {
-            return Decision::Inert;
-        }
-        let flags = if parent.flags & ctx_flags::REMOTE != 0 { flags::REMOTE_PARENT } else { 0 };
-        let flags = flags | (parent.flags & ctx_flags::SAMPLED_OUT);
-        return Decision::Record {
-            trace_id: parent.trace_id,
-            span_id: l.ids.span_id(),
-            parent_id: parent.span_id,
-            sink: parent.sink,
-            flags,
-        };
-    }
-    decide_root(l, parent.sink)
-}
-
-#[cold]
-#[inline(never)]
-fn decide_root(l: &local::Local, sink: u32) -> Decision {
-    let in_capture = sink != 0;
-    if !in_capture && !PIPELINE_ON.load(Ordering::Relaxed) {
-        return Decision::Inert;
-    }
-    let trace_id = l.ids.trace_id();
-    let span_id = l.ids.span_id();
-    if in_capture || ((trace_id as u64) >> 1) < SAMPLE_THRESHOLD.load(Ordering::Relaxed) {
-        Decision::Record { trace_id, span_id, parent_id: 0, sink, flags: 0 }
-    } else if ADAPTIVE.load(Ordering::Relaxed) {
-        Decision::Record { trace_id, span_id, parent_id: 0, sink, flags: flags::SAMPLED_OUT }
-    } else {
-        Decision::Unsampled(Ctx { trace_id, span_id, sink: 0, flags: 0 })
     }
 }
 
@@ -421,7 +361,7 @@ fn mark_panic(r: &mut Record, time: clock::Tick) {
         return;
     }
     r.flags |= flags::PANICKED;
-    let message = crate::panic::take_message(r.start);
+    let message = crate::span::panic::take_message(r.start);
     let description = match &message {
         Some(m) => format!("panic: {m}"),
         None => "panic".to_string(),
@@ -491,8 +431,8 @@ pub(crate) mod future {
                 State::Unsampled => unsafe { span.saved.assume_init_read() },
                 _ => return this.inner.poll(cx),
             };
-            let l = local::get();
-            let (scope, parent) = local::enter_in(l, ctx);
+            let l = thread_state::get();
+            let (scope, parent) = thread_state::enter_in(l, ctx);
             let mut polling = Polling { span, l, scope, parent, ready: false };
             let poll = this.inner.poll(cx);
             polling.ready = poll.is_ready();
@@ -525,9 +465,9 @@ pub(crate) mod future {
                 if std::thread::panicking() {
                     mark_panic(record, clock::now());
                 }
-                local::merge_into(l, record);
+                thread_state::merge_into(l, record);
             }
-            local::exit_in(l, self.scope, self.parent);
+            thread_state::exit_in(l, self.scope, self.parent);
             let outermost = !self.parent.is_local();
             if self.ready && running {
                 span.finish(l, end, outermost, false);
@@ -537,7 +477,7 @@ pub(crate) mod future {
                 span.state = State::Inert;
             }
             if outermost {
-                local::left_outermost(l);
+                thread_state::left_outermost(l);
             }
         }
     }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::local::{self, Ctx, Scope};
+use super::thread_state::{self, Ctx, Scope};
 
 /// The current span, detached from the thread it was taken on.
 ///
@@ -64,9 +64,9 @@ impl Context {
         // A context made outside any `testing::capture` (every context, in production) keeps the
         // capture this thread is in: a header extracted before a capture still lands in it.
         if ctx.sink == 0 {
-            ctx.sink = local::current().sink;
+            ctx.sink = thread_state::current().sink;
         }
-        let (scope, previous) = local::enter(ctx);
+        let (scope, previous) = thread_state::enter(ctx);
         ContextGuard { scope, previous, _not_send: std::marker::PhantomData }
     }
 
@@ -89,7 +89,7 @@ impl Context {
 
 /// The current span of this thread, to carry elsewhere.
 pub fn current_context() -> Context {
-    Context::from_ctx(local::current())
+    Context::from_ctx(thread_state::current())
 }
 
 /// Restores the previous context when dropped. Not `Send`: it belongs to the thread it attached on.
@@ -117,9 +117,9 @@ pub struct ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        if local::exit(self.scope, self.previous) && !self.previous.is_local() {
+        if thread_state::exit(self.scope, self.previous) && !self.previous.is_local() {
             // The thread left its outermost span: what it finished under this context leaves now.
-            local::left_outermost(local::get());
+            thread_state::left_outermost(thread_state::get());
         }
     }
 }

@@ -20,22 +20,27 @@
 //! # use trace_runtime::opentelemetry;
 //! ```
 
+pub(crate) mod context;
+pub(crate) mod gate;
+pub(crate) mod guard;
+pub(crate) mod panic;
+pub(crate) mod thread_state;
+
 use std::borrow::Cow;
 use std::error::Error;
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
-pub use crate::io::{record_input_messages, record_output_messages};
-use crate::local::{self, Write};
 use crate::record::EventRecord;
 use crate::record::keys::{IntoValue, Key};
 use crate::record::value::{AnyValue, Attr};
+use thread_state::Write;
 
 /// Sets a typed attribute on the current span; the compiler checks the value's type.
 pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
-    if local::writable() {
-        local::write(Write::Attr(Attr::new(key.name(), value.into_value())));
+    if thread_state::writable() {
+        thread_state::write(Write::Attr(Attr::new(key.name(), value.into_value())));
     }
 }
 
@@ -45,8 +50,8 @@ pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
 /// trace_runtime::span::set_unchecked("app.tenant", "acme");
 /// ```
 pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
-    if local::writable() {
-        local::write(Write::Attr(Attr::new(key, value.into_value())));
+    if thread_state::writable() {
+        thread_state::write(Write::Attr(Attr::new(key, value.into_value())));
     }
 }
 
@@ -54,7 +59,7 @@ pub fn set_unchecked(key: &'static str, value: impl AnyValue) {
 /// [`limits::MAX_VALUE_BYTES`](crate::record::limits::MAX_VALUE_BYTES), its attributes at
 /// [`limits::MAX_EVENT_ATTRIBUTES`](crate::record::limits::MAX_EVENT_ATTRIBUTES).
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterator<Item = KeyValue>) {
-    if !local::writable() {
+    if !thread_state::writable() {
         return;
     }
     let time = crate::record::clock::now();
@@ -64,7 +69,7 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterat
         .map(crate::record::limits::clamp_key_value)
         .collect();
     let name = crate::record::limits::clamp_text(name.into());
-    local::write(Write::Event(EventRecord { name, time, attrs }));
+    thread_state::write(Write::Event(EventRecord { name, time, attrs }));
 }
 
 /// Records an error on the current span: status Error with the error's text, an `exception` event
@@ -83,7 +88,7 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: impl IntoIterat
 /// # use trace_runtime::opentelemetry;
 /// ```
 pub fn record_error<E: Error + ?Sized>(error: &E) {
-    if !local::writable() {
+    if !thread_state::writable() {
         return;
     }
     let time = crate::record::clock::now();
@@ -108,33 +113,33 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
             attrs
                 .push(KeyValue::new("exception.stacktrace", crate::record::value::clip(&chain).into_owned()));
         }
-        local::write(Write::Event(EventRecord { name: "exception".into(), time, attrs }));
-        local::write(Write::Attr(Attr::new(
+        thread_state::write(Write::Event(EventRecord { name: "exception".into(), time, attrs }));
+        thread_state::write(Write::Attr(Attr::new(
             "error.type",
             crate::record::value::AttrValue::Static(type_name),
         )));
-        local::write(Write::Error(crate::record::limits::clamp_text(message.into())));
+        thread_state::write(Write::Error(crate::record::limits::clamp_text(message.into())));
     }
 }
 
 /// Sets the current span's status to Error with `description`.
 pub fn set_error(description: impl Into<Cow<'static, str>>) {
-    if local::writable() {
-        local::write(Write::Error(crate::record::limits::clamp_text(description.into())));
+    if thread_state::writable() {
+        thread_state::write(Write::Error(crate::record::limits::clamp_text(description.into())));
     }
 }
 
 /// Sets the current span's status to Ok (final: a later error does not override it in most
 /// backends, so call it only when the operation is known to have succeeded).
 pub fn set_ok() {
-    if local::writable() {
-        local::write(Write::Ok);
+    if thread_state::writable() {
+        thread_state::write(Write::Ok);
     }
 }
 
 /// Whether a span is recording on this thread right now.
 pub fn is_recording() -> bool {
-    local::recording_here()
+    thread_state::recording_here()
 }
 
 /// The current trace's id, if any (sampled or not).
@@ -146,12 +151,12 @@ pub fn is_recording() -> bool {
 /// testing::capture(|| trace!("t", { assert!(span::trace_id().is_some()) }));
 /// ```
 pub fn trace_id() -> Option<TraceId> {
-    crate::context::current_context().trace_id()
+    crate::span::context::current_context().trace_id()
 }
 
 /// The current span's id, if any.
 pub fn span_id() -> Option<SpanId> {
-    crate::context::current_context().span_id()
+    crate::span::context::current_context().span_id()
 }
 
 /// Prefixes `message` with the current ids, for correlating plain logs with traces:
@@ -192,7 +197,7 @@ pub fn log_with_trace(message: &str) -> String {
 /// assert_eq!(input.map(|kv| kv.value.to_string()), Some("31".to_string()));
 /// ```
 pub fn record_usage(usage: crate::record::usage::Usage) {
-    if crate::local::writable() {
-        crate::local::write(crate::local::Write::Usage(usage));
+    if crate::span::thread_state::writable() {
+        crate::span::thread_state::write(crate::span::thread_state::Write::Usage(usage));
     }
 }
