@@ -75,7 +75,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let mut settings = config.resolve()?;
     let env = |name: &str| std::env::var(name).ok();
     let mut warnings = Vec::new();
-    let debug = crate::privacy::debug_enabled(env).unwrap_or_else(|bad| {
+    let debug = crate::config::debug_enabled(env).unwrap_or_else(|bad| {
         warnings.push(bad.to_string());
         false
     });

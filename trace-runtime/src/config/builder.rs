@@ -13,7 +13,7 @@ use crate::pipeline::exporter::Sdk;
 pub struct ConfigBuilder(pub(crate) Config);
 
 impl ConfigBuilder {
-    pub(crate) fn export_options(&mut self) -> &mut crate::export::ExportOptions {
+    pub(crate) fn export_options(&mut self) -> &mut super::export::ExportOptions {
         &mut self.0.export
     }
 

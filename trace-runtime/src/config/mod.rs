@@ -46,15 +46,18 @@ use std::time::Duration;
 
 mod builder;
 mod error;
+mod export;
 mod exporter;
+pub(crate) mod llm;
 mod parse;
+mod telemetry;
 
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
 pub(crate) use error::reject_non_unicode;
 pub use exporter::Exporter;
-pub(crate) use parse::parse_bool;
 use parse::{binary_name, positive, ranged};
+pub(crate) use parse::{debug_enabled, parse_bool};
 
 pub use crate::export::OtlpProtocol;
 use crate::pipeline::exporter::DynExporter;
@@ -88,12 +91,12 @@ pub struct Config {
     export_nice: Option<u8>,
     capture_io: Option<bool>,
     disabled: Option<bool>,
-    telemetry: crate::telemetry::config::TelemetryConfig,
+    telemetry: telemetry::TelemetryConfig,
     local_dir: Option<PathBuf>,
     sqlite_path: Option<PathBuf>,
     log_dir: Option<std::path::PathBuf>,
-    export: crate::export::ExportOptions,
-    pub(crate) semantics: crate::semantics::Builder,
+    export: export::ExportOptions,
+    pub(crate) semantics: llm::Builder,
 }
 
 impl fmt::Debug for Config {
@@ -189,7 +192,7 @@ impl Config {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
         };
-        let export = crate::export::resolve(self.export, &env, &exporters)?;
+        let export = export::resolve(self.export, &env, &exporters)?;
         let service_name = self
             .service_name
             .or_else(|| env("OTEL_SERVICE_NAME"))
@@ -230,7 +233,7 @@ impl Config {
 /// Every setting, resolved.
 pub(crate) struct Settings {
     pub(crate) disabled_by: Option<TracingOff>,
-    pub(crate) telemetry: crate::telemetry::config::TelemetrySettings,
+    pub(crate) telemetry: crate::telemetry::TelemetrySettings,
     pub(crate) exporters: Vec<Exporter>,
     pub(crate) span_exporters: Vec<Box<dyn DynExporter>>,
     pub(crate) sampling_rate: f64,

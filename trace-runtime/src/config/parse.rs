@@ -60,3 +60,42 @@ pub(super) fn binary_name() -> String {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "unknown_service".into())
 }
+
+/// Whether `TRACE_DEBUG` asks for the init report on standard error, spelled as every other
+/// boolean variable ([`parse_bool`]: `true`/`false`, `1`/`0`,
+/// `yes`/`no`, `on`/`off`). Another value is the same [`ConfigError`] as theirs, naming the
+/// variable and the value; `init` turns it into a warning rather than failing, since the
+/// variable only chooses a diagnostic print.
+pub(crate) fn debug_enabled(env: impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    Ok(parse_bool(&env, "TRACE_DEBUG")?.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_debug_takes_the_boolean_spellings_of_every_switch_and_names_a_bad_value() {
+        let debug = |value: Option<&str>| {
+            debug_enabled(|name: &str| (name == "TRACE_DEBUG").then_some(value?.into()))
+        };
+        assert_eq!(debug(None), Ok(false), "off by default");
+        for on in ["true", "TRUE", "1", "yes", "On"] {
+            assert_eq!(debug(Some(on)), Ok(true), "{on}");
+        }
+        for off in ["false", "0", "no", "OFF"] {
+            assert_eq!(debug(Some(off)), Ok(false), "{off}");
+        }
+        for bad in ["verbose", "", "2", "tru"] {
+            let err = debug(Some(bad)).expect_err(bad).to_string();
+            assert!(err.contains(&format!("`TRACE_DEBUG` is `{bad}`: expected true or false")), "{err}");
+        }
+        // The same spellings as the switches `Config` resolves.
+        let switch = |value: &str| {
+            parse_bool(&|name: &str| (name == "TRACE_CAPTURE_IO").then(|| value.into()), "TRACE_CAPTURE_IO")
+        };
+        for value in ["true", "1", "yes", "on", "false", "0", "no", "off", "maybe"] {
+            assert_eq!(debug(Some(value)).ok(), switch(value).ok().map(|v| v == Some(true)), "{value}");
+        }
+    }
+}

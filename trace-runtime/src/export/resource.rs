@@ -4,17 +4,6 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 
 use super::ExportSettings;
-use crate::config::ConfigError;
-
-/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, values percent-decoded.
-pub(crate) fn parse_attributes(value: &str) -> Result<Vec<KeyValue>, ConfigError> {
-    let pairs = super::parse_pairs(
-        value,
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "comma-separated key=value pairs, values percent-encoded (e.g. team=voice,region=eu%20west)",
-    )?;
-    Ok(pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect())
-}
 
 /// The resource: `OTEL_RESOURCE_ATTRIBUTES` and the builder's attributes, then what the kit knows
 /// (service, environment, version, host, process, SDK), which the explicit settings override.
@@ -55,20 +44,4 @@ fn host_name() -> Option<String> {
         .map(|h| h.trim().to_string())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .filter(|h| !h.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attributes_parse_per_spec_and_bad_entries_name_the_value() {
-        let attrs = parse_attributes("team=voice, region=eu%20west,,service.version=1.2").unwrap();
-        assert_eq!(attrs[1], KeyValue::new("region", "eu west"));
-        assert_eq!(attrs.len(), 3);
-        let err = parse_attributes("team=voice,oops").unwrap_err();
-        assert!(err.to_string().contains("`OTEL_RESOURCE_ATTRIBUTES` is `team=voice,oops`"), "{err}");
-        assert!(parse_attributes("=x").is_err());
-        assert!(parse_attributes("k=%FF").is_err(), "not UTF-8 once decoded");
-    }
 }

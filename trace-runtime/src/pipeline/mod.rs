@@ -28,9 +28,12 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::record::Record;
-use crate::span::thread_state::LOCAL_BATCH;
 use exporter::DynExporter;
 use fanout::{LaneConfig, Lanes};
+
+/// Records per thread-local batch: an application thread hands its finished spans to the queue
+/// this many at a time (or fewer, when it leaves its outermost span or a flush asks).
+pub(crate) const LOCAL_BATCH: usize = 64;
 
 /// Default bound on spans waiting for the worker (`TRACE_QUEUE_SIZE`): about 10 MiB of records.
 pub(crate) const DEFAULT_QUEUE_SPANS: usize = 32 * 1024;

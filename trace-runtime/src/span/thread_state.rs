@@ -26,15 +26,13 @@ use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use crate::pipeline;
+use crate::pipeline::{self, LOCAL_BATCH};
 use crate::record::clock::Tick;
 use crate::record::ids::IdGen;
 use crate::record::usage::Usage;
 use crate::record::value::Attr;
 use crate::record::{EventRecord, Record, status};
 
-/// Records per thread-local batch.
-pub(crate) const LOCAL_BATCH: usize = 64;
 /// Scope depths whose generation is tracked; deeper scopes are checked by depth alone.
 const TRACKED_DEPTH: usize = 64;
 /// Side writes a thread keeps for its live spans at most; past it they are dropped and counted.

@@ -34,7 +34,6 @@
 //! timeout, behind a circuit breaker ([`BreakerState`]). [`metrics`] shows what happened.
 
 mod breaker;
-pub(crate) mod config;
 mod label;
 mod payload;
 mod sink;
@@ -227,4 +226,11 @@ fn session_id() -> &'static str {
         }
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     })
+}
+
+/// The resolved layer: its state and, when on, its sink.
+pub(crate) struct TelemetrySettings {
+    pub(crate) state: crate::privacy::TelemetryState,
+    pub(crate) sink: Option<Box<dyn TelemetrySink>>,
+    pub(crate) interval: Duration,
 }

@@ -1,11 +1,11 @@
 //! Resolving the telemetry settings: builder first, then the environment, then the precedence
-//! rules of the [module docs](super).
+//! rules of the [telemetry docs](crate::telemetry).
 
 use std::time::Duration;
 
-use super::{DEFAULT_INTERVAL, HttpSink, TelemetrySink};
-use crate::config::{ConfigError, parse_bool};
+use super::{ConfigError, parse_bool};
 use crate::privacy::{TelemetryOff, TelemetryState, detect_ci};
+use crate::telemetry::{DEFAULT_INTERVAL, EndpointError, HttpSink, TelemetrySettings, TelemetrySink};
 
 /// Telemetry settings given in code.
 #[derive(Default)]
@@ -27,13 +27,6 @@ impl std::fmt::Debug for TelemetryConfig {
             .field("interval", &self.interval)
             .finish()
     }
-}
-
-/// The resolved layer: its state and, when on, its sink.
-pub(crate) struct TelemetrySettings {
-    pub(crate) state: TelemetryState,
-    pub(crate) sink: Option<Box<dyn TelemetrySink>>,
-    pub(crate) interval: Duration,
 }
 
 impl TelemetryConfig {
@@ -88,7 +81,7 @@ impl TelemetryConfig {
     }
 }
 
-fn expected_endpoint(e: &super::EndpointError) -> &'static str {
+fn expected_endpoint(e: &EndpointError) -> &'static str {
     if e.needs_tls() {
         "an http:// URL (https:// needs trace-runtime's `tls` cargo feature; or send through a local collector, or use `Config::builder().telemetry_sink(..)`)"
     } else if cfg!(feature = "tls") {
