@@ -48,6 +48,7 @@ mod export;
 mod init;
 mod interop;
 pub mod io;
+pub mod keys;
 pub mod log;
 mod metrics;
 mod openinference;
@@ -81,8 +82,8 @@ pub use config::{Config, ConfigBuilder, ConfigError};
 pub use export::ConsoleExporter;
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use metrics::{BreakerState, ExporterMetrics, Metrics, metrics};
+pub use record::limits;
 pub use record::usage::Usage;
-pub use record::{keys, limits};
 #[cfg(feature = "tokio")]
 pub use span::context::spawn;
 pub use span::context::{Context, ContextGuard, FutureExt, WithContext, current_context, thread};

@@ -1,5 +1,5 @@
 //! The data that crosses from the application thread to the export worker: the span record, its
-//! values, their limits, the clock, ids, token usage and the attribute keys.
+//! values, their limits, the clock, ids and token usage.
 //!
 //! [`Record`] is laid out for the hot path: ids, ticks and a static metadata pointer in the first cache line,
 //! then [`INLINE_ATTRS`] attribute slots written in place. Anything rarer — more attributes,
@@ -9,7 +9,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod ids;
-pub mod keys;
+
 pub mod limits;
 pub(crate) mod trace_state;
 pub(crate) mod usage;
