@@ -40,7 +40,7 @@
 
 use serde::Serialize;
 
-use crate::record::keys;
+use crate::keys;
 use crate::span::gate::capture_io_enabled;
 
 /// One message: a role and its parts.

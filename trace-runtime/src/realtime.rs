@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use opentelemetry::KeyValue;
 
-use crate::record::keys::{self, Key};
+use crate::keys::{self, Key};
 use crate::record::value::{Attr, AttrValue};
 use crate::span;
 

@@ -50,6 +50,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use aho_corasick::AhoCorasick;
 use opentelemetry::trace::Status;
@@ -392,6 +393,60 @@ pub(crate) fn split_patterns(list: &str) -> Vec<String> {
     }
     out.push(current);
     out.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+}
+
+/// The rules `init` installed, built-in ones until then: the one source both the span stage and
+/// the log drain read, so a record is never scrubbed with rules older than the other's.
+fn installed() -> &'static RwLock<Arc<Redactor>> {
+    static INSTALLED: OnceLock<RwLock<Arc<Redactor>>> = OnceLock::new();
+    INSTALLED.get_or_init(|| RwLock::new(Arc::new(Redactor::builtin())))
+}
+
+/// Installs `rules` (from `init`); every [`Scrubber`] picks them up at its next refresh.
+pub(crate) fn install(rules: Redactor) {
+    *installed().write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+}
+
+/// The installed rules with a cache of strings they leave unchanged: one per thread that scrubs
+/// (the export worker, the log drain).
+pub(crate) struct Scrubber {
+    rules: Arc<Redactor>,
+    clean: CleanCache,
+}
+
+impl Scrubber {
+    pub(crate) fn new() -> Self {
+        Scrubber { rules: Self::current(), clean: CleanCache::default() }
+    }
+
+    fn current() -> Arc<Redactor> {
+        installed().read().map_or_else(|p| p.into_inner().clone(), |r| r.clone())
+    }
+
+    /// Picks up rules installed since the last call (and forgets what the old ones found clean).
+    pub(crate) fn refresh(&mut self) {
+        let rules = Self::current();
+        if !Arc::ptr_eq(&rules, &self.rules) {
+            self.clean.clear();
+            self.rules = rules;
+        }
+    }
+
+    /// Notes a static string of the span being converted: redaction then knows it by address.
+    #[inline]
+    pub(crate) fn note_static(&mut self, text: &'static str) {
+        self.clean.note_static(text, &self.rules);
+    }
+
+    /// Scrubs every string of `span`.
+    pub(crate) fn span(&mut self, span: &mut SpanData) {
+        self.rules.apply(span, &mut self.clean);
+    }
+
+    /// The rules and the cache, for records that scrub themselves.
+    pub(crate) fn parts(&mut self) -> (&Redactor, &mut CleanCache) {
+        (&self.rules, &mut self.clean)
+    }
 }
 
 #[cfg(test)]

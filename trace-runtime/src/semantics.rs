@@ -1,7 +1,7 @@
 //! What the export worker adds to each converted span, in one place: cost, token ledgers, the
 //! OpenInference mirror, redaction and trace summaries, in that order (so redaction sees every
-//! string, mirrored ones included, and a summary only the redacted name). The same redaction
-//! rules scrub log records on the log drain thread ([`LogRedaction`]).
+//! string, mirrored ones included, and a summary only the redacted name). Redaction reads the
+//! rules installed in [`redact`](crate::redact), which the log drain shares.
 //!
 //! Settings come from `init` ([`configure`], resolved by [`config`](crate::config)); before it (or in a `testing::capture` without
 //! it) the defaults apply: built-in redaction on, GenAI names only, no printed summary.
@@ -69,18 +69,11 @@ impl Default for Options {
 struct Active {
     summary: bool,
     semconv: Semconv,
-    redactor: Redactor,
 }
 
 fn active() -> &'static RwLock<Arc<Active>> {
     static ACTIVE: OnceLock<RwLock<Arc<Active>>> = OnceLock::new();
-    ACTIVE.get_or_init(|| {
-        RwLock::new(Arc::new(Active {
-            summary: false,
-            semconv: Semconv::GenAi,
-            redactor: Redactor::builtin(),
-        }))
-    })
+    ACTIVE.get_or_init(|| RwLock::new(Arc::new(Active { summary: false, semconv: Semconv::GenAi })))
 }
 
 /// Installs resolved settings (from `init`); the worker picks them up at its next drain.
@@ -90,37 +83,9 @@ pub(crate) fn configure(options: Options) {
             cost::set_price(model, price);
         }
     }
-    let new =
-        Arc::new(Active { summary: options.summary, semconv: options.semconv, redactor: options.redactor });
+    crate::redact::install(options.redactor);
+    let new = Arc::new(Active { summary: options.summary, semconv: options.semconv });
     *active().write().unwrap_or_else(|p| p.into_inner()) = new;
-}
-
-/// The redaction rules `init` installed, for log records on their way to the log sinks: the same
-/// rules as spans, picked up again at each [`refresh`](LogRedaction::refresh) as the export worker
-/// does, with a cache of its own (it lives on the log drain thread).
-pub(crate) struct LogRedaction {
-    settings: Arc<Active>,
-    clean: crate::redact::CleanCache,
-}
-
-impl LogRedaction {
-    pub(crate) fn new() -> Self {
-        LogRedaction { settings: current(), clean: Default::default() }
-    }
-
-    /// Picks up rules changed since the last call.
-    pub(crate) fn refresh(&mut self) {
-        let settings = current();
-        if !Arc::ptr_eq(&settings, &self.settings) {
-            self.clean.clear();
-            self.settings = settings;
-        }
-    }
-
-    /// Scrubs every text field of `record`.
-    pub(crate) fn apply(&mut self, record: &mut crate::log::LogRecord) {
-        record.redact(&self.settings.redactor, &mut self.clean);
-    }
 }
 
 fn current() -> Arc<Active> {
@@ -149,8 +114,8 @@ pub(crate) struct Worker {
     spans: crate::record::ids::IdMap<u128, u64>,
     order: VecDeque<u128>,
     to_print: Vec<TraceSummary>,
-    /// Strings the current redaction rules leave unchanged.
-    clean: crate::redact::CleanCache,
+    /// The redaction rules, with the strings they leave unchanged.
+    scrub: crate::redact::Scrubber,
 }
 
 impl Worker {
@@ -161,24 +126,21 @@ impl Worker {
             spans: Default::default(),
             order: VecDeque::new(),
             to_print: Vec::new(),
-            clean: Default::default(),
+            scrub: crate::redact::Scrubber::new(),
         }
     }
 
     /// Picks up settings and prices changed since the last drain.
     pub(crate) fn refresh(&mut self) {
-        let settings = current();
-        if !Arc::ptr_eq(&settings, &self.settings) {
-            self.clean.clear();
-            self.settings = settings;
-        }
+        self.settings = current();
+        self.scrub.refresh();
         self.prices = cost::snapshot();
     }
 
     /// Notes a static string of the span being converted: redaction then knows it by address.
     #[inline]
     pub(crate) fn note_static(&mut self, text: &'static str) {
-        self.clean.note_static(text, &self.settings.redactor);
+        self.scrub.note_static(text);
     }
 
     /// Adds cost, ledgers, the summary, the mirror and redaction to `span`, converted from
@@ -192,7 +154,7 @@ impl Worker {
             let b = price.map(|p| p.breakdown(&usage));
             // A cost the application set itself (a provider that bills per call, say) is the
             // truth: the ledger takes it and the table's estimate is not added beside it.
-            let cost_key = crate::record::keys::gen_ai::usage::cost.name();
+            let cost_key = crate::keys::gen_ai::usage::cost.name();
             let set =
                 span.attributes.iter().find(|kv| kv.key.as_str() == cost_key).and_then(|kv| match kv.value {
                     opentelemetry::Value::F64(v) => Some(v),
@@ -218,7 +180,7 @@ impl Worker {
             }
             Semconv::Both => crate::openinference::mirror(span, record, breakdown),
         }
-        self.settings.redactor.apply(span, &mut self.clean);
+        self.scrub.span(span);
         // After redaction: the summary keeps (and may print) the root's name.
         self.count(record, span);
     }

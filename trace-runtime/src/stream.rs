@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use futures_core::Stream;
 
-use crate::record::keys;
+use crate::keys;
 use crate::record::usage::Usage;
 use crate::record::value::{Attr, AttrValue};
 use crate::record::{Kind, Naming, SpanMeta};

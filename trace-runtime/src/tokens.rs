@@ -197,7 +197,7 @@ impl Ledger {
                 cache_write_tokens: int("gen_ai.usage.cache_write.input_tokens"),
                 reasoning_tokens: int("gen_ai.usage.reasoning.output_tokens"),
             };
-            let cost = match find(attrs, crate::record::keys::gen_ai::usage::cost.name()) {
+            let cost = match find(attrs, crate::keys::gen_ai::usage::cost.name()) {
                 Some(Value::F64(c)) => Some(*c),
                 _ => None,
             };

@@ -16,7 +16,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::LogRecord;
 use super::record::rfc3339;
-use crate::semantics::LogRedaction;
+use crate::redact::Scrubber;
 
 /// Records waiting for the log sinks before new ones are dropped.
 ///
@@ -312,7 +312,7 @@ fn run(control: Receiver<FlushRequest>) {
         }
     };
     let mut batch = Vec::with_capacity(SINK_BATCH);
-    let mut redaction = LogRedaction::new();
+    let mut redaction = Scrubber::new();
     loop {
         std::thread::park_timeout(TICK);
         drain(shared, &mut batch, &mut redaction);
@@ -341,7 +341,7 @@ fn run(control: Receiver<FlushRequest>) {
     }
 }
 
-fn drain(shared: &Shared, batch: &mut Vec<LogRecord>, redaction: &mut LogRedaction) {
+fn drain(shared: &Shared, batch: &mut Vec<LogRecord>, redaction: &mut Scrubber) {
     if shared.queue.is_empty() {
         return;
     }
@@ -363,7 +363,8 @@ fn drain(shared: &Shared, batch: &mut Vec<LogRecord>, redaction: &mut LogRedacti
             }
             // Here, before the first sink: every sink, the user's too, gets the scrubbed record,
             // and the application's thread never pays for the rules.
-            redaction.apply(record);
+            let (rules, clean) = redaction.parts();
+            record.redact(rules, clean);
         }
         let sinks = lock(&shared.sinks).clone();
         let mut ok = true;

@@ -32,8 +32,8 @@ use std::error::Error;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
+use crate::keys::{IntoValue, Key};
 use crate::record::EventRecord;
-use crate::record::keys::{IntoValue, Key};
 use crate::record::value::{AnyValue, Attr};
 use thread_state::Write;
 
