@@ -43,21 +43,18 @@ extern crate self as trace_runtime;
 
 mod background;
 pub mod config;
-pub mod cost;
 mod export;
 mod init;
 mod interop;
-pub mod io;
 pub mod keys;
+mod llm;
 pub mod log;
 mod metrics;
-mod openinference;
 mod pipeline;
 pub mod privacy;
 pub mod realtime;
 mod record;
 pub mod redact;
-mod semantics;
 #[cfg(feature = "sinks")]
 pub mod sinks;
 pub mod span;
@@ -65,11 +62,8 @@ pub mod span;
 pub mod store;
 #[path = "store/init.rs"]
 mod store_init;
-pub mod stream;
-pub mod summary;
 pub mod telemetry;
 pub mod testing;
-pub mod tokens;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -81,6 +75,9 @@ pub use opentelemetry_sdk;
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use export::ConsoleExporter;
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
+pub use llm::stream::trace_llm_stream;
+pub use llm::summary::TraceSummary;
+pub use llm::{cost, io, stream, summary, tokens};
 pub use metrics::{BreakerState, ExporterMetrics, Metrics, metrics};
 pub use record::limits;
 pub use record::usage::Usage;
@@ -90,8 +87,6 @@ pub use span::context::{Context, ContextGuard, FutureExt, WithContext, current_c
 pub use span::gate::capture_io_enabled;
 pub use span::record_usage;
 pub use span::{log_with_trace, span_id, trace_id};
-pub use stream::trace_llm_stream;
-pub use summary::TraceSummary;
 
 // Across services and libraries: the OpenTelemetry API, `tracing`, W3C Trace Context.
 pub use interop::propagation::{extract, inject};

@@ -29,6 +29,7 @@ struct Session {
 impl Session {
     fn open() -> Self {
         let sink = NEXT_SINK.fetch_add(1, Ordering::Relaxed).max(1);
+        crate::llm::stage::install();
         pipeline::open_capture(sink);
         crate::interop::install();
         gate::acquire();

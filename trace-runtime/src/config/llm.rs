@@ -2,9 +2,9 @@
 //! conventions, redaction rules and the price file.
 
 use super::{ConfigBuilder, ConfigError};
-use crate::cost;
+use crate::llm::cost;
+use crate::llm::stage::{Options, Semconv};
 use crate::redact::{self, Redactor};
-use crate::semantics::{Options, Semconv};
 
 /// The settings of this module, as the builder left them (unset: from the environment).
 #[derive(Debug, Default)]

@@ -60,10 +60,10 @@ use parse::{binary_name, positive, ranged};
 pub(crate) use parse::{debug_enabled, parse_bool};
 
 pub use crate::export::OtlpProtocol;
+pub use crate::llm::stage::Semconv;
 use crate::pipeline::exporter::DynExporter;
 use crate::pipeline::{DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SPANS};
 use crate::privacy::TracingOff;
-pub use crate::semantics::Semconv;
 
 /// Settings for [`init_with`](crate::init_with). Unset settings come from the environment.
 ///
@@ -253,7 +253,7 @@ pub(crate) struct Settings {
     pub(crate) sqlite_path: PathBuf,
     pub(crate) log_dir: Option<std::path::PathBuf>,
     pub(crate) export: crate::export::ExportSettings,
-    pub(crate) semantics: crate::semantics::Options,
+    pub(crate) semantics: crate::llm::stage::Options,
 }
 
 #[cfg(test)]

@@ -46,21 +46,21 @@ impl Converter {
     }
 
     /// The span of `r`, written into `out`; the static strings it holds are noted for redaction
-    /// in `semantics`. Written in place: a `SpanData` built and returned is another 400-byte copy.
+    /// by the stage. Written in place: a `SpanData` built and returned is another 400-byte copy.
     pub(crate) fn span_data_into<'a>(
         &mut self,
         r: &mut Record,
         rate: f64,
-        semantics: &mut crate::semantics::Worker,
+        stage: &mut dyn super::stage::Stage,
         out: &'a mut MaybeUninit<SpanData>,
     ) -> &'a mut SpanData {
         if r.meta.naming == Naming::Static {
-            semantics.note_static(r.meta.name);
+            stage.note_static(r.meta.name);
         }
         // The code location is redacted like every attribute; noted here, it is checked once.
-        semantics.note_static(r.meta.file);
+        stage.note_static(r.meta.file);
         if !r.meta.function.is_empty() {
-            semantics.note_static(r.meta.function);
+            stage.note_static(r.meta.function);
         }
         // Made before the attributes: `SpanContext::new` is not inlined, and its result, moved
         // into the struct right after the call, was reloaded before its byte-wise stores
@@ -72,7 +72,7 @@ impl Converter {
             false,
             TraceState::default(),
         );
-        let attributes = self.attributes(r, semantics);
+        let attributes = self.attributes(r, stage);
         // The common span (static name, no events, status unset) is written field by field in
         // place; the rest is patched in after. A value computed first (a name, the events, a
         // status) and then moved into the struct went through the stack, and reloading it in
@@ -153,7 +153,7 @@ fn kind(kind: Kind) -> SpanKind {
 impl Converter {
     /// The span's attributes: the last value set for each key wins, as in OpenTelemetry; then
     /// usage, the cancelled marker and the code location.
-    fn attributes(&mut self, r: &mut Record, semantics: &mut crate::semantics::Worker) -> Vec<KeyValue> {
+    fn attributes(&mut self, r: &mut Record, stage: &mut dyn super::stage::Stage) -> Vec<KeyValue> {
         let needed = r.attr_count() + 4;
         let mut out = match self.spare.pop() {
             Some(mut v) => {
@@ -164,7 +164,7 @@ impl Converter {
         };
         r.drain_attrs(|attr| {
             if let AttrValue::Static(text) = attr.value {
-                semantics.note_static(text);
+                stage.note_static(text);
             }
             let key = attr.key;
             match out.iter_mut().find(|a| a.key.as_str() == key) {

@@ -12,6 +12,7 @@ pub(crate) mod breaker;
 mod convert;
 pub(crate) mod exporter;
 pub(crate) mod fanout;
+pub(crate) mod stage;
 mod tail;
 
 use std::collections::HashMap;
@@ -348,8 +349,8 @@ struct Worker {
     failed_before: u64,
     last_export: Instant,
     convert: convert::Converter,
-    /// Cost, token ledgers, summaries, OpenInference names, redaction (issue #3).
-    semantics: crate::semantics::Worker,
+    /// What a domain adds to each span (the LLM stage: cost, ledgers, summaries, redaction).
+    stage: stage::Slot,
     /// This thread's scheduling priority, relative to the application thread that started it.
     priority: crate::background::Priority,
 }
@@ -365,7 +366,7 @@ impl Worker {
             failed_before: 0,
             last_export: Instant::now(),
             convert: convert::Converter::new(),
-            semantics: crate::semantics::Worker::new(),
+            stage: stage::Slot::new(),
             priority: crate::background::Priority::of_current_thread(),
         }
     }
@@ -444,7 +445,7 @@ impl Worker {
     /// Converts and routes everything in the queue.
     fn drain(&mut self, shared: &Shared) {
         let rate = self.convert.refresh();
-        self.semantics.refresh();
+        self.stage.refresh();
         while let Some(mut batch) = shared.queue.pop() {
             shared.queued_spans.fetch_sub(batch.len(), Ordering::Relaxed);
             self.convert.refill(&shared.returned, batch.len());
@@ -487,27 +488,29 @@ impl Worker {
         }
         if self.pending.is_empty() {
             // Nothing left for the exporters: summaries of traces that ended can be printed.
-            self.semantics.after_export();
+            self.stage.stage().after_export();
         }
     }
 
     /// Converts `record` straight into the next slot of `pending`: a `SpanData` returned and then
     /// pushed is a 400-byte copy per span, a tenth of the worker's time in the throughput bench.
     fn convert_into_pending(&mut self, record: &mut Record, rate: f64) {
-        let Worker { pending, convert, semantics, .. } = self;
+        let Worker { pending, convert, stage, .. } = self;
+        let stage = stage.stage();
         push_in_place(pending, |slot| {
-            let span = convert.span_data_into(record, rate, semantics, slot);
-            semantics.process(record, span);
+            let span = convert.span_data_into(record, rate, stage, slot);
+            stage.process(record, span);
             span
         });
     }
 
     fn span_data(&mut self, record: &mut Record, rate: f64) -> SpanData {
         let mut slot = MaybeUninit::uninit();
-        self.convert.span_data_into(record, rate, &mut self.semantics, &mut slot);
+        let stage = self.stage.stage();
+        self.convert.span_data_into(record, rate, stage, &mut slot);
         // SAFETY: `span_data_into` initialised the slot.
         let mut span = unsafe { slot.assume_init() };
-        self.semantics.process(record, &mut span);
+        stage.process(record, &mut span);
         span
     }
 
@@ -527,7 +530,7 @@ impl Worker {
                 self.lanes.send(batch);
             }
         }
-        self.semantics.after_export();
+        self.stage.stage().after_export();
     }
 }
 

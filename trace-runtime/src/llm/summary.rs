@@ -37,8 +37,8 @@ use std::time::Duration;
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::llm::tokens::{Ledger, LedgerEntry};
 use crate::record::usage::Usage;
-use crate::tokens::{Ledger, LedgerEntry};
 
 /// What a trace did: spans, time, and tokens and cost per (provider, model).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,8 +93,8 @@ impl TraceSummary {
     /// assert_eq!(TraceSummary::of_trace(id).unwrap().name, "job");
     /// ```
     pub fn of_trace(trace_id: TraceId) -> Option<TraceSummary> {
-        crate::tokens::sync();
-        crate::semantics::finished_summary(u128::from_be_bytes(trace_id.to_bytes()))
+        crate::llm::tokens::sync();
+        crate::llm::stage::finished_summary(u128::from_be_bytes(trace_id.to_bytes()))
     }
 }
 

@@ -1,5 +1,5 @@
-//! What the export worker adds to each converted span, in one place: cost, token ledgers, the
-//! OpenInference mirror, redaction and trace summaries, in that order (so redaction sees every
+//! The LLM stage: what the export worker adds to each converted span, in one place: cost, token
+//! ledgers, the OpenInference mirror, redaction and trace summaries, in that order (so redaction sees every
 //! string, mirrored ones included, and a summary only the redacted name). Redaction reads the
 //! rules installed in [`redact`](crate::redact), which the log drain shares.
 //!
@@ -13,11 +13,12 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::cost::{self, Price};
+use crate::llm::cost::{self, Price};
+use crate::llm::summary::TraceSummary;
+use crate::llm::tokens;
+use crate::pipeline::stage::Stage;
 use crate::record::{Record, flags};
 use crate::redact::Redactor;
-use crate::summary::TraceSummary;
-use crate::tokens;
 
 /// Which attribute names LLM spans carry (`TRACE_SEMCONV`).
 ///
@@ -106,8 +107,14 @@ pub(crate) fn finished_summary(trace_id: u128) -> Option<TraceSummary> {
     summaries().iter().rev().find(|(id, _)| *id == trace_id).map(|(_, s)| s.clone())
 }
 
+/// Installs the LLM stage into the export pipeline; `init` and `testing` call it before any span
+/// can start, so every span the worker converts goes through it.
+pub(crate) fn install() {
+    crate::pipeline::stage::install(|| Box::new(LlmStage::new()));
+}
+
 /// The worker's side: per-trace span counts and the summaries waiting to be printed.
-pub(crate) struct Worker {
+struct LlmStage {
     settings: Arc<Active>,
     prices: Arc<HashMap<String, Price>>,
     /// Spans per trace, for summaries: one lookup per span, so keyed without SipHash.
@@ -118,9 +125,9 @@ pub(crate) struct Worker {
     scrub: crate::redact::Scrubber,
 }
 
-impl Worker {
-    pub(crate) fn new() -> Self {
-        Worker {
+impl LlmStage {
+    fn new() -> Self {
+        LlmStage {
             settings: current(),
             prices: cost::snapshot(),
             spans: Default::default(),
@@ -128,61 +135,6 @@ impl Worker {
             to_print: Vec::new(),
             scrub: crate::redact::Scrubber::new(),
         }
-    }
-
-    /// Picks up settings and prices changed since the last drain.
-    pub(crate) fn refresh(&mut self) {
-        self.settings = current();
-        self.scrub.refresh();
-        self.prices = cost::snapshot();
-    }
-
-    /// Notes a static string of the span being converted: redaction then knows it by address.
-    #[inline]
-    pub(crate) fn note_static(&mut self, text: &'static str) {
-        self.scrub.note_static(text);
-    }
-
-    /// Adds cost, ledgers, the summary, the mirror and redaction to `span`, converted from
-    /// `record`.
-    pub(crate) fn process(&mut self, record: &Record, span: &mut SpanData) {
-        let mut breakdown = None;
-        if let Some(&usage) = record.usage() {
-            let (provider, model) =
-                tokens::provider_model(span.attributes.iter().map(|kv| (kv.key.as_str(), &kv.value)));
-            let price = cost::lookup(&self.prices, &model);
-            let b = price.map(|p| p.breakdown(&usage));
-            // A cost the application set itself (a provider that bills per call, say) is the
-            // truth: the ledger takes it and the table's estimate is not added beside it.
-            let cost_key = crate::keys::gen_ai::usage::cost.name();
-            let set =
-                span.attributes.iter().find(|kv| kv.key.as_str() == cost_key).and_then(|kv| match kv.value {
-                    opentelemetry::Value::F64(v) => Some(v),
-                    opentelemetry::Value::I64(v) => Some(v as f64),
-                    _ => None,
-                });
-            let total = set.or(b.map(|b| b.total()));
-            if let (None, Some(b)) = (set, b) {
-                span.attributes.push(KeyValue::new(cost_key, b.total()));
-            }
-            let mut store = tokens::store();
-            store.trace_mut(record.trace_id).add(&provider, &model, usage, total);
-            if record.sink == 0 {
-                store.global.add(&provider, &model, usage, total);
-            }
-            breakdown = b;
-        }
-        match self.settings.semconv {
-            Semconv::GenAi => {}
-            Semconv::OpenInference => {
-                crate::openinference::mirror(span, record, breakdown);
-                span.attributes.retain(|kv| !kv.key.as_str().starts_with("gen_ai."));
-            }
-            Semconv::Both => crate::openinference::mirror(span, record, breakdown),
-        }
-        self.scrub.span(span);
-        // After redaction: the summary keeps (and may print) the root's name.
-        self.count(record, span);
     }
 
     /// Counts the span in its trace; at the trace's root, builds the summary.
@@ -225,9 +177,66 @@ impl Worker {
         }
         kept.push_back((trace, summary));
     }
+}
+
+impl Stage for LlmStage {
+    /// Picks up settings and prices changed since the last drain.
+    fn refresh(&mut self) {
+        self.settings = current();
+        self.scrub.refresh();
+        self.prices = cost::snapshot();
+    }
+
+    /// Notes a static string of the span being converted: redaction then knows it by address.
+    #[inline]
+    fn note_static(&mut self, text: &'static str) {
+        self.scrub.note_static(text);
+    }
+
+    /// Adds cost, ledgers, the summary, the mirror and redaction to `span`, converted from
+    /// `record`.
+    fn process(&mut self, record: &Record, span: &mut SpanData) {
+        let mut breakdown = None;
+        if let Some(&usage) = record.usage() {
+            let (provider, model) =
+                tokens::provider_model(span.attributes.iter().map(|kv| (kv.key.as_str(), &kv.value)));
+            let price = cost::lookup(&self.prices, &model);
+            let b = price.map(|p| p.breakdown(&usage));
+            // A cost the application set itself (a provider that bills per call, say) is the
+            // truth: the ledger takes it and the table's estimate is not added beside it.
+            let cost_key = crate::keys::gen_ai::usage::cost.name();
+            let set =
+                span.attributes.iter().find(|kv| kv.key.as_str() == cost_key).and_then(|kv| match kv.value {
+                    opentelemetry::Value::F64(v) => Some(v),
+                    opentelemetry::Value::I64(v) => Some(v as f64),
+                    _ => None,
+                });
+            let total = set.or(b.map(|b| b.total()));
+            if let (None, Some(b)) = (set, b) {
+                span.attributes.push(KeyValue::new(cost_key, b.total()));
+            }
+            let mut store = tokens::store();
+            store.trace_mut(record.trace_id).add(&provider, &model, usage, total);
+            if record.sink == 0 {
+                store.global.add(&provider, &model, usage, total);
+            }
+            breakdown = b;
+        }
+        match self.settings.semconv {
+            Semconv::GenAi => {}
+            Semconv::OpenInference => {
+                crate::llm::openinference::mirror(span, record, breakdown);
+                span.attributes.retain(|kv| !kv.key.as_str().starts_with("gen_ai."));
+            }
+            Semconv::Both => crate::llm::openinference::mirror(span, record, breakdown),
+        }
+        self.scrub.span(span);
+        // After redaction: the summary keeps (and may print) the root's name.
+        self.count(record, span);
+    }
 
     /// Prints the summaries of traces whose spans the exporters have just been given.
-    pub(crate) fn after_export(&mut self) {
+    fn after_export(&mut self) {
         if self.to_print.is_empty() {
             return;
         }

@@ -36,7 +36,7 @@
 use opentelemetry::{Key, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::cost::CostBreakdown;
+use crate::llm::cost::CostBreakdown;
 use crate::record::Record;
 
 pub(crate) fn mirror(span: &mut SpanData, record: &Record, cost: Option<CostBreakdown>) {
