@@ -60,8 +60,6 @@ pub mod sinks;
 pub mod span;
 #[cfg(any(feature = "file-store", feature = "sqlite"))]
 pub mod store;
-#[path = "store/init.rs"]
-mod store_init;
 pub mod telemetry;
 pub mod testing;
 

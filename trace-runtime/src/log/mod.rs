@@ -38,23 +38,26 @@
 //! ```
 
 mod emit;
+mod error;
 mod queue;
 mod record;
 mod rundir;
-pub(crate) mod setup;
 
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::panic::Location;
 use std::sync::Arc;
 
+pub use error::SetupError;
+#[cfg(feature = "sinks")]
+pub use error::SinkError;
 pub use queue::{
     LOG_QUEUE_CAPACITY, LogMetrics, LogSink, LogSinkError, LogSinkId, add_sink, flush, last_sink_error,
     log_metrics, remove_sink,
 };
+pub(crate) use queue::{detach, has_sinks, request_flush};
 pub use record::{EVENT_NAME, Level, LogRecord, UnknownLevel, attr};
 pub use rundir::{RunDirError, RunDirSink, RunLogs, RunSummary};
-pub use setup::SetupError;
 
 #[cfg(feature = "sinks")]
 pub(crate) use record::{rfc3339, unix_nanos, utc_date};

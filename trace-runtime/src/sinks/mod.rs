@@ -71,48 +71,7 @@ use opentelemetry_sdk::trace::SpanExporter;
 
 use std::time::Duration;
 
-/// A sink that could not be built from its settings.
-///
-/// ```
-/// let err = trace_runtime::sinks::LokiConfig::new("ftp://loki").build().unwrap_err();
-/// assert!(err.to_string().contains("ftp://loki"));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SinkError {
-    /// A required setting is missing.
-    #[error("{sink} sink: {what} is not set: set `{variable}` or call `.{method}(..)` on the builder")]
-    Missing {
-        /// The sink.
-        sink: &'static str,
-        /// What is missing.
-        what: &'static str,
-        /// Its environment variable.
-        variable: &'static str,
-        /// Its builder method.
-        method: &'static str,
-    },
-    /// A setting holds a value that does not parse.
-    #[error("{sink} sink: `{setting}` is `{value}`: expected {expected}")]
-    Invalid {
-        /// The sink.
-        sink: &'static str,
-        /// The environment variable or builder method.
-        setting: &'static str,
-        /// The value given.
-        value: String,
-        /// What would be accepted.
-        expected: &'static str,
-    },
-    /// The HTTP client could not be created.
-    #[error("{sink} sink: cannot create the HTTP client: {reason}")]
-    Client {
-        /// The sink.
-        sink: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
+pub use crate::log::SinkError;
 
 /// Reads a variable, trimmed; unset and empty are the same.
 fn env(name: &str) -> Option<String> {

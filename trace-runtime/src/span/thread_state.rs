@@ -212,6 +212,7 @@ pub(crate) enum Write {
     Ok,
     Usage(Usage),
     /// Anything else, on the record itself (the closure runs no user code).
+    #[cfg(feature = "tracing")]
     With(Box<dyn FnOnce(&mut Record)>),
 }
 
@@ -223,6 +224,7 @@ impl Write {
             Write::Error(message) => record.set_error(message),
             Write::Ok => record.status = status::OK,
             Write::Usage(usage) => record.add_usage(usage),
+            #[cfg(feature = "tracing")]
             Write::With(f) => f(record),
         }
     }
@@ -261,7 +263,8 @@ pub(crate) fn write(write: Write) -> bool {
     push_side(l, ctx.span_id, write)
 }
 
-/// [`write`] of a change made by a closure.
+/// [`write`] of a change made by a closure (for the `tracing` layer's fields).
+#[cfg(feature = "tracing")]
 #[inline]
 pub(crate) fn defer(f: impl FnOnce(&mut Record) + 'static) -> bool {
     writable() && write(Write::With(Box::new(f)))

@@ -6,35 +6,11 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
-use super::queue::{self, LogSink, LogSinkId};
-use super::rundir::{RunDirError, RunDirSink};
 use crate::config::Settings;
+use crate::log::RunDirSink;
+use crate::log::SetupError;
+use crate::log::{self, LogSink, LogSinkId};
 use crate::pipeline::exporter::DynExporter;
-
-/// A log sink `init` could not set up.
-///
-/// ```rust,standalone_crate
-/// use trace_runtime::{Config, InitError, config::Exporter};
-///
-/// let file = std::env::temp_dir().join(format!("blocker-{}", std::process::id()));
-/// std::fs::write(&file, "x").unwrap();
-/// let err = trace_runtime::init_with(Config::builder().exporter(Exporter::None).log_dir(file.join("logs")).build())
-///     .unwrap_err();
-/// assert!(matches!(err, InitError::Logs(_)));
-/// assert!(err.to_string().starts_with("TRACE_LOG_DIR: "));
-/// # std::fs::remove_file(&file).ok();
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SetupError {
-    /// `TRACE_LOG_DIR` (or `log_dir(..)`) cannot be created or written.
-    #[error("TRACE_LOG_DIR: {0}")]
-    RunDir(#[from] RunDirError),
-    /// A remote sink named in `TRACE_EXPORTER` is missing a setting or has a bad one.
-    #[cfg(feature = "sinks")]
-    #[error(transparent)]
-    Sink(#[from] crate::sinks::SinkError),
-}
 
 /// Sinks built, not yet installed.
 pub(crate) struct Planned {
@@ -95,7 +71,7 @@ impl Planned {
         let mut sinks = self.log_sinks;
         #[cfg(feature = "sinks")]
         sinks.extend(self.remote.into_iter().map(|s| Arc::new(s) as Arc<dyn LogSink>));
-        Installed { ids: sinks.into_iter().map(queue::add_sink).collect() }
+        Installed { ids: sinks.into_iter().map(log::add_sink).collect() }
     }
 }
 
@@ -103,13 +79,13 @@ impl Installed {
     /// Starts flushing every installed sink, the user's too, by `deadline`; the receiver
     /// answers when done. `None`: no sink, nothing to wait for.
     pub(crate) fn start_flush(&self, deadline: Instant) -> Option<Receiver<()>> {
-        queue::has_sinks().then(|| queue::request_flush(deadline)).flatten()
+        log::has_sinks().then(|| log::request_flush(deadline)).flatten()
     }
 
     /// Removes the sinks `init` installed, handing them nothing more (flush them first).
     pub(crate) fn remove(&mut self) {
         for id in self.ids.drain(..) {
-            queue::detach(id);
+            log::detach(id);
         }
     }
 }

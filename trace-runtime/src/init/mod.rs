@@ -1,4 +1,10 @@
 //! `init()`: start exporting, from the environment or a [`Config`]; the guard flushes on drop.
+//!
+//! The one place that assembles the exporters, the log sinks and the pipeline: [`log`] builds
+//! the run directory and remote sinks, [`store`] the file and SQLite stores.
+
+mod log;
+mod store;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -93,7 +99,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
             logs: Default::default(),
         });
     }
-    let logs = crate::log::setup::from_settings(&settings)?;
+    let logs = log::from_settings(&settings)?;
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialized);
     }
@@ -161,7 +167,7 @@ fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
         match exporter {
             Exporter::Stdout => out.push(Sdk::boxed("stdout", ConsoleExporter::stdout())),
             Exporter::None => {}
-            Exporter::File | Exporter::Sqlite => match crate::store_init::exporter(*exporter, &settings) {
+            Exporter::File | Exporter::Sqlite => match store::exporter(*exporter, &settings) {
                 Ok(built) => out.push(built),
                 Err(warning) => warnings.push(warning),
             },
@@ -178,7 +184,7 @@ fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
                     out.push(crate::export::zipkin::Zipkin::boxed(endpoint, timeout));
                 }
             }
-            // Remote sinks: built and checked by `log::setup` before anything started. Others:
+            // Remote sinks: built and checked by `init::log` before anything started. Others:
             // refused by `Exporter::parse` when their feature is off.
             #[allow(unreachable_patterns)]
             _ => {}
@@ -217,7 +223,7 @@ pub struct TraceGuard {
     timeout: Duration,
     report: InitReport,
     warnings: Vec<String>,
-    logs: crate::log::setup::Installed,
+    logs: log::Installed,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
