@@ -367,7 +367,8 @@ impl ConfigBuilder {
     /// # drop(config);
     /// ```
     pub fn circuit_breaker(mut self, failures: u32, backoff: Duration) -> Self {
-        self.export_options().breaker = Some(BreakerConfig { threshold: failures, backoff });
+        self.export_options().breaker =
+            Some(BreakerConfig { threshold: failures, backoff, ..Default::default() });
         self
     }
 }
@@ -472,7 +473,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.adaptive, Some(Duration::from_millis(250)));
-        assert_eq!(s.breaker, BreakerConfig { threshold: 2, backoff: Duration::from_millis(100) });
+        assert_eq!(
+            s.breaker,
+            BreakerConfig { threshold: 2, backoff: Duration::from_millis(100), ..Default::default() }
+        );
         assert_eq!(resolve_env(&[], &[]).unwrap().adaptive, None);
         let err = resolve_env(&[("TRACE_SLOW_TRACE_MS", "soon")], &[]).unwrap_err();
         assert!(err.to_string().contains("`TRACE_SLOW_TRACE_MS` is `soon`"), "{err}");

@@ -1,13 +1,13 @@
-//! A circuit breaker for the telemetry sink: after repeated failures it stops trying for a while,
-//! so an unreachable endpoint costs one failed request per cool-down, not one per batch.
+//! The telemetry worker's settings for the kit's circuit breaker ([`pipeline::breaker`]), and the
+//! state it last published for [`metrics`](super::metrics): an unreachable endpoint costs one
+//! failed request per cool-down, not one per batch.
 //!
-//! Closed (sending) -> [`FAILURES_TO_OPEN`] failures in a row -> Open (not sending) -> after the
-//! cool-down, HalfOpen: one trial batch; success closes it, failure opens it again with a doubled
-//! cool-down (up to [`MAX_COOLDOWN`]). It is the only breaker in the kit: span exporters are
-//! bounded by the export pipeline's timeouts instead.
+//! [`pipeline::breaker`]: crate::pipeline::breaker
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::pipeline::breaker::{self, BreakerConfig, BreakerState};
 
 /// Consecutive failures that open the breaker.
 ///
@@ -29,94 +29,49 @@ pub const COOLDOWN: Duration = Duration::from_secs(30);
 /// ```
 pub const MAX_COOLDOWN: Duration = Duration::from_secs(15 * 60);
 
-/// The telemetry breaker's state, as [`TelemetryMetrics`](super::TelemetryMetrics) shows it.
-///
-/// ```
-/// use trace_runtime::telemetry::{self, BreakerState};
-///
-/// assert_eq!(telemetry::metrics().breaker, BreakerState::Closed);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BreakerState {
-    /// Batches are sent.
-    #[default]
-    Closed,
-    /// Batches are held back until the cool-down ends.
-    Open,
-    /// The next batch is a trial.
-    HalfOpen,
-}
-
 /// The state as the worker last published it, for `metrics()`.
-pub(crate) static PUBLISHED: AtomicU8 = AtomicU8::new(0);
+static PUBLISHED: AtomicU8 = AtomicU8::new(0);
 
 pub(crate) fn published() -> BreakerState {
-    match PUBLISHED.load(Ordering::Relaxed) {
-        1 => BreakerState::Open,
-        2 => BreakerState::HalfOpen,
-        _ => BreakerState::Closed,
-    }
+    BreakerState::from_u8(PUBLISHED.load(Ordering::Relaxed))
 }
 
-pub(crate) struct Breaker {
-    state: BreakerState,
-    failures: u32,
-    cooldown: Duration,
-    opened_at: Option<Instant>,
-}
+/// The kit's breaker with the telemetry settings, publishing each change of state.
+pub(crate) struct Breaker(breaker::Breaker);
 
 impl Breaker {
     pub(crate) fn new() -> Self {
-        let breaker =
-            Breaker { state: BreakerState::Closed, failures: 0, cooldown: COOLDOWN, opened_at: None };
+        let config =
+            BreakerConfig { threshold: FAILURES_TO_OPEN, backoff: COOLDOWN, max_backoff: MAX_COOLDOWN };
+        let breaker = Breaker(breaker::Breaker::new(config));
         breaker.publish();
         breaker
     }
 
     /// Whether a batch may be sent at `now`.
     pub(crate) fn allow(&mut self, now: Instant) -> bool {
-        match self.state {
-            BreakerState::Closed | BreakerState::HalfOpen => true,
-            BreakerState::Open => {
-                let cooled = self.opened_at.is_none_or(|at| now.duration_since(at) >= self.cooldown);
-                if cooled {
-                    self.state = BreakerState::HalfOpen;
-                    self.publish();
-                }
-                cooled
-            }
-        }
+        let allowed = self.0.admit(now);
+        self.publish();
+        allowed
     }
 
     pub(crate) fn success(&mut self) {
-        (self.state, self.failures, self.cooldown) = (BreakerState::Closed, 0, COOLDOWN);
+        self.0.success();
         self.publish();
     }
 
     pub(crate) fn failure(&mut self, now: Instant) {
-        self.failures = self.failures.saturating_add(1);
-        if self.state == BreakerState::HalfOpen {
-            self.cooldown = (self.cooldown * 2).min(MAX_COOLDOWN);
-        }
-        if self.state == BreakerState::HalfOpen || self.failures >= FAILURES_TO_OPEN {
-            (self.state, self.opened_at) = (BreakerState::Open, Some(now));
-        }
+        self.0.failure(now);
         self.publish();
     }
 
     fn publish(&self) {
-        let code = match self.state {
-            BreakerState::Closed => 0,
-            BreakerState::Open => 1,
-            BreakerState::HalfOpen => 2,
-        };
-        PUBLISHED.store(code, Ordering::Relaxed);
+        PUBLISHED.store(self.0.state().to_u8(), Ordering::Relaxed);
     }
 
     #[cfg(test)]
     pub(crate) fn state(&self) -> BreakerState {
-        self.state
+        self.0.state()
     }
 }
 
@@ -146,5 +101,25 @@ mod tests {
         assert_eq!(b.state(), BreakerState::Closed);
         b.failure(t0);
         assert_eq!(b.state(), BreakerState::Closed, "a success resets the count");
+    }
+
+    #[test]
+    fn the_cooldown_stops_doubling_at_its_maximum() {
+        let t0 = Instant::now();
+        let mut b = Breaker::new();
+        for _ in 0..FAILURES_TO_OPEN {
+            b.failure(t0);
+        }
+        let mut at = t0;
+        let mut cooldown = COOLDOWN;
+        for _ in 0..10 {
+            at += cooldown;
+            assert!(b.allow(at));
+            b.failure(at);
+            cooldown = (cooldown * 2).min(MAX_COOLDOWN);
+        }
+        assert_eq!(cooldown, MAX_COOLDOWN);
+        assert!(!b.allow(at + MAX_COOLDOWN - Duration::from_secs(1)));
+        assert!(b.allow(at + MAX_COOLDOWN));
     }
 }

@@ -47,7 +47,8 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
-pub use breaker::{BreakerState, COOLDOWN, FAILURES_TO_OPEN, MAX_COOLDOWN};
+pub use crate::pipeline::breaker::BreakerState;
+pub use breaker::{COOLDOWN, FAILURES_TO_OPEN, MAX_COOLDOWN};
 pub use label::{MAX_LABEL_BYTES, REDACTED};
 pub use payload::{AgentRunCount, ErrorCount, FeatureCount, Payload, RUST_VERSION, SCHEMA};
 pub use sink::{EndpointError, HttpSink, SinkError, TelemetrySink};
