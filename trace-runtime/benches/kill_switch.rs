@@ -34,7 +34,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("telemetry_call_layer_off", |b| b.iter(|| telemetry::feature(black_box("voice"))));
     drop(guard);
     // A sink that discards; the interval is long so the thread only drains the queue.
-    let sink = |_: &telemetry::Payload| -> Result<(), telemetry::SinkError> { Ok(()) };
+    let sink = |_: &telemetry::Payload| -> Result<(), telemetry::DeliveryError> { Ok(()) };
     let guard = trace_runtime::init_with(
         Config::builder()
             .exporter(Exporter::None)

@@ -247,3 +247,65 @@ fn no_library_file_is_over_600_lines() {
     let over: Vec<_> = sizes.iter().filter(|(n, _)| *n > MAX_LINES).collect();
     assert!(over.is_empty(), "files over {MAX_LINES} lines: {over:?}");
 }
+
+/// The public type names declared in `text`: `pub struct|enum|trait|type|union NAME`.
+fn public_types(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        let Some(rest) = line.strip_prefix("pub ") else { continue };
+        for kind in ["struct ", "enum ", "trait ", "type ", "union "] {
+            if let Some(name) = rest.strip_prefix(kind) {
+                names.push(ident_at(name).to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn no_two_public_types_share_a_name() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    // Items only the macros' expansions reach (`__private`, hidden from the docs) are not the
+    // user's vocabulary: `__private::Span` beside `otel::Span` misleads no one.
+    let private = std::fs::read_to_string(src().join("private.rs")).expect("readable private.rs");
+    let private = code_of(&private);
+    let macro_only = reexported_names(&private);
+    let mut declared: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in &files {
+        let relative = file.strip_prefix(src()).unwrap_or(file).display().to_string();
+        if relative.starts_with("bin/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for name in public_types(&code_of(&text)) {
+            declared.entry(name).or_default().push(relative.clone());
+        }
+    }
+    let twice: Vec<_> = declared
+        .iter()
+        .filter(|(name, files)| files.len() > 1 && !macro_only.contains(name.as_str()))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "public types declared twice under one name (rename one to say what it holds): {twice:?}"
+    );
+}
+
+/// Every name a `pub use` statement of `code` mentions.
+fn reexported_names(code: &str) -> BTreeSet<&str> {
+    code.split(';')
+        .filter(|statement| statement.trim_start().starts_with("pub use"))
+        .flat_map(|statement| statement.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_public_type_scanner_finds_declarations_not_mentions() {
+    let text = "pub struct A;\npub(crate) struct B;\n    pub enum C { X }\nlet pub_type = 1;\npub type D<T> = E<T>;\npub fn f() {}\n";
+    assert_eq!(public_types(text), ["A", "C", "D"]);
+    let names = reexported_names("pub use crate::a::{B,\n    C};\nuse crate::d::E;\n");
+    assert!(names.contains("B") && names.contains("C") && !names.contains("E"), "{names:?}");
+}

@@ -15,7 +15,7 @@ use serde_json::Value;
 use support::Loopback;
 use trace_runtime::config::Exporter;
 use trace_runtime::privacy::{TelemetryOff, TelemetryState};
-use trace_runtime::telemetry::{self, BreakerState, Payload, SinkError};
+use trace_runtime::telemetry::{self, BreakerState, DeliveryError, Payload};
 use trace_runtime::{Config, ConfigBuilder, init_with};
 
 static INIT: Mutex<()> = Mutex::new(());
@@ -222,7 +222,7 @@ fn a_burst_beyond_the_queue_is_dropped_and_counted_never_blocking() {
     let _serial = serial();
     let batches: Arc<Mutex<Vec<Payload>>> = Arc::default();
     let seen = batches.clone();
-    let sink = move |p: &Payload| -> Result<(), SinkError> {
+    let sink = move |p: &Payload| -> Result<(), DeliveryError> {
         seen.lock().unwrap().push(p.clone());
         Ok(())
     };
@@ -257,7 +257,7 @@ fn without_a_destination_or_with_the_kill_switch_nothing_is_collected() {
 
     let called = Arc::new(Mutex::new(0));
     let count = called.clone();
-    let sink = move |_: &Payload| -> Result<(), SinkError> {
+    let sink = move |_: &Payload| -> Result<(), DeliveryError> {
         *count.lock().unwrap() += 1;
         Ok(())
     };
@@ -276,7 +276,7 @@ fn telemetry_is_separate_from_tracing() {
     let memory = trace_runtime::opentelemetry_sdk::trace::InMemorySpanExporter::default();
     let batches: Arc<Mutex<Vec<Payload>>> = Arc::default();
     let seen = batches.clone();
-    let sink = move |p: &Payload| -> Result<(), SinkError> {
+    let sink = move |p: &Payload| -> Result<(), DeliveryError> {
         seen.lock().unwrap().push(p.clone());
         Ok(())
     };
@@ -308,7 +308,7 @@ fn a_session_started_while_the_last_one_still_sends_keeps_its_own_counts() {
     let (release, released) = std::sync::mpsc::channel::<()>();
     let first: Arc<Mutex<Vec<Payload>>> = Arc::default();
     let seen = first.clone();
-    let slow = move |p: &Payload| -> Result<(), SinkError> {
+    let slow = move |p: &Payload| -> Result<(), DeliveryError> {
         let _ = entered_tx.send(());
         let _ = released.recv_timeout(Duration::from_secs(60));
         seen.lock().unwrap().push(p.clone());
@@ -324,7 +324,7 @@ fn a_session_started_while_the_last_one_still_sends_keeps_its_own_counts() {
 
     let second: Arc<Mutex<Vec<Payload>>> = Arc::default();
     let seen = second.clone();
-    let sink = move |p: &Payload| -> Result<(), SinkError> {
+    let sink = move |p: &Payload| -> Result<(), DeliveryError> {
         seen.lock().unwrap().push(p.clone());
         Ok(())
     };
@@ -346,9 +346,9 @@ fn a_session_started_while_the_last_one_still_sends_keeps_its_own_counts() {
 
 #[test]
 fn the_http_sink_reaches_a_collector_named_localhost() {
-    use trace_runtime::telemetry::{HttpSink, TelemetrySink};
+    use trace_runtime::telemetry::{HttpTelemetrySink, TelemetrySink};
     let server = Loopback::start();
-    let mut sink = HttpSink::new(&format!("http://localhost:{}/v1/telemetry", server.port)).unwrap();
+    let mut sink = HttpTelemetrySink::new(&format!("http://localhost:{}/v1/telemetry", server.port)).unwrap();
     sink.send(&Payload::example()).expect("one of localhost's addresses is the collector's");
     let requests = server.requests();
     assert_eq!((requests[0].method.as_str(), requests[0].path.as_str()), ("POST", "/v1/telemetry"));

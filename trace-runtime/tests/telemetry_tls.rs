@@ -41,7 +41,7 @@ mod tls {
     use std::time::Duration;
 
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    use trace_runtime::telemetry::{self, HttpSink, Payload, TelemetrySink};
+    use trace_runtime::telemetry::{self, HttpTelemetrySink, Payload, TelemetrySink};
 
     use super::support::{Request, read_request, respond};
     use super::*;
@@ -106,8 +106,8 @@ mod tls {
         let _ = tls.flush();
     }
 
-    fn trusting(server: &TlsServer) -> HttpSink {
-        HttpSink::new(&server.url()).unwrap().__trust_only_certificate(&server.certificate)
+    fn trusting(server: &TlsServer) -> HttpTelemetrySink {
+        HttpTelemetrySink::new(&server.url()).unwrap().__trust_only_certificate(&server.certificate)
     }
 
     #[test]
@@ -126,7 +126,7 @@ mod tls {
     #[test]
     fn a_certificate_the_sink_does_not_trust_is_refused() {
         let server = TlsServer::start();
-        let mut sink = HttpSink::new(&server.url()).unwrap();
+        let mut sink = HttpTelemetrySink::new(&server.url()).unwrap();
         let err = sink.send(&Payload::example()).expect_err("a self-signed certificate is not trusted");
         let err = err.to_string();
         assert!(err.contains(&server.url()) && err.contains("certificate"), "the reason is kept: {err}");

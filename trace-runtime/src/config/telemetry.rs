@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::{ConfigError, parse_bool};
 use crate::privacy::{TelemetryOff, TelemetryState, detect_ci};
-use crate::telemetry::{DEFAULT_INTERVAL, EndpointError, HttpSink, TelemetrySettings, TelemetrySink};
+use crate::telemetry::{
+    DEFAULT_INTERVAL, EndpointError, HttpTelemetrySink, TelemetrySettings, TelemetrySink,
+};
 
 /// Telemetry settings given in code.
 #[derive(Default)]
@@ -40,7 +42,7 @@ impl TelemetryConfig {
         tracing_off: bool,
         export_timeout: Duration,
     ) -> Result<TelemetrySettings, ConfigError> {
-        let http = |url: &str| HttpSink::new(url).map(|s| s.timeout(export_timeout / 4));
+        let http = |url: &str| HttpTelemetrySink::new(url).map(|s| s.timeout(export_timeout / 4));
         let enabled = match self.enabled {
             Some(on) => Some(on),
             None => parse_bool(env, "TRACE_TELEMETRY_ENABLED")?,

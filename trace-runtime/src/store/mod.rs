@@ -45,7 +45,7 @@ pub use local::{
 pub use log::{LogFilter, LogRow, log_rows_of};
 pub use span::{ModelTotals, SpanStatus, SpanUsage, StoredEvent, StoredSpan};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SCHEMA_VERSION, SqliteExporter, SqliteStore, TraceSummary};
+pub use sqlite::{SCHEMA_VERSION, SqliteExporter, SqliteStore, TraceOverview};
 pub use time::{format_rfc3339, parse_time};
 
 use std::path::PathBuf;

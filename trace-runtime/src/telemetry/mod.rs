@@ -3,7 +3,7 @@
 //!
 //! **Off by default.** The layer runs only when [`init`](crate::init) finds a destination —
 //! `TRACE_TELEMETRY_ENDPOINT` (an `http://` URL, or `https://` with the `tls` cargo feature:
-//! [`HttpSink`]) or
+//! [`HttpTelemetrySink`]) or
 //! `Config::builder().telemetry_sink(..)` — and nothing switches it off. In order, what wins:
 //!
 //! 1. the kill switch (`TRACE_DISABLE_ALL`, `OTEL_SDK_DISABLED`, `disabled(true)`) or the opt-out
@@ -51,7 +51,7 @@ pub use crate::pipeline::breaker::BreakerState;
 pub use breaker::{COOLDOWN, FAILURES_TO_OPEN, MAX_COOLDOWN};
 pub use label::{MAX_LABEL_BYTES, REDACTED};
 pub use payload::{AgentRunCount, ErrorCount, FeatureCount, Payload, RUST_VERSION, SCHEMA};
-pub use sink::{EndpointError, HttpSink, SinkError, TelemetrySink};
+pub use sink::{DeliveryError, EndpointError, HttpTelemetrySink, TelemetrySink};
 
 pub(crate) use worker::{start, stop};
 

@@ -1,4 +1,4 @@
-//! Where telemetry batches go: a [`TelemetrySink`] set in code, or [`HttpSink`], which POSTs the
+//! Where telemetry batches go: a [`TelemetrySink`] set in code, or [`HttpTelemetrySink`], which POSTs the
 //! JSON payload to `TRACE_TELEMETRY_ENDPOINT`.
 
 use std::io::{Read, Write};
@@ -8,15 +8,15 @@ use std::time::Duration;
 use super::Payload;
 
 /// Receives telemetry batches on the telemetry thread. Closures
-/// `FnMut(&Payload) -> Result<(), SinkError>` are sinks too.
+/// `FnMut(&Payload) -> Result<(), DeliveryError>` are sinks too.
 ///
 /// ```rust,standalone_crate
 /// use std::sync::{Arc, Mutex};
-/// use trace_runtime::{Config, config::Exporter, telemetry::{self, Payload, SinkError}};
+/// use trace_runtime::{Config, config::Exporter, telemetry::{self, Payload, DeliveryError}};
 ///
 /// let batches: Arc<Mutex<Vec<Payload>>> = Arc::default();
 /// let seen = batches.clone();
-/// let sink = move |p: &Payload| -> Result<(), SinkError> { seen.lock().unwrap().push(p.clone()); Ok(()) };
+/// let sink = move |p: &Payload| -> Result<(), DeliveryError> { seen.lock().unwrap().push(p.clone()); Ok(()) };
 /// let guard = trace_runtime::init_with(
 ///     Config::builder().exporter(Exporter::None).telemetry_sink(sink).telemetry_in_ci(true).build(),
 /// )
@@ -27,7 +27,7 @@ use super::Payload;
 /// ```
 pub trait TelemetrySink: Send + 'static {
     /// Delivers one batch; an error counts as a failure for the breaker.
-    fn send(&mut self, payload: &Payload) -> Result<(), SinkError>;
+    fn send(&mut self, payload: &Payload) -> Result<(), DeliveryError>;
 
     /// Where batches go, for [`InitReport`](crate::privacy::InitReport).
     fn destination(&self) -> String {
@@ -37,9 +37,9 @@ pub trait TelemetrySink: Send + 'static {
 
 impl<F> TelemetrySink for F
 where
-    F: FnMut(&Payload) -> Result<(), SinkError> + Send + 'static,
+    F: FnMut(&Payload) -> Result<(), DeliveryError> + Send + 'static,
 {
-    fn send(&mut self, payload: &Payload) -> Result<(), SinkError> {
+    fn send(&mut self, payload: &Payload) -> Result<(), DeliveryError> {
         self(payload)
     }
 }
@@ -47,31 +47,31 @@ where
 /// A batch that could not be delivered. Its text stays in the process (it is counted, never sent).
 ///
 /// ```
-/// let err = trace_runtime::telemetry::SinkError::new("collector answered 503");
+/// let err = trace_runtime::telemetry::DeliveryError::new("collector answered 503");
 /// assert_eq!(err.to_string(), "telemetry batch not delivered: collector answered 503");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[error("telemetry batch not delivered: {reason}")]
-pub struct SinkError {
+pub struct DeliveryError {
     reason: String,
 }
 
-impl SinkError {
+impl DeliveryError {
     /// An error with a reason.
     ///
     /// ```
-    /// let err = trace_runtime::telemetry::SinkError::new("queue full");
+    /// let err = trace_runtime::telemetry::DeliveryError::new("queue full");
     /// assert!(err.to_string().ends_with("queue full"));
     /// ```
     pub fn new(reason: impl Into<String>) -> Self {
-        SinkError { reason: reason.into() }
+        DeliveryError { reason: reason.into() }
     }
 }
 
-/// An endpoint that [`HttpSink::new`] cannot use.
+/// An endpoint that [`HttpTelemetrySink::new`] cannot use.
 ///
 /// ```
-/// let err = trace_runtime::telemetry::HttpSink::new("ftp://x").unwrap_err();
+/// let err = trace_runtime::telemetry::HttpTelemetrySink::new("ftp://x").unwrap_err();
 /// assert!(err.to_string().contains("`ftp://x`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,10 +108,10 @@ const NEEDS_TLS: &str = "uses https, which this build cannot send: build trace-r
 /// way the request runs on the telemetry thread, never on a span exporter's.
 ///
 /// ```
-/// use trace_runtime::telemetry::HttpSink;
+/// use trace_runtime::telemetry::HttpTelemetrySink;
 ///
-/// let sink = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
-/// let https = HttpSink::new("https://telemetry.example/v1");
+/// let sink = HttpTelemetrySink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
+/// let https = HttpTelemetrySink::new("https://telemetry.example/v1");
 /// if cfg!(feature = "tls") {
 ///     assert!(https.is_ok());
 /// } else {
@@ -120,7 +120,7 @@ const NEEDS_TLS: &str = "uses https, which this build cannot send: build trace-r
 /// # drop(sink);
 /// ```
 #[derive(Debug, Clone)]
-pub struct HttpSink {
+pub struct HttpTelemetrySink {
     url: String,
     timeout: Duration,
     transport: Transport,
@@ -134,18 +134,18 @@ enum Transport {
     Tls(super::tls::TlsClient),
 }
 
-impl HttpSink {
+impl HttpTelemetrySink {
     /// A sink for `url` with a 5 s timeout per request.
     ///
     /// ```
-    /// use trace_runtime::telemetry::{HttpSink, TelemetrySink};
+    /// use trace_runtime::telemetry::{HttpTelemetrySink, TelemetrySink};
     ///
-    /// let sink = HttpSink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
+    /// let sink = HttpTelemetrySink::new("http://127.0.0.1:4318/v1/telemetry").unwrap();
     /// assert_eq!(sink.destination(), "http://127.0.0.1:4318/v1/telemetry");
-    /// let err = HttpSink::new("collector:4318").unwrap_err().to_string();
+    /// let err = HttpTelemetrySink::new("collector:4318").unwrap_err().to_string();
     /// assert!(err.contains("`collector:4318`") && err.contains("http://"), "{err}");
     /// ```
-    pub fn new(url: &str) -> Result<HttpSink, EndpointError> {
+    pub fn new(url: &str) -> Result<HttpTelemetrySink, EndpointError> {
         let error = |problem| EndpointError { url: url.to_string(), problem };
         let (tls, rest) = match url.trim().split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
@@ -173,7 +173,11 @@ impl HttpSink {
             if reqwest::Url::parse(&url).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
                 return Err(error("has no usable host"));
             }
-            return Ok(HttpSink { url, timeout, transport: Transport::Tls(super::tls::TlsClient::new()) });
+            return Ok(HttpTelemetrySink {
+                url,
+                timeout,
+                transport: Transport::Tls(super::tls::TlsClient::new()),
+            });
         }
         let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok())
             && !authority.ends_with(']')
@@ -182,7 +186,11 @@ impl HttpSink {
         } else {
             format!("{authority}:80")
         };
-        Ok(HttpSink { url, timeout, transport: Transport::Plain { authority, path: path.to_string() } })
+        Ok(HttpTelemetrySink {
+            url,
+            timeout,
+            transport: Transport::Plain { authority, path: path.to_string() },
+        })
     }
 
     /// Bounds connecting, writing and reading the answer, each (`https://`: connecting, and the
@@ -190,10 +198,10 @@ impl HttpSink {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use trace_runtime::telemetry::{HttpSink, Payload, TelemetrySink};
+    /// use trace_runtime::telemetry::{HttpTelemetrySink, Payload, TelemetrySink};
     ///
     /// // Nothing listens on port 9 (discard) here: the send fails within the timeout.
-    /// let mut sink = HttpSink::new("http://127.0.0.1:9/t").unwrap().timeout(Duration::from_millis(200));
+    /// let mut sink = HttpTelemetrySink::new("http://127.0.0.1:9/t").unwrap().timeout(Duration::from_millis(200));
     /// assert!(sink.send(&Payload::example()).is_err());
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -272,9 +280,9 @@ impl HttpSink {
     }
 }
 
-impl TelemetrySink for HttpSink {
-    fn send(&mut self, payload: &Payload) -> Result<(), SinkError> {
-        let body = serde_json::to_vec(payload).map_err(|e| SinkError::new(e.to_string()))?;
+impl TelemetrySink for HttpTelemetrySink {
+    fn send(&mut self, payload: &Payload) -> Result<(), DeliveryError> {
+        let body = serde_json::to_vec(payload).map_err(|e| DeliveryError::new(e.to_string()))?;
         let status = match &mut self.transport {
             Transport::Plain { authority, path } => {
                 Self::post(authority, path, self.timeout, &body).map_err(|e| e.to_string())
@@ -284,8 +292,8 @@ impl TelemetrySink for HttpSink {
         };
         match status {
             Ok(status) if (200..300).contains(&status) => Ok(()),
-            Ok(status) => Err(SinkError::new(format!("{} answered HTTP {status}", self.url))),
-            Err(e) => Err(SinkError::new(format!("{}: {e}", self.url))),
+            Ok(status) => Err(DeliveryError::new(format!("{} answered HTTP {status}", self.url))),
+            Err(e) => Err(DeliveryError::new(format!("{}: {e}", self.url))),
         }
     }
 
@@ -299,7 +307,7 @@ mod tests {
     use super::*;
 
     fn plain(url: &str) -> (String, String) {
-        match HttpSink::new(url).unwrap().transport {
+        match HttpTelemetrySink::new(url).unwrap().transport {
             Transport::Plain { authority, path } => (authority, path),
             #[cfg(feature = "tls")]
             Transport::Tls(_) => panic!("{url} is plain HTTP"),
@@ -314,17 +322,19 @@ mod tests {
         );
         assert_eq!(plain("HTTP://collector"), ("collector:80".into(), "/".into()));
         assert_eq!(plain("http://[::1]:9000/t").0, "[::1]:9000");
-        assert!(HttpSink::new("127.0.0.1:4318").unwrap_err().to_string().contains("not an http:// URL"));
-        assert!(HttpSink::new("http://user:pw@host/").is_err());
-        assert!(HttpSink::new("http:///x").is_err());
-        assert!(HttpSink::new("https:///x").is_err());
-        assert!(HttpSink::new("https://user:pw@host/").is_err());
+        assert!(
+            HttpTelemetrySink::new("127.0.0.1:4318").unwrap_err().to_string().contains("not an http:// URL")
+        );
+        assert!(HttpTelemetrySink::new("http://user:pw@host/").is_err());
+        assert!(HttpTelemetrySink::new("http:///x").is_err());
+        assert!(HttpTelemetrySink::new("https:///x").is_err());
+        assert!(HttpTelemetrySink::new("https://user:pw@host/").is_err());
     }
 
     #[cfg(not(feature = "tls"))]
     #[test]
     fn without_tls_https_is_refused_naming_the_feature() {
-        let err = HttpSink::new("https://t.example").unwrap_err();
+        let err = HttpTelemetrySink::new("https://t.example").unwrap_err();
         assert!(err.needs_tls());
         let err = err.to_string();
         assert!(err.contains("`https://t.example` uses https"), "{err}");
@@ -334,9 +344,12 @@ mod tests {
     #[cfg(feature = "tls")]
     #[test]
     fn with_tls_https_goes_through_reqwest() {
-        let sink = HttpSink::new("HTTPS://t.example:8443/v1/telemetry").unwrap();
+        let sink = HttpTelemetrySink::new("HTTPS://t.example:8443/v1/telemetry").unwrap();
         assert!(matches!(sink.transport, Transport::Tls(_)));
         assert_eq!(sink.destination(), "HTTPS://t.example:8443/v1/telemetry");
-        assert!(matches!(HttpSink::new("http://t.example").unwrap().transport, Transport::Plain { .. }));
+        assert!(matches!(
+            HttpTelemetrySink::new("http://t.example").unwrap().transport,
+            Transport::Plain { .. }
+        ));
     }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-/// The TLS half of [`HttpSink`](super::HttpSink).
+/// The TLS half of [`HttpTelemetrySink`](super::HttpTelemetrySink).
 pub(super) struct TlsClient {
     /// DER certificates trusted instead of the system's roots (tests with a self-signed server).
     roots: Vec<Vec<u8>>,

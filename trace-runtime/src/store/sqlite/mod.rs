@@ -54,7 +54,7 @@ pub struct SqliteStore {
 
 /// One trace in [`SqliteStore::traces`] (see [`SqliteStore`] for an example).
 #[derive(Clone, Debug, PartialEq)]
-pub struct TraceSummary {
+pub struct TraceOverview {
     /// 32 hex characters.
     pub trace_id: String,
     /// The root span's name.

@@ -6,7 +6,7 @@ use rusqlite::Row;
 
 use super::rows::{log_of_row, span_of_row};
 use super::schema::{LOG_COLUMNS, SPAN_COLUMNS};
-use super::{SqliteStore, TraceSummary};
+use super::{SqliteStore, TraceOverview};
 use crate::store::log::{LogFilter, LogRow};
 use crate::store::span::{ModelTotals, StoredSpan};
 use crate::store::time::{from_unix_nanos, unix_nanos};
@@ -29,7 +29,7 @@ impl SqliteStore {
     /// assert_eq!(store.traces(1).unwrap().len(), 1);
     /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
     /// ```
-    pub fn traces(&self, limit: usize) -> Result<Vec<TraceSummary>, StoreError> {
+    pub fn traces(&self, limit: usize) -> Result<Vec<TraceOverview>, StoreError> {
         let sql = "SELECT trace_id,
                 COALESCE(MAX(CASE WHEN parent_span_id IS NULL OR parent_is_remote THEN name END), MIN(name)),
                 MIN(start_time_unix_nano), MAX(end_time_unix_nano), COUNT(*),
@@ -39,7 +39,7 @@ impl SqliteStore {
         let rows = stmt
             .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
                 let (start, end): (i64, i64) = (r.get(2)?, r.get(3)?);
-                Ok(TraceSummary {
+                Ok(TraceOverview {
                     trace_id: r.get(0)?,
                     name: r.get(1)?,
                     start_time: from_unix_nanos(start),
