@@ -54,12 +54,7 @@ mod pipeline;
 pub mod privacy;
 pub mod realtime;
 mod record;
-pub mod redact;
-#[cfg(feature = "sinks")]
-pub mod sinks;
 pub mod span;
-#[cfg(any(feature = "file-store", feature = "sqlite"))]
-pub mod store;
 pub mod telemetry;
 pub mod testing;
 
@@ -72,6 +67,10 @@ pub use opentelemetry_sdk;
 
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use export::ConsoleExporter;
+#[cfg(feature = "sinks")]
+pub use export::sinks;
+#[cfg(any(feature = "file-store", feature = "sqlite"))]
+pub use export::store;
 pub use init::{InitError, ShutdownError, TraceGuard, init, init_with};
 pub use llm::stream::trace_llm_stream;
 pub use llm::summary::TraceSummary;
@@ -91,6 +90,7 @@ pub use interop::propagation::{extract, inject};
 #[cfg(feature = "tracing")]
 pub use interop::tracing::{TracingLayer, tracing_layer};
 pub use interop::{otel, propagation};
+pub use privacy::redact;
 
 /// Traces an LLM call as an OpenTelemetry GenAI client span.
 ///

@@ -4,7 +4,7 @@
 use super::{ConfigBuilder, ConfigError};
 use crate::llm::cost;
 use crate::llm::stage::{Options, Semconv};
-use crate::redact::{self, Redactor};
+use crate::privacy::redact::{self, Redactor};
 
 /// The settings of this module, as the builder left them (unset: from the environment).
 #[derive(Debug, Default)]

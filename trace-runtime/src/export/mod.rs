@@ -1,6 +1,6 @@
-//! Exporting to a backend: OTLP and Zipkin exporters, the resource, and the pipeline settings
-//! that go with them (adaptive sampling, circuit breakers), resolved from the builder and the
-//! standard environment variables.
+//! Every exporter the pipeline's lanes call: OTLP, Zipkin, the console, the local file and SQLite
+//! stores, and the remote sinks, with the resource they describe the service by and the plain
+//! settings `config` resolves for them (endpoints, adaptive sampling, circuit breakers).
 
 mod console;
 #[cfg(feature = "otlp")]
@@ -9,6 +9,11 @@ pub(crate) mod resource;
 pub(crate) mod trace_buffer;
 #[cfg(feature = "zipkin")]
 pub(crate) mod zipkin;
+
+#[cfg(feature = "sinks")]
+pub mod sinks;
+#[cfg(any(feature = "file-store", feature = "sqlite"))]
+pub mod store;
 
 use std::time::Duration;
 

@@ -16,7 +16,7 @@ use crate::pipeline::exporter::DynExporter;
 pub(crate) struct Planned {
     log_sinks: Vec<Arc<dyn LogSink>>,
     #[cfg(feature = "sinks")]
-    remote: Vec<crate::sinks::HttpSink>,
+    remote: Vec<crate::export::sinks::HttpSink>,
 }
 
 /// Log sinks installed by `init`, removed (after a flush) when its guard stops.
@@ -33,7 +33,7 @@ pub(crate) fn from_settings(settings: &Settings) -> Result<Planned, SetupError> 
     #[cfg(feature = "sinks")]
     {
         use crate::config::Exporter;
-        use crate::sinks::{CloudWatchConfig, DatadogConfig, ElasticsearchConfig, LokiConfig, RestConfig};
+        use crate::export::sinks::{CloudWatchConfig, DatadogConfig, ElasticsearchConfig, LokiConfig, RestConfig};
         let mut remote = Vec::new();
         for exporter in &settings.exporters {
             let service = settings.service_name.clone();

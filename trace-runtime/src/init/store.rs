@@ -8,11 +8,11 @@ use crate::pipeline::exporter::DynExporter;
 pub(crate) fn exporter(kind: Exporter, settings: &Settings) -> Result<Box<dyn DynExporter>, String> {
     match kind {
         #[cfg(feature = "file-store")]
-        Exporter::File => crate::store::FileExporter::new(&settings.local_dir)
+        Exporter::File => crate::export::store::FileExporter::new(&settings.local_dir)
             .map(|e| crate::pipeline::exporter::Sdk::boxed("file", e))
             .map_err(|e| format!("the `file` exporter is off: {e}")),
         #[cfg(feature = "sqlite")]
-        Exporter::Sqlite => crate::store::SqliteExporter::open(&settings.sqlite_path)
+        Exporter::Sqlite => crate::export::store::SqliteExporter::open(&settings.sqlite_path)
             .map(|e| crate::pipeline::exporter::Sdk::boxed("sqlite", e))
             .map_err(|e| format!("the `sqlite` exporter is off: {e}")),
         other => {

@@ -18,7 +18,7 @@ use crate::llm::summary::TraceSummary;
 use crate::llm::tokens;
 use crate::pipeline::stage::Stage;
 use crate::record::{Record, flags};
-use crate::redact::Redactor;
+use crate::privacy::redact::Redactor;
 
 /// Which attribute names LLM spans carry (`TRACE_SEMCONV`).
 ///
@@ -84,7 +84,7 @@ pub(crate) fn configure(options: Options) {
             cost::set_price(model, price);
         }
     }
-    crate::redact::install(options.redactor);
+    crate::privacy::redact::install(options.redactor);
     let new = Arc::new(Active { summary: options.summary, semconv: options.semconv });
     *active().write().unwrap_or_else(|p| p.into_inner()) = new;
 }
@@ -122,7 +122,7 @@ struct LlmStage {
     order: VecDeque<u128>,
     to_print: Vec<TraceSummary>,
     /// The redaction rules, with the strings they leave unchanged.
-    scrub: crate::redact::Scrubber,
+    scrub: crate::privacy::redact::Scrubber,
 }
 
 impl LlmStage {
@@ -133,7 +133,7 @@ impl LlmStage {
             spans: Default::default(),
             order: VecDeque::new(),
             to_print: Vec::new(),
-            scrub: crate::redact::Scrubber::new(),
+            scrub: crate::privacy::redact::Scrubber::new(),
         }
     }
 

@@ -16,7 +16,7 @@ use crossbeam_queue::ArrayQueue;
 
 use super::LogRecord;
 use super::record::rfc3339;
-use crate::redact::Scrubber;
+use crate::privacy::redact::Scrubber;
 
 /// Records waiting for the log sinks before new ones are dropped.
 ///

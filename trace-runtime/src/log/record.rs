@@ -9,7 +9,7 @@ use opentelemetry::trace::Event;
 use opentelemetry::{KeyValue, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::redact::{CleanCache, Redactor};
+use crate::privacy::redact::{CleanCache, Redactor};
 
 /// Name of the span event a log record is stored as.
 ///

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::record::Record;
-use crate::redact::Scrubber;
+use crate::privacy::redact::Scrubber;
 
 /// What the export worker calls for each span it converts, on its own thread.
 pub(crate) trait Stage: Send {

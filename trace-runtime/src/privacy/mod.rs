@@ -1,5 +1,5 @@
-//! The switches that turn tracing and telemetry off, and the report of what [`init`](crate::init)
-//! decided.
+//! The switches that turn tracing and telemetry off, the report of what [`init`](crate::init)
+//! decided, and the [`redact`] rules every recorded string passes before it leaves the process.
 //!
 //! | switch | effect |
 //! |---|---|
@@ -13,6 +13,7 @@
 //! not override `TRACE_DISABLE_ALL=true` or the opt-out file. Both are read once, by `init`.
 
 mod ci;
+pub mod redact;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

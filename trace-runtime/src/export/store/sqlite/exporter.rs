@@ -8,8 +8,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::SqliteStore;
-use crate::store::StoreError;
-use crate::store::span::StoredSpan;
+use crate::export::store::StoreError;
+use crate::export::store::span::StoredSpan;
 
 /// Writes every exported span into a SQLite database (`TRACE_EXPORTER=sqlite`,
 /// `TRACE_SQLITE_PATH`, default `./traces/traces.db`), one transaction per batch; `log` events

@@ -7,10 +7,10 @@ use rusqlite::Row;
 use super::rows::{log_of_row, span_of_row};
 use super::schema::{LOG_COLUMNS, SPAN_COLUMNS};
 use super::{SqliteStore, TraceOverview};
-use crate::store::log::{LogFilter, LogRow};
-use crate::store::span::{ModelTotals, StoredSpan};
-use crate::store::time::{from_unix_nanos, unix_nanos};
-use crate::store::{StoreError, normalize_id};
+use crate::export::store::log::{LogFilter, LogRow};
+use crate::export::store::span::{ModelTotals, StoredSpan};
+use crate::export::store::time::{from_unix_nanos, unix_nanos};
+use crate::export::store::{StoreError, normalize_id};
 
 impl SqliteStore {
     /// The `limit` most recent traces, newest first.

@@ -5,9 +5,9 @@ use serde_json::{Map, Value as Json};
 
 use super::placeholders;
 use super::schema::LOG_COLUMNS;
-use crate::store::log::LogRow;
-use crate::store::span::{SpanStatus, SpanUsage, StoredEvent, StoredSpan};
-use crate::store::time::{from_unix_nanos, unix_nanos};
+use crate::export::store::log::LogRow;
+use crate::export::store::span::{SpanStatus, SpanUsage, StoredEvent, StoredSpan};
+use crate::export::store::time::{from_unix_nanos, unix_nanos};
 
 pub(super) fn insert_log_rows(tx: &rusqlite::Transaction<'_>, rows: &[LogRow]) -> rusqlite::Result<()> {
     if rows.is_empty() {
