@@ -220,6 +220,9 @@ fn top_level_modules_import_each_other_without_cycles() {
         graph.insert(name.clone(), uses);
     }
     let found = cycles(&graph);
+    for (name, uses) in &graph {
+        eprintln!("  {name} -> {}", uses.iter().map(String::as_str).collect::<Vec<_>>().join(", "));
+    }
     eprintln!("{} top-level modules, {} import cycles", modules.len(), found.len());
     for cycle in &found {
         eprintln!("  cycle of {}: {}", cycle.len(), cycle.join(" ↔ "));
