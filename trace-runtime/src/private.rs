@@ -1,4 +1,4 @@
-//! What macro expansions call. Not a public API: it changes with the macros.
+//! What macro expansions call (not a public API: it changes with the macros).
 
 use std::fmt::{Debug, Display};
 

@@ -1,6 +1,8 @@
 //! Spans waiting, per trace, for their trace's root to end: the buffer of the exporters that
-//! emit whole traces (the console tree, the JSON trace files). Traces are kept in order of their
-//! first span's arrival, so the oldest is found cheaply when the total passes the exporter's bound.
+//! emit whole traces (the console tree, the JSON trace files).
+//!
+//! Traces are kept in order of their first span's arrival, so the oldest is found cheaply when the
+//! total passes the exporter's bound.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};

@@ -1,6 +1,8 @@
 //! The log sinks `init` installs: the run directory of `TRACE_LOG_DIR`, and the remote sinks named
-//! in `TRACE_EXPORTER` (span exporters and log sinks at once). Everything is built and checked
-//! before `init` starts anything, so a bad setting is an error with nothing half-started.
+//! in `TRACE_EXPORTER` (span exporters and log sinks at once).
+//!
+//! Everything is built and checked before `init` starts anything, so a bad setting is an error
+//! with nothing half-started.
 
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
@@ -33,7 +35,9 @@ pub(crate) fn from_settings(settings: &Settings) -> Result<Planned, SetupError> 
     #[cfg(feature = "sinks")]
     {
         use crate::config::Exporter;
-        use crate::export::sinks::{CloudWatchConfig, DatadogConfig, ElasticsearchConfig, LokiConfig, RestConfig};
+        use crate::export::sinks::{
+            CloudWatchConfig, DatadogConfig, ElasticsearchConfig, LokiConfig, RestConfig,
+        };
         let mut remote = Vec::new();
         for exporter in &settings.exporters {
             let service = settings.service_name.clone();

@@ -1,7 +1,9 @@
-//! The LLM stage: what the export worker adds to each converted span, in one place: cost, token
-//! ledgers, the OpenInference mirror, redaction and trace summaries, in that order (so redaction sees every
-//! string, mirrored ones included, and a summary only the redacted name). Redaction reads the
-//! rules installed in [`redact`](crate::redact), which the log drain shares.
+//! The LLM stage: what the export worker adds to each converted span (cost, token ledgers, the
+//! OpenInference mirror, redaction and trace summaries).
+//!
+//! They run in that order, so redaction sees every string, mirrored ones included, and a summary
+//! only the redacted name. Redaction reads the rules installed in [`redact`](crate::redact),
+//! which the log drain shares.
 //!
 //! Settings come from `init` ([`configure`], resolved by [`config`](crate::config)); before it (or in a `testing::capture` without
 //! it) the defaults apply: built-in redaction on, GenAI names only, no printed summary.
@@ -17,8 +19,8 @@ use crate::llm::cost::{self, Price};
 use crate::llm::summary::TraceSummary;
 use crate::llm::tokens;
 use crate::pipeline::stage::Stage;
-use crate::record::{Record, flags};
 use crate::privacy::redact::Redactor;
+use crate::record::{Record, flags};
 
 /// Which attribute names LLM spans carry (`TRACE_SEMCONV`).
 ///

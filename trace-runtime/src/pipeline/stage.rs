@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::record::Record;
 use crate::privacy::redact::Scrubber;
+use crate::record::Record;
 
 /// What the export worker calls for each span it converts, on its own thread.
 pub(crate) trait Stage: Send {

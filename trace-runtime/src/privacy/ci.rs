@@ -1,5 +1,7 @@
-//! Is this process running in a CI job? A pure function over an environment lookup, so it is
-//! tested with a map instead of by mutating the process environment.
+//! Whether this process runs in a CI job, read from the variables CI systems set.
+//!
+//! A pure function over an environment lookup, so it is tested with a map instead of by mutating
+//! the process environment.
 
 /// The variables CI systems set in every job, checked in this order. `CI` and
 /// `CONTINUOUS_INTEGRATION` are the generic ones; the others name one system each.
