@@ -66,7 +66,7 @@ impl Builder {
     }
 }
 
-/// Settings of the LLM semantics (the builder wins over the environment).
+/// Settings of the LLM stage (the builder wins over the environment).
 impl ConfigBuilder {
     /// Print each trace's token and cost summary to stderr when its root ends (replaces
     /// `TRACE_SUMMARY`; default: on with the `stdout` exporter).
@@ -76,7 +76,7 @@ impl ConfigBuilder {
     /// # drop(config);
     /// ```
     pub fn summary(mut self, on: bool) -> Self {
-        self.0.semantics.summary = Some(on);
+        self.0.llm.summary = Some(on);
         self
     }
 
@@ -88,7 +88,7 @@ impl ConfigBuilder {
     /// # drop(config);
     /// ```
     pub fn semconv(mut self, semconv: Semconv) -> Self {
-        self.0.semantics.semconv = Some(semconv);
+        self.0.llm.semconv = Some(semconv);
         self
     }
 
@@ -99,7 +99,7 @@ impl ConfigBuilder {
     /// # drop(config);
     /// ```
     pub fn redact(mut self, on: bool) -> Self {
-        self.0.semantics.redact = Some(on);
+        self.0.llm.redact = Some(on);
         self
     }
 
@@ -111,7 +111,7 @@ impl ConfigBuilder {
     /// # drop(config);
     /// ```
     pub fn redact_pattern(mut self, pattern: impl Into<String>) -> Self {
-        self.0.semantics.redact_patterns.push(pattern.into());
+        self.0.llm.redact_patterns.push(pattern.into());
         self
     }
 
@@ -124,7 +124,7 @@ impl ConfigBuilder {
     /// # drop(config);
     /// ```
     pub fn prices_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.0.semantics.prices_file = Some(path.into());
+        self.0.llm.prices_file = Some(path.into());
         self
     }
 }

@@ -96,7 +96,7 @@ pub struct Config {
     sqlite_path: Option<PathBuf>,
     log_dir: Option<std::path::PathBuf>,
     export: export::ExportOptions,
-    pub(crate) semantics: llm::Builder,
+    pub(crate) llm: llm::Builder,
 }
 
 impl fmt::Debug for Config {
@@ -118,7 +118,7 @@ impl fmt::Debug for Config {
             .field("sqlite_path", &self.sqlite_path)
             .field("log_dir", &self.log_dir)
             .field("export", &self.export)
-            .field("semantics", &self.semantics)
+            .field("llm", &self.llm)
             .finish()
     }
 }
@@ -207,7 +207,7 @@ impl Config {
         let local_dir = local_dir.unwrap_or_else(|| PathBuf::from("traces"));
         let sqlite_path = self.sqlite_path.or_else(|| env("TRACE_SQLITE_PATH").map(PathBuf::from));
         let sqlite_path = sqlite_path.unwrap_or_else(|| PathBuf::from("traces").join("traces.db"));
-        let semantics = self.semantics.resolve(&env, exporters.contains(&Exporter::Stdout))?;
+        let llm = self.llm.resolve(&env, exporters.contains(&Exporter::Stdout))?;
         Ok(Settings {
             disabled_by,
             telemetry,
@@ -225,7 +225,7 @@ impl Config {
             environment,
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
             export,
-            semantics,
+            llm,
         })
     }
 }
@@ -253,7 +253,7 @@ pub(crate) struct Settings {
     pub(crate) sqlite_path: PathBuf,
     pub(crate) log_dir: Option<std::path::PathBuf>,
     pub(crate) export: crate::export::ExportSettings,
-    pub(crate) semantics: crate::llm::stage::Options,
+    pub(crate) llm: crate::llm::stage::Options,
 }
 
 #[cfg(test)]

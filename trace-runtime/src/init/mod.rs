@@ -119,7 +119,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let adaptive = options.slow_trace.is_some();
     crate::span::gate::set_capture_io(settings.capture_io);
     crate::llm::stage::install();
-    crate::llm::stage::configure(std::mem::take(&mut settings.semantics));
+    crate::llm::stage::configure(std::mem::take(&mut settings.llm));
     let resource =
         crate::export::resource::build(&settings.service_name, &settings.environment, &settings.export);
     let telemetry = settings.telemetry.sink.take();
