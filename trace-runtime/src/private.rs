@@ -115,16 +115,19 @@ pub fn capture_io() -> bool {
     crate::span::gate::capture_io_enabled()
 }
 
+// The bounds below name the public path (`crate::io`, not `crate::llm::io`): rustc quotes these
+// lines in the type errors users see (ui-tests `input_not_messages`, `output_not_messages`).
+
 /// `input = EXPR` of `#[trace_llm]`.
 #[cold]
-pub fn record_input<M: crate::llm::io::Messages + ?Sized>(messages: &M) {
-    crate::llm::io::record_input_messages(messages);
+pub fn record_input<M: crate::io::Messages + ?Sized>(messages: &M) {
+    crate::io::record_input_messages(messages);
 }
 
 /// `output = path` of `#[trace_llm]`, applied to the return value.
 #[cold]
-pub fn record_output<M: crate::llm::io::Messages>(messages: M) {
-    crate::llm::io::record_output_messages(messages);
+pub fn record_output<M: crate::io::Messages>(messages: M) {
+    crate::io::record_output_messages(messages);
 }
 
 /// `output = f` on a fn returning `Result<T, E>`: `f(&T)` on `Ok`.
