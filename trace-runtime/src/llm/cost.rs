@@ -238,7 +238,8 @@ fn update(f: impl FnOnce(&mut HashMap<String, Price>)) {
 /// use trace_runtime::cost::{self, Price};
 ///
 /// cost::set_price("acme-llm-7b", Price::new(0.20, 0.40));
-/// assert_eq!(cost::price_of("acme-llm-7b-chat"), Some(Price::new(0.20, 0.40)));
+/// assert_eq!(cost::price_of("acme-llm-7b-20250101"), Some(Price::new(0.20, 0.40)));
+/// assert_eq!(cost::price_of("acme-llm-7b-chat"), None, "a variant has a price of its own");
 /// ```
 pub fn set_price(model: impl Into<String>, price: Price) {
     let model = model.into();
@@ -269,8 +270,10 @@ pub fn reset_prices() {
     });
 }
 
-/// The price of `model`: exact name, then longest prefix at a separator, then without a vendor
-/// path; `None` when unpriced.
+/// The price of `model`: the exact name; else a priced name followed only by a snapshot tag (a
+/// date, a revision, `latest`, Bedrock's `v1:0`); else the same without a vendor path. `None`
+/// when unpriced: a variant priced differently (`-pro`, `-realtime`, `-audio`, a newer version
+/// number) is never priced as its cheaper sibling, so its cost is missing rather than wrong.
 ///
 /// ```
 /// use trace_runtime::cost;
@@ -278,6 +281,8 @@ pub fn reset_prices() {
 /// assert_eq!(cost::price_of("gpt-4o-2024-08-06"), cost::price_of("gpt-4o"));
 /// assert_eq!(cost::price_of("openai/gpt-4o-mini"), cost::price_of("gpt-4o-mini"));
 /// assert_eq!(cost::price_of("gpt-4oz"), None);
+/// assert_eq!(cost::price_of("o1-pro"), None, "not o1's price, ten times too low");
+/// assert_eq!(cost::price_of("gpt-4o-realtime-preview"), None, "audio rates are not text rates");
 /// ```
 pub fn price_of(model: &str) -> Option<Price> {
     lookup(&snapshot(), model)
@@ -290,10 +295,49 @@ pub(crate) fn lookup(table: &HashMap<String, Price>, model: &str) -> Option<Pric
         }
         name.char_indices()
             .rev()
-            .filter(|(_, c)| matches!(c, '-' | ':' | '@' | '.' | '_'))
+            .filter(|(i, c)| is_separator(*c) && is_snapshot(&name[i + 1..]))
             .find_map(|(i, _)| table.get(&name[..i]).copied())
     };
     find(model).or_else(|| model.rsplit_once('/').and_then(|(_, base)| find(base)))
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '-' | ':' | '@' | '.' | '_')
+}
+
+/// Whether `tail`, what follows a priced name, only names a snapshot of that model (a date, a
+/// revision number, `latest`, a Bedrock `v1:0`), never a variant that is priced differently:
+/// `o1-pro` is not `o1`, `gpt-4o-realtime-preview` is not `gpt-4o`, `claude-opus-4-1` is not
+/// `claude-opus-4` (a one- or two-digit number is a model version, not a snapshot).
+fn is_snapshot(tail: &str) -> bool {
+    let mut words = tail.split(is_separator).peekable();
+    let mut any = false;
+    while let Some(word) = words.next() {
+        let digits = !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
+        let ok = match word {
+            "latest" => true,
+            // A date as `2024-08-06`: the year, then a two-digit month and day.
+            _ if digits && word.len() == 4 => {
+                let month = words.next_if(|w| w.len() == 2 && w.bytes().all(|b| b.is_ascii_digit()));
+                let day = month
+                    .and_then(|_| words.next_if(|w| w.len() == 2 && w.bytes().all(|b| b.is_ascii_digit())));
+                month.is_none() || day.is_some()
+            }
+            // `20240620`, Gemini's `002`.
+            _ if digits => word.len() >= 3,
+            // Bedrock's `v1` of `v1:0` (the `0` that follows is a revision of it).
+            _ if word.len() > 1 && word.starts_with('v') && word[1..].bytes().all(|b| b.is_ascii_digit()) => {
+                let _ = words.next_if(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// Why a price file could not be used.
@@ -362,6 +406,37 @@ mod tests {
         assert_eq!(lookup(&t, "gpt-4omni"), None);
         assert_eq!(lookup(&t, "azure/gpt-4o-mini"), lookup(&t, "gpt-4o-mini"));
         assert_eq!(lookup(&t, "llama-3"), None);
+    }
+
+    #[test]
+    fn a_variant_is_never_priced_as_its_cheaper_sibling() {
+        let t = table(BUILTIN_PRICES);
+        for model in [
+            "o1-pro",
+            "o3-pro",
+            "gpt-5-pro",
+            "gpt-4o-realtime-preview",
+            "gpt-4o-audio-preview-2024-12-17",
+            "gpt-4o-mini-tts",
+            "gpt-4o-search-preview",
+            "claude-opus-4-5",
+            "gemini-2.5-pro-tts",
+        ] {
+            assert_eq!(lookup(&t, model), None, "{model}");
+        }
+        let snapshots = [
+            ("claude-3-5-sonnet@20240620", "claude-3-5-sonnet"),
+            ("claude-3-haiku-20240307-v1:0", "claude-3-haiku"),
+            ("gemini-1.5-pro-002", "gemini-1.5-pro"),
+            ("gpt-4o-2024-08-06", "gpt-4o"),
+            ("claude-opus-4-1-20250805", "claude-opus-4-1"),
+            ("grok-3-latest", "grok-3"),
+        ];
+        for (model, base) in snapshots {
+            assert_eq!(lookup(&t, model), t.get(base).copied(), "{model}");
+        }
+        assert!(!is_snapshot("2024-08"), "a year and month is not a date");
+        assert!(!is_snapshot(""));
     }
 
     #[test]
