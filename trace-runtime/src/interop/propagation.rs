@@ -151,17 +151,55 @@ pub fn inject_headers(headers: &mut http::HeaderMap) {
     inject(&mut HeaderInjector(headers));
 }
 
-/// [`extract`] from an `http::HeaderMap`; see [`inject_headers`].
+/// [`extract`] from an `http::HeaderMap`; see [`inject_headers`]. Several `tracestate` lines
+/// are one list, joined in order, as W3C Trace Context says.
 ///
 /// ```
+/// use trace_runtime::{propagation, testing, trace};
+///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
-/// let cx = trace_runtime::propagation::extract_headers(&headers);
-/// assert!(cx.is_remote() && cx.is_sampled());
+/// headers.append("tracestate", "vendor1=a".parse().unwrap());
+/// headers.append("tracestate", "vendor2=b".parse().unwrap());
+/// let mut onward = http::HeaderMap::new();
+/// testing::capture(|| {
+///     let cx = propagation::extract_headers(&headers);
+///     assert!(cx.is_remote() && cx.is_sampled());
+///     cx.in_scope(|| trace!("handle", { propagation::inject_headers(&mut onward) }));
+/// });
+/// assert_eq!(onward["tracestate"], "vendor1=a,vendor2=b", "both lines travel on");
 /// ```
 #[cfg(feature = "http")]
 pub fn extract_headers(headers: &http::HeaderMap) -> Context {
-    extract(&HeaderExtractor(headers))
+    let mut lines = headers.get_all("tracestate").iter().filter_map(|v| v.to_str().ok());
+    let first = lines.next();
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        return extract(&HeaderExtractor(headers));
+    }
+    let tracestate = first.into_iter().chain(rest).collect::<Vec<_>>().join(",");
+    extract(&JoinedTraceState { headers: HeaderExtractor(headers), tracestate })
+}
+
+/// A header map whose `tracestate` lines were joined into one list.
+#[cfg(feature = "http")]
+struct JoinedTraceState<'a> {
+    headers: HeaderExtractor<'a>,
+    tracestate: String,
+}
+
+#[cfg(feature = "http")]
+impl Extractor for JoinedTraceState<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        if key.eq_ignore_ascii_case("tracestate") {
+            return Some(&self.tracestate);
+        }
+        self.headers.get(key)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.headers.keys()
+    }
 }
 
 #[cfg(feature = "http")]
