@@ -29,7 +29,7 @@
 //! - Spans follow the OpenTelemetry GenAI conventions for LLM calls and the kit's
 //!   [`keys`] for pipelines, connections, audio, video and speech.
 //! - Parentage holds across `.await`, tasks and threads ([`spawn`], [`thread::spawn`],
-//!   [`FutureExt::in_current_span`]); errors, panics and cancelled futures are recorded.
+//!   [`TraceFutureExt::in_current_trace`]); errors, panics and cancelled futures are recorded.
 //! - [`init`] reads the environment ([`config`]); [`testing::capture`] collects spans in tests.
 //! - Export runs on a worker thread behind a bounded queue: the application never waits for it.
 //! - One trace across services and libraries: W3C [`propagation`] (`inject` / `extract`), the
@@ -80,7 +80,7 @@ pub use record::limits;
 pub use record::usage::Usage;
 #[cfg(feature = "tokio")]
 pub use span::context::spawn;
-pub use span::context::{Context, ContextGuard, FutureExt, WithContext, current_context, thread};
+pub use span::context::{Context, ContextGuard, TraceFutureExt, WithContext, current_context, thread};
 pub use span::gate::capture_io_enabled;
 pub use span::record_usage;
 pub use span::{log_with_trace, span_id, trace_id};

@@ -13,7 +13,7 @@ use std::time::Duration;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::pipeline;
-use crate::span::context::{Context, FutureExt};
+use crate::span::context::{Context, TraceFutureExt};
 use crate::span::{gate, thread_state};
 
 static NEXT_SINK: AtomicU32 = AtomicU32::new(1);
@@ -100,6 +100,6 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<SpanData>) {
 /// ```
 pub async fn capture_async<F: Future>(future: F) -> (F::Output, Vec<SpanData>) {
     let session = Session::open();
-    let output = future.with_context(session.context()).await;
+    let output = future.in_trace(session.context()).await;
     (output, session.finish())
 }

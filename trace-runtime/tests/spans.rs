@@ -6,7 +6,7 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
 use trace_runtime::{
-    FutureExt, Usage, record_usage, span, testing, trace, trace_connection, trace_llm, trace_pipeline,
+    TraceFutureExt, Usage, record_usage, span, testing, trace, trace_connection, trace_llm, trace_pipeline,
 };
 
 fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
@@ -139,7 +139,7 @@ fn a_panic_re_raised_inside_its_span_keeps_its_message() {
 #[tokio::test]
 async fn a_panicking_task_marks_its_span() {
     let ((), spans) = testing::capture_async(async {
-        let task = tokio::spawn(trace!("task", async { panic!("in task") }).in_current_span());
+        let task = tokio::spawn(trace!("task", async { panic!("in task") }).in_current_trace());
         assert!(task.await.is_err());
     })
     .await;

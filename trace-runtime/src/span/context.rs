@@ -3,7 +3,7 @@
 //! A [`Context`] is the current span as a value: `Copy`, `Send`, a few words. Take it with
 //! [`current_context`] where the work is started and attach it where the work runs; the
 //! [`spawn`](crate::spawn), [`thread::spawn`](crate::thread::spawn) and
-//! [`FutureExt::in_current_span`] helpers do both in one call.
+//! [`TraceFutureExt::in_current_trace`] helpers do both in one call.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -126,7 +126,7 @@ impl Drop for ContextGuard {
 
 pin_project_lite::pin_project! {
     /// A future that runs with a [`Context`] current on every poll; made by
-    /// [`FutureExt::with_context`] and [`FutureExt::in_current_span`], where the example is.
+    /// [`TraceFutureExt::in_trace`] and [`TraceFutureExt::in_current_trace`], where the example is.
     pub struct WithContext<F> {
         cx: Context,
         #[pin]
@@ -144,22 +144,25 @@ impl<F: Future> Future for WithContext<F> {
     }
 }
 
-/// Attaching a context to a future.
-pub trait FutureExt: Future + Sized {
+/// Attaching a kit [`Context`] to a future.
+///
+/// Its names are its own (not `with_context`, `in_current_span`), so it sits in scope beside
+/// `opentelemetry::context::FutureExt` and `tracing::Instrument` without an ambiguous call.
+pub trait TraceFutureExt: Future + Sized {
     /// Runs this future under `cx`.
-    fn with_context(self, cx: Context) -> WithContext<Self> {
+    fn in_trace(self, cx: Context) -> WithContext<Self> {
         WithContext { cx, inner: self }
     }
 
     /// Runs this future under the span current here, wherever it is polled.
     ///
     /// ```
-    /// use trace_runtime::{testing, trace, FutureExt};
+    /// use trace_runtime::{testing, trace, TraceFutureExt};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let (_, spans) = testing::capture_async(async {
     ///     trace!("parent", async {
-    ///         let child = async { trace!("child", {}) }.in_current_span();
+    ///         let child = async { trace!("child", {}) }.in_current_trace();
     ///         tokio::spawn(child).await.unwrap();
     ///     })
     ///     .await
@@ -169,12 +172,12 @@ pub trait FutureExt: Future + Sized {
     /// assert_eq!(spans[1].parent_span_id, spans[0].span_context.span_id());
     /// # }
     /// ```
-    fn in_current_span(self) -> WithContext<Self> {
-        self.with_context(current_context())
+    fn in_current_trace(self) -> WithContext<Self> {
+        self.in_trace(current_context())
     }
 }
 
-impl<F: Future> FutureExt for F {}
+impl<F: Future> TraceFutureExt for F {}
 
 /// `tokio::spawn`, with the current span carried into the task.
 ///
@@ -195,7 +198,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    tokio::spawn(future.in_current_span())
+    tokio::spawn(future.in_current_trace())
 }
 
 /// `std::thread` helpers that carry the current span into the new thread.
