@@ -153,6 +153,19 @@ pub enum StoreError {
         /// Its `PRAGMA user_version`.
         found: i64,
     },
+    /// The file is another program's SQLite database: its `PRAGMA application_id` is not the
+    /// kit's, or it has tables of its own and no schema version. Nothing was written to it.
+    #[cfg(feature = "sqlite")]
+    #[error(
+        "`{}` is another program's SQLite database ({why}), not a trace database; set TRACE_SQLITE_PATH to another file",
+        path.display()
+    )]
+    ForeignDatabase {
+        /// The database file.
+        path: PathBuf,
+        /// What gave it away.
+        why: String,
+    },
     /// A trace could not be saved because no file exporter wrote it.
     #[error(
         "trace `{trace_id}` was not saved to a local file: is `TRACE_EXPORTER` set to include `file`, did the trace end, and was it sampled?"

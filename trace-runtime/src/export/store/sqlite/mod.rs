@@ -20,7 +20,10 @@ mod schema;
 pub use exporter::SqliteExporter;
 use rows::insert_log_rows;
 pub use schema::SCHEMA_VERSION;
-use schema::{MIGRATIONS, SPAN_COLUMNS};
+use schema::{APPLICATION_ID, MIGRATIONS, SPAN_COLUMNS};
+
+/// How long a writer waits for another's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A trace database: the `spans` and `logs` tables and the queries the viewer needs.
 ///
@@ -133,18 +136,64 @@ impl SqliteStore {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
-        conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        // Switching to WAL and the first schema transaction can meet another process doing the
+        // same: SQLite then answers "database is locked" at once, without its busy handler.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
         let store = SqliteStore { conn, path: path.to_path_buf() };
-        store.migrate(SCHEMA_VERSION)?;
-        Ok(store)
+        loop {
+            let set_up = store
+                .conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| store.conn.pragma_update(None, "synchronous", "NORMAL"))
+                .map_err(fail)
+                .and_then(|()| store.migrate(SCHEMA_VERSION));
+            match set_up {
+                Err(StoreError::Sqlite { source, .. })
+                    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => return other.map(|()| store),
+            }
+        }
     }
 
-    /// Applies the migrations from the database's version up to `target`, each in a transaction.
+    /// Applies the migrations from the database's version up to `target`, each in its own
+    /// `BEGIN IMMEDIATE` transaction: the write lock is taken before the version is read, so two
+    /// processes opening a new file never both create the schema.
     pub(crate) fn migrate(&self, target: i64) -> Result<(), StoreError> {
-        let found: i64 =
-            self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.fail(e))?;
+        let end = target.min(SCHEMA_VERSION);
+        loop {
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.fail(e))?;
+            match self.migrate_step(end) {
+                Ok(more) => {
+                    self.conn.execute_batch("COMMIT").map_err(|e| self.fail(e))?;
+                    if !more {
+                        return Ok(());
+                    }
+                }
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Checks whose database this is and applies the next migration, inside the open
+    /// transaction; `false` once the schema is at `end`.
+    fn migrate_step(&self, end: i64) -> Result<bool, StoreError> {
+        let pragma = |name: &str| -> Result<i64, StoreError> {
+            self.conn.pragma_query_value(None, name, |r| r.get(0)).map_err(|e| self.fail(e))
+        };
+        let found = pragma("user_version")?;
+        let application = pragma("application_id")?;
+        if application != 0 && application != APPLICATION_ID {
+            let why = format!("its application_id is {application:#x}");
+            return Err(StoreError::ForeignDatabase { path: self.path.clone(), why });
+        }
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
                 path: self.path.clone(),
@@ -156,14 +205,28 @@ impl SqliteStore {
         let Ok(start) = usize::try_from(found) else {
             return Err(StoreError::ForeignSchema { path: self.path.clone(), found });
         };
-        let end = usize::try_from(target.min(SCHEMA_VERSION)).unwrap_or(0);
-        for (version, migration) in MIGRATIONS.iter().enumerate().take(end).skip(start) {
-            let tx = self.conn.unchecked_transaction().map_err(|e| self.fail(e))?;
-            tx.execute_batch(migration).map_err(|e| self.fail(e))?;
-            tx.pragma_update(None, "user_version", version as i64 + 1).map_err(|e| self.fail(e))?;
-            tx.commit().map_err(|e| self.fail(e))?;
+        if found == 0 && application == 0 {
+            let tables: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'", [], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| self.fail(e))?;
+            if tables > 0 {
+                let why = format!("it holds {tables} tables or indexes and no trace-runtime schema version");
+                return Err(StoreError::ForeignDatabase { path: self.path.clone(), why });
+            }
         }
-        Ok(())
+        if application == 0 {
+            // New, or written by a kit from before the id (its version says it is ours).
+            self.conn.pragma_update(None, "application_id", APPLICATION_ID).map_err(|e| self.fail(e))?;
+        }
+        let Some(migration) = MIGRATIONS.get(start).filter(|_| found < end) else {
+            return Ok(false);
+        };
+        self.conn.execute_batch(migration).map_err(|e| self.fail(e))?;
+        self.conn.pragma_update(None, "user_version", found + 1).map_err(|e| self.fail(e))?;
+        Ok(true)
     }
 
     /// The schema version of the open database.
@@ -396,6 +459,51 @@ mod tests {
         let err = err.to_string();
         assert!(err.contains("schema version -3") && err.contains(&path.display().to_string()), "{err}");
         assert!(err.contains("TRACE_SQLITE_PATH"), "says the fix: {err}");
+    }
+
+    #[test]
+    fn another_programs_database_is_refused_and_left_untouched() {
+        let path = temp_db("foreign-id");
+        Connection::open(&path).unwrap().pragma_update(None, "application_id", 0x1234).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+        assert!(err.to_string().contains("0x1234") && err.to_string().contains("TRACE_SQLITE_PATH"), "{err}");
+
+        // The usual case: an application's own file, with tables and neither pragma set.
+        let path = temp_db("foreign-tables");
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE invoices (id INTEGER)").unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+        assert_eq!((version, tables), (0, 1), "no migration ran in it");
+    }
+
+    #[test]
+    fn a_kit_database_carries_the_application_id_and_reopens() {
+        let path = temp_db("app-id");
+        drop(SqliteStore::open(&path).unwrap());
+        let id: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(id, APPLICATION_ID);
+        assert_eq!(SqliteStore::open(&path).unwrap().schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn processes_opening_a_new_file_at_once_create_the_schema_once() {
+        let path = temp_db("race");
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteStore::open(&path).map(|s| s.schema_version().unwrap()))
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap(), SCHEMA_VERSION);
+        }
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The schema: its version, the migrations that build it, the column lists.
 
+/// `PRAGMA application_id` of a trace database (`TRCE`): the file says whose it is, so another
+/// program's SQLite file is refused rather than given the kit's tables.
+pub(crate) const APPLICATION_ID: i64 = 0x5452_4345;
+
 /// The schema version this build writes (`PRAGMA user_version`).
 ///
 /// | version | adds |
