@@ -114,9 +114,69 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<PathBuf, StoreError> {
     Ok(absolute)
 }
 
+/// Removes the temporary files writers killed mid-write left in `dir`: those of a process that no
+/// longer runs (where that cannot be told, those older than an hour), never this process's own.
+/// Returns how many went; a file that cannot be removed is left for the next start.
+pub(crate) fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_writer) else { continue };
+        if pid != std::process::id()
+            && !still_writing(pid, &entry)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The process id in a temporary file's name, `.{name}.{pid}.{seq}.tmp`.
+fn temp_writer(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (rest, seq) = rest.rsplit_once('.')?;
+    let (_, pid) = rest.rsplit_once('.')?;
+    seq.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` may still be writing `entry`.
+fn still_writing(pid: u32, entry: &std::fs::DirEntry) -> bool {
+    if cfg!(target_os = "linux") {
+        return Path::new("/proc").join(pid.to_string()).exists();
+    }
+    let hour_ago = std::time::SystemTime::now().checked_sub(std::time::Duration::from_secs(3600));
+    match (entry.metadata().and_then(|m| m.modified()), hour_ago) {
+        (Ok(modified), Some(hour_ago)) => modified > hour_ago,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_writers_temporary_files_go_and_live_ones_stay() {
+        let dir = std::env::temp_dir().join(format!("store-stale-{}", std::process::id()));
+        let dir = prepare_dir(&dir).unwrap();
+        // No process has this id (above Linux's largest pid_max).
+        let dead = dir.join(".trace_20250101_000000_abcd.json.4194999.7.tmp");
+        let own = dir.join(format!(".trace_x.json.{}.1.tmp", std::process::id()));
+        let live = dir.join(".trace_y.json.1.3.tmp"); // init: always running
+        let other = dir.join("notes.4194999.7.tmp");
+        for path in [&dead, &own, &live, &other] {
+            std::fs::write(path, b"{").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&dir), 1);
+        assert!(!dead.exists());
+        assert!(own.exists() && live.exists() && other.exists());
+        assert_eq!(temp_writer(".a.b.json.12.0.tmp"), Some(12));
+        assert_eq!(temp_writer(".a.json.tmp"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn atomic_writes_never_replace_unless_asked() {

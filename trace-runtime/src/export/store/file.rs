@@ -12,7 +12,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{Map, Value as Json};
 
 use super::StoreError;
-use super::atomic::{Durability, prepare_dir, write_atomic};
+use super::atomic::{Durability, prepare_dir, remove_stale_temps, write_atomic};
 use super::local::{TraceData, TraceFile, read_trace};
 use super::span::{StoredSpan, json_of};
 use super::time::{file_stamp, naive};
@@ -183,6 +183,8 @@ impl FileExporterBuilder {
     /// ```
     pub fn build(self) -> Result<FileExporter, StoreError> {
         let dir = prepare_dir(&self.dir)?;
+        // A writer killed between its temporary file and the rename left the temporary behind.
+        remove_stale_temps(&dir);
         let state = State { project_name: "unknown_service".into(), ..State::default() };
         Ok(FileExporter {
             inner: Arc::new(Inner {
