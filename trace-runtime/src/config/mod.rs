@@ -2,6 +2,8 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
+//! | `OTEL_TRACES_EXPORTER` | when `TRACE_EXPORTER` is unset: comma list of `otlp`, `zipkin`, `console`, `none`; an unknown name is a warning and skipped (none left: `otlp`) | unset |
+//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | when `TRACE_SAMPLING_RATE` is unset: `always_on`, `always_off`, `traceidratio`, and their `parentbased_` forms (sampling is always parent-based); a bad value is a warning and `parentbased_always_on` | unset |
 //! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
 //! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
@@ -49,6 +51,7 @@ mod error;
 mod export;
 mod exporter;
 pub(crate) mod llm;
+mod otel;
 mod parse;
 mod telemetry;
 
@@ -147,18 +150,24 @@ impl Config {
             (_, _, Some(true)) => Some(TracingOff::Env("OTEL_SDK_DISABLED")),
             _ => None,
         };
+        let mut warnings = Vec::new();
         let exporters = match self.exporters {
             Some(list) => list,
-            None => match env("TRACE_EXPORTER") {
-                Some(list) => list
+            None => match (env("TRACE_EXPORTER"), env("OTEL_TRACES_EXPORTER")) {
+                (Some(list), _) => list
                     .split(',')
                     .map(|name| Exporter::parse(&name.trim().to_ascii_lowercase()))
                     .collect::<Result<_, _>>()?,
-                None => vec![Exporter::Stdout],
+                (None, Some(list)) => otel::traces_exporter(&list, &mut warnings),
+                (None, None) => vec![Exporter::Stdout],
             },
         };
+        let otel_rate = match (self.sampling_rate, env("TRACE_SAMPLING_RATE")) {
+            (None, None) => otel::sampler(&env, &mut warnings),
+            _ => None,
+        };
         let sampling_rate = ranged(
-            self.sampling_rate,
+            self.sampling_rate.or(otel_rate),
             "sampling_rate",
             &env,
             "TRACE_SAMPLING_RATE",
@@ -226,6 +235,7 @@ impl Config {
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
             export,
             llm,
+            warnings,
         })
     }
 }
@@ -254,6 +264,8 @@ pub(crate) struct Settings {
     pub(crate) log_dir: Option<std::path::PathBuf>,
     pub(crate) export: crate::export::ExportSettings,
     pub(crate) llm: crate::llm::stage::Options,
+    /// Bad values of standard variables, replaced by their defaults: for `TraceGuard::warnings`.
+    pub(crate) warnings: Vec<String>,
 }
 
 #[cfg(test)]
@@ -265,6 +277,33 @@ mod tests {
         let vars: HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::default().resolve_with(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn standard_variables_choose_exporters_and_sampling_when_the_kits_are_unset() {
+        let s = resolve(&[("OTEL_TRACES_EXPORTER", "none"), ("OTEL_TRACES_SAMPLER", "always_off")]).unwrap();
+        assert_eq!((s.exporters.as_slice(), s.sampling_rate), ([Exporter::None].as_slice(), 0.0));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = resolve(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("TRACE_EXPORTER", "stdout"),
+            ("OTEL_TRACES_SAMPLER", "always_off"),
+            ("TRACE_SAMPLING_RATE", "0.5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.exporters.as_slice(), s.sampling_rate),
+            ([Exporter::Stdout].as_slice(), 0.5),
+            "TRACE_* wins"
+        );
+        let s =
+            resolve(&[("OTEL_TRACES_EXPORTER", "console,jaeger"), ("OTEL_TRACES_SAMPLER", "often")]).unwrap();
+        assert_eq!((s.exporters.as_slice(), s.sampling_rate), ([Exporter::Stdout].as_slice(), 1.0));
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("jaeger") && s.warnings[1].contains("often"), "{:?}", s.warnings);
+        let s =
+            resolve(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")]).unwrap();
+        assert_eq!(s.sampling_rate, 0.1);
     }
 
     #[cfg(unix)]

@@ -80,7 +80,7 @@ pub fn init() -> Result<TraceGuard, InitError> {
 pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let mut settings = config.resolve()?;
     let env = |name: &str| std::env::var(name).ok();
-    let mut warnings = Vec::new();
+    let mut warnings = std::mem::take(&mut settings.warnings);
     let debug = crate::config::debug_enabled(env).unwrap_or_else(|bad| {
         warnings.push(bad.to_string());
         false
