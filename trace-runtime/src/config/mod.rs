@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `OTEL_TRACES_EXPORTER` | when `TRACE_EXPORTER` is unset: comma list of `otlp`, `zipkin`, `console`, `none`; an unknown name is a warning and skipped (none left: `otlp`) | unset |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | when `TRACE_SAMPLING_RATE` is unset: `always_on`, `always_off`, `traceidratio`, and their `parentbased_` forms (sampling is always parent-based); a bad value is a warning and `parentbased_always_on` | unset |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | when `TRACE_QUEUE_SIZE`, `TRACE_BATCH_SIZE`, `TRACE_EXPORT_TIMEOUT_MS` are unset: the same settings; a bad value is a warning and the default stands | unset |
 //! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
 //! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
@@ -175,17 +176,37 @@ impl Config {
             1.0,
             "a number from 0.0 to 1.0",
         )?;
-        let queue_size =
-            positive(self.queue_size, "queue_size", &env, "TRACE_QUEUE_SIZE", DEFAULT_QUEUE_SPANS)?;
-        let batch_size =
-            positive(self.batch_size, "batch_size", &env, "TRACE_BATCH_SIZE", DEFAULT_BATCH_SIZE)?;
+        // The batch processor's standard variables, where the kit's own are unset.
+        let mut standard = |kit: &str, name: &str| match env(kit) {
+            Some(_) => None,
+            None => otel::positive(&env, name, &mut warnings),
+        };
+        let otel_queue = standard("TRACE_QUEUE_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE");
+        let otel_batch = standard("TRACE_BATCH_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+        let otel_timeout = standard("TRACE_EXPORT_TIMEOUT_MS", "OTEL_BSP_EXPORT_TIMEOUT");
+        let queue_size = positive(
+            self.queue_size.or(otel_queue),
+            "queue_size",
+            &env,
+            "TRACE_QUEUE_SIZE",
+            DEFAULT_QUEUE_SPANS,
+        )?;
+        let batch_size = positive(
+            self.batch_size.or(otel_batch),
+            "batch_size",
+            &env,
+            "TRACE_BATCH_SIZE",
+            DEFAULT_BATCH_SIZE,
+        )?;
         let export_timeout = match self.export_timeout {
             Some(t) => t,
-            None => {
-                Duration::from_millis(
-                    positive(None, "export_timeout", &env, "TRACE_EXPORT_TIMEOUT_MS", 5000)? as u64,
-                )
-            }
+            None => Duration::from_millis(positive(
+                otel_timeout,
+                "export_timeout",
+                &env,
+                "TRACE_EXPORT_TIMEOUT_MS",
+                5000,
+            )? as u64),
         };
         let export_nice = ranged(
             self.export_nice,

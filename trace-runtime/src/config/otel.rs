@@ -77,6 +77,25 @@ pub(super) fn sampler(env: &impl Fn(&str) -> Option<String>, warnings: &mut Vec<
     })
 }
 
+/// A whole number above 0 from the standard variable `name` (`OTEL_BSP_MAX_QUEUE_SIZE`, ...);
+/// a bad value is a warning, and `None` lets the default stand.
+pub(super) fn positive(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Option<usize> {
+    let raw = env(name)?;
+    match raw.parse::<usize>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            warnings.push(format!(
+                "`{name}` is `{raw}`: expected a whole number greater than 0; using the default"
+            ));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +113,20 @@ mod tests {
         assert_eq!(traces_exporter("jaeger", &mut warnings), [Exporter::Otlp], "the spec's default");
         assert_eq!(traces_exporter(",", &mut warnings), [Exporter::Otlp]);
         assert_eq!(warnings.len(), 3);
+    }
+
+    #[test]
+    fn batch_processor_numbers_are_positive_or_a_warning() {
+        let mut warnings = Vec::new();
+        let env = |value: &'static str| move |_: &str| Some(value.to_string());
+        assert_eq!(positive(&env("512"), "OTEL_BSP_MAX_QUEUE_SIZE", &mut warnings), Some(512));
+        assert_eq!(positive(&|_: &str| None, "OTEL_BSP_MAX_QUEUE_SIZE", &mut warnings), None);
+        assert!(warnings.is_empty());
+        for bad in ["0", "-3", "lots"] {
+            assert_eq!(positive(&env(bad), "OTEL_BSP_EXPORT_TIMEOUT", &mut warnings), None, "{bad}");
+        }
+        assert_eq!(warnings.len(), 3);
+        assert!(warnings[2].contains("`OTEL_BSP_EXPORT_TIMEOUT` is `lots`"), "{warnings:?}");
     }
 
     #[test]
