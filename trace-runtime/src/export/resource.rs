@@ -38,10 +38,23 @@ pub(crate) fn build(service_name: &str, environment: &str, export: &ExportSettin
     Resource::builder_empty().with_attributes(attributes).with_service_name(service_name.to_string()).build()
 }
 
-fn host_name() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .filter(|h| !h.is_empty())
+/// This machine's name (`gethostname(2)`, `GetComputerNameExW` on Windows), `None` when the
+/// system gives none: the one reader of it for `host.name`, the sinks and telemetry's filter.
+pub(crate) fn host_name() -> Option<String> {
+    let name = gethostname::gethostname();
+    let name = name.to_string_lossy();
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn host_name_is_the_kernels_name_for_this_machine() {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(host_name().as_deref(), Some(kernel.trim()));
+    }
 }

@@ -79,9 +79,7 @@ pub(crate) fn check(label: &'static str) -> Option<&'static str> {
 fn identities() -> &'static [String] {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-            .ok();
+        let host = crate::export::resource::host_name();
         let vars = ["HOSTNAME", "COMPUTERNAME", "USER", "USERNAME", "LOGNAME"];
         host.into_iter()
             .chain(vars.iter().filter_map(|v| std::env::var(v).ok()))

@@ -122,23 +122,7 @@ fn parse_pairs(
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && s.is_char_boundary(i + 3)
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// Checks that `url` is an `http(s)` URL.
@@ -161,10 +145,7 @@ fn basic_auth(username: &str, password: &str) -> String {
 
 /// The host's name, for Datadog's `hostname`.
 fn hostname() -> String {
-    env("HOSTNAME")
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()))
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
+    crate::export::resource::host_name().unwrap_or_else(|| "unknown".to_string())
 }
 
 #[cfg(test)]
