@@ -380,32 +380,15 @@ pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
 
 /// RFC 3339 in UTC with microseconds: `2024-12-01T14:30:22.123456Z`.
 pub(crate) fn rfc3339(time: SystemTime) -> String {
-    let nanos = unix_nanos(time);
-    let secs = nanos / 1_000_000_000;
-    let micros = (nanos % 1_000_000_000) / 1_000;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    crate::record::clock::rfc3339(time)
 }
 
 /// The UTC calendar date of `time`.
 #[cfg(any(feature = "sinks", test))]
 pub(crate) fn utc_date(time: SystemTime) -> (i64, u32, u32) {
-    civil_from_days((unix_nanos(time) / 1_000_000_000 / 86_400) as i64)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let text = rfc3339(time);
+    let field = |range: std::ops::Range<usize>| text.get(range).and_then(|f| f.parse().ok()).unwrap_or(1);
+    (i64::from(field(0..4)), field(5..7), field(8..10))
 }
 
 /// The number in `ThreadId(n)`, read once per thread.

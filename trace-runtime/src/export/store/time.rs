@@ -2,9 +2,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
-const MAX_SECONDS: u64 = 253_402_300_799;
-
 /// `t` as RFC 3339 in UTC with microseconds, `2024-12-01T14:30:22.123456Z`. Times outside
 /// 1970-9999 are clamped to the nearest end instead of failing.
 ///
@@ -16,7 +13,7 @@ const MAX_SECONDS: u64 = 253_402_300_799;
 /// assert_eq!(format_rfc3339(t), "2024-12-01T14:30:22.123456Z");
 /// ```
 pub fn format_rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_micros(clamp(t)).to_string()
+    crate::record::clock::rfc3339(t)
 }
 
 /// Parses a time given on a command line or read from a file: `2024-12-01`,
@@ -61,10 +58,6 @@ pub(crate) fn unix_nanos(t: SystemTime) -> i64 {
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn from_unix_nanos(nanos: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
-}
-
-fn clamp(t: SystemTime) -> SystemTime {
-    t.clamp(UNIX_EPOCH, UNIX_EPOCH + Duration::from_secs(MAX_SECONDS))
 }
 
 /// Serde glue: a `SystemTime` as an RFC 3339 string.
