@@ -1,10 +1,17 @@
 //! One HTTP POST with bounded retries and exponential back-off.
 //!
 //! Retried: connection errors, timeouts, `429 Too Many Requests` and `5xx` (honouring a
-//! `Retry-After` in seconds, capped at the longest back-off). Not retried: any other status that is
-//! not a success, since sending the same payload again cannot fix it.
+//! `Retry-After` in seconds or as an HTTP date, capped at the longest back-off). Not retried: any
+//! other status that is not a success, since sending the same payload again cannot fix it. Waits
+//! are jittered (between half and all of the back-off), so sinks that failed together do not
+//! retry together; a response body is read up to [`MAX_RESPONSE_BYTES`].
 
-use std::time::Duration;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+/// The most of a response body a sink reads (an Elasticsearch bulk answer for a full batch fits).
+pub(crate) const MAX_RESPONSE_BYTES: u64 = 4 << 20;
 
 use reqwest::blocking::Client;
 
@@ -92,7 +99,7 @@ impl Http {
             for (name, value) in &request.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
-            let mut wait = self.retry.backoff(attempt);
+            let mut wait = jittered(self.retry.backoff(attempt));
             match builder.send() {
                 Ok(response) => {
                     let status = response.status();
@@ -100,9 +107,10 @@ impl Http {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let body = response.text().unwrap_or_default();
+                        .and_then(|v| retry_after(v, SystemTime::now()));
+                    let mut bytes = Vec::new();
+                    let _ = response.take(MAX_RESPONSE_BYTES).read_to_end(&mut bytes);
+                    let body = String::from_utf8_lossy(&bytes).into_owned();
                     if status.is_success() {
                         return Ok(Response { body });
                     }
@@ -129,6 +137,23 @@ impl Http {
     }
 }
 
+/// The wait a `Retry-After` value asks for at `now`: delay seconds or an HTTP date (RFC 9110).
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Between half and all of `wait`, at random.
+fn jittered(wait: Duration) -> Duration {
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let half = wait / 2;
+    half + half.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+}
+
 /// A response body short enough for an error message.
 fn cut(body: &str) -> String {
     const MAX: usize = 300;
@@ -140,4 +165,29 @@ fn cut(body: &str) -> String {
         end -= 1;
     }
     format!("{}…", &body[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_an_http_date() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap();
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 3 ", now), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:27:00 GMT", now), Some(Duration::ZERO), "past: now");
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_all_of_the_wait_and_varies() {
+        let wait = Duration::from_millis(800);
+        let waits: Vec<Duration> = (0..64).map(|_| jittered(wait)).collect();
+        assert!(waits.iter().all(|w| *w >= wait / 2 && *w <= wait), "{waits:?}");
+        assert!(waits.iter().any(|w| *w != waits[0]), "not one fixed wait: {waits:?}");
+        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+    }
 }
