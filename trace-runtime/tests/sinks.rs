@@ -276,6 +276,19 @@ fn cloudwatch_sends_put_log_events_sorted_by_timestamp() {
 }
 
 #[test]
+fn cloudwatch_throttling_is_retried_though_it_is_a_400() {
+    let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+    let server =
+        Server::start(vec![Reply::json(400, throttled), Reply::json(200, r#"{"nextSequenceToken":"1"}"#)]);
+    let sink = CloudWatchConfig::new(&server.url, "/voice/agent", "host-1").retry(fast(3)).build().unwrap();
+    sink.write(&[record(Level::Info, "throttled once", 1_000)]).unwrap();
+    assert!(sink.flush(FLUSH));
+    assert_eq!(server.received().len(), 2);
+    let stats = sink.stats();
+    assert_eq!((stats.delivered, stats.failed, stats.retries), (1, 0, 1));
+}
+
+#[test]
 fn cloudwatch_signs_with_sigv4_when_given_credentials() {
     let server = Server::start(vec![]);
     let sink = CloudWatchConfig::new(&server.url, "/voice/agent", "host-1")

@@ -1,9 +1,9 @@
 //! One HTTP POST with bounded retries and exponential back-off.
 //!
-//! Retried: connection errors, timeouts, `429 Too Many Requests` and `5xx` (honouring a
-//! `Retry-After` in seconds or as an HTTP date, capped at the longest back-off). Not retried: any
-//! other status that is not a success, since sending the same payload again cannot fix it. Waits
-//! are jittered (between half and all of the back-off), so sinks that failed together do not
+//! Retried: connection errors, timeouts, `429 Too Many Requests`, `5xx` and AWS's
+//! `ThrottlingException` (a `400`), honouring a `Retry-After` in seconds or as an HTTP date,
+//! capped at the longest back-off. Not retried: any other status that is not a success, since
+//! sending the same payload again cannot fix it. Waits are jittered (between half and all of the back-off), so sinks that failed together do not
 //! retry together; a response body is read up to [`MAX_RESPONSE_BYTES`].
 
 use std::hash::{BuildHasher, Hasher};
@@ -114,7 +114,7 @@ impl Http {
                     if status.is_success() {
                         return Ok(Response { body });
                     }
-                    if status.as_u16() != 429 && !status.is_server_error() {
+                    if !retried(status.as_u16(), &body) {
                         return Err(SendError::Rejected {
                             url: request.url.clone(),
                             status: status.as_u16(),
@@ -135,6 +135,12 @@ impl Http {
         }
         Err(SendError::GaveUp { url: request.url.clone(), attempts, last })
     }
+}
+
+/// Whether a failed status may succeed later: `429`, `5xx`, and AWS's throttling, which
+/// CloudWatch Logs answers as a `400` whose body names `ThrottlingException`.
+fn retried(status: u16, body: &str) -> bool {
+    status == 429 || (500..600).contains(&status) || (status == 400 && body.contains("ThrottlingException"))
 }
 
 /// The wait a `Retry-After` value asks for at `now`: delay seconds or an HTTP date (RFC 9110).
