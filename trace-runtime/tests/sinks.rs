@@ -354,7 +354,14 @@ fn elasticsearch_bulk_retries_only_failed_items_and_counts_permanent_failures() 
     assert!(first.body.ends_with('\n'), "NDJSON ends with a newline");
     let lines: Vec<Json> = first.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 6, "an action line and a document line per record");
-    assert_eq!(lines[0], serde_json::json!({"create": {"_index": "voice-2024.12.01"}}));
+    assert_eq!(lines[0]["create"]["_index"], "voice-2024.12.01");
+    let id = |line: &Json| line["create"]["_id"].as_str().unwrap().to_string();
+    assert!(
+        id(&lines[0]).len() == 32 && id(&lines[0]).chars().all(|c| c.is_ascii_hexdigit()),
+        "{}",
+        lines[0]
+    );
+    assert_ne!(id(&lines[0]), id(&lines[2]), "an id per document");
     assert_eq!(lines[1]["message"], "ok");
     assert_eq!(lines[1]["@timestamp"], "2024-12-01T14:30:22.000000Z");
     assert_eq!(lines[1]["type"], "log");
@@ -363,10 +370,35 @@ fn elasticsearch_bulk_retries_only_failed_items_and_counts_permanent_failures() 
     let retried: Vec<Json> = received[1].body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(retried.len(), 2, "only the item that got 429 is sent again");
     assert_eq!(retried[1]["message"], "busy");
+    assert_eq!(id(&retried[0]), id(&lines[2]), "a retried document keeps its id");
 
     let stats = sink.stats();
     assert_eq!((stats.delivered, stats.failed), (2, 1));
     assert!(stats.last_error.unwrap().contains("mapper_parsing_exception"));
+}
+
+#[test]
+fn elasticsearch_sends_a_batch_at_most_max_attempts_times_and_a_409_is_already_stored() {
+    // Request failures and item failures alternate: one request per attempt, not the request's
+    // retries inside the items' retries (which sent 6 here).
+    let busy = r#"{"errors":true,"items":[{"create":{"status":429,"error":{"type":"es_rejected_execution_exception"}}}]}"#;
+    let server = Server::start(
+        (0..10).map(|i| if i % 2 == 0 { Reply::status(503) } else { Reply::json(200, busy) }).collect(),
+    );
+    let sink = ElasticsearchConfig::new(&server.url).retry(fast(3)).build().unwrap();
+    sink.write(&[record(Level::Info, "down", 1_000)]).unwrap();
+    assert!(sink.flush(FLUSH));
+    assert_eq!(server.received().len(), 3);
+    assert_eq!(sink.stats().failed, 1);
+
+    // An earlier attempt was applied but its answer lost: the retry is refused per item, stored.
+    let conflict = r#"{"errors":true,"items":[{"create":{"status":409,"error":{"type":"version_conflict_engine_exception"}}}]}"#;
+    let server = Server::start(vec![Reply::json(200, conflict)]);
+    let sink = ElasticsearchConfig::new(&server.url).retry(fast(3)).build().unwrap();
+    sink.write(&[record(Level::Info, "twice", 1_000)]).unwrap();
+    assert!(sink.flush(FLUSH));
+    let stats = sink.stats();
+    assert_eq!((stats.delivered, stats.failed, server.received().len()), (1, 0, 1));
 }
 
 #[test]

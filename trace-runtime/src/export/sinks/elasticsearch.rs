@@ -156,10 +156,12 @@ impl Elastic {
         self.index.replace("{date}", &format!("{y:04}.{m:02}.{d:02}")).to_lowercase()
     }
 
-    fn body(&self, docs: &[&Doc]) -> Vec<u8> {
+    fn body(&self, docs: &[(&Doc, String)]) -> Vec<u8> {
         let mut body = String::new();
-        for doc in docs {
-            let action = json!({ "create": { "_index": self.index_for(doc) } });
+        for (doc, id) in docs {
+            // `create` with an `_id` is idempotent: a batch retried after Elasticsearch applied it
+            // (the answer was lost) is refused per item with 409, not stored twice.
+            let action = json!({ "create": { "_index": self.index_for(doc), "_id": id } });
             let mut fields = doc.fields.clone();
             fields.insert("@timestamp".into(), json!(crate::log::rfc3339(doc.time)));
             body.push_str(&action.to_string());
@@ -191,7 +193,8 @@ fn item_results(body: &str, n: usize) -> Vec<ItemResult> {
                 format!("status {status}: {error}")
             };
             match status {
-                200..=299 => ItemResult::Ok,
+                // 409: the document with this `_id` is there already, from an earlier attempt.
+                200..=299 | 409 => ItemResult::Ok,
                 429 | 500..=599 => ItemResult::Retry(reason()),
                 _ => ItemResult::Failed(reason()),
             }
@@ -199,11 +202,21 @@ fn item_results(body: &str, n: usize) -> Vec<ItemResult> {
         .collect()
 }
 
+/// A random id for a document, fixed across the attempts that send it.
+fn doc_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    format!("{:016x}{:016x}", half(), half())
+}
+
 impl Format for Elastic {
+    /// Sends each chunk with one HTTP attempt at a time and retries what is left (the whole
+    /// request, or only the items that failed), so a batch is sent at most `max_attempts` times:
+    /// no retries nested inside retries.
     fn deliver(&mut self, http: &Http, docs: Vec<Doc>) -> Outcome {
         let mut outcome = Outcome::default();
         for chunk in docs.chunks(BULK_DOCS) {
-            let mut pending: Vec<&Doc> = chunk.iter().collect();
+            let mut pending: Vec<(&Doc, String)> = chunk.iter().map(|doc| (doc, doc_id())).collect();
             let attempts = http.retry.max_attempts.max(1);
             for attempt in 1..=attempts {
                 let request = Request {
@@ -211,34 +224,34 @@ impl Format for Elastic {
                     headers: self.headers.clone(),
                     body: self.body(&pending),
                 };
-                let mut retries = 0;
-                let response = http.send(&request, &mut retries);
-                outcome.retries += retries;
-                let body = match response {
-                    Ok(response) => response.body,
-                    Err(e) => {
-                        // The request itself failed every attempt (or was rejected): all of it.
+                let mut last_retry = None;
+                let sent = pending.len();
+                match http.send_once(&request) {
+                    Ok(response) => {
+                        let mut again = Vec::new();
+                        for (doc, result) in pending.into_iter().zip(item_results(&response.body, sent)) {
+                            match result {
+                                ItemResult::Ok => outcome.delivered += 1,
+                                ItemResult::Retry(reason) => {
+                                    again.push(doc);
+                                    last_retry = Some(reason);
+                                }
+                                ItemResult::Failed(reason) => {
+                                    outcome.failed += 1;
+                                    outcome.error =
+                                        Some(format!("POST {}: item rejected, {reason}", self.url));
+                                }
+                            }
+                        }
+                        pending = again;
+                    }
+                    Err(e @ SendError::Rejected { .. }) => {
+                        // Not retried: the payload or the credentials are wrong, for every item.
                         outcome.fail(pending.len() as u64, &e);
                         pending.clear();
-                        break;
                     }
-                };
-                let mut again = Vec::new();
-                let mut last_retry = None;
-                for (doc, result) in pending.iter().zip(item_results(&body, pending.len())) {
-                    match result {
-                        ItemResult::Ok => outcome.delivered += 1,
-                        ItemResult::Retry(reason) => {
-                            again.push(*doc);
-                            last_retry = Some(reason);
-                        }
-                        ItemResult::Failed(reason) => {
-                            outcome.failed += 1;
-                            outcome.error = Some(format!("POST {}: item rejected, {reason}", self.url));
-                        }
-                    }
+                    Err(SendError::GaveUp { last, .. }) => last_retry = Some(last),
                 }
-                pending = again;
                 if pending.is_empty() {
                     break;
                 }
@@ -255,7 +268,7 @@ impl Format for Elastic {
                     outcome.fail(pending.len() as u64, &e);
                 } else {
                     outcome.retries += 1;
-                    std::thread::sleep(http.retry.backoff(attempt));
+                    std::thread::sleep(super::http::jittered(http.retry.backoff(attempt)));
                 }
             }
         }

@@ -92,7 +92,21 @@ impl Http {
 
     /// Posts `request`, retrying what may succeed later; `retries` counts the extra attempts.
     pub(crate) fn send(&self, request: &Request, retries: &mut u64) -> Result<Response, SendError> {
-        let attempts = self.retry.max_attempts.max(1);
+        self.send_attempts(request, retries, self.retry.max_attempts.max(1))
+    }
+
+    /// One attempt of `request`, for a format that retries on its own (per bulk item): a failure
+    /// that may pass later is [`SendError::GaveUp`] after 1 attempt.
+    pub(crate) fn send_once(&self, request: &Request) -> Result<Response, SendError> {
+        self.send_attempts(request, &mut 0, 1)
+    }
+
+    fn send_attempts(
+        &self,
+        request: &Request,
+        retries: &mut u64,
+        attempts: u32,
+    ) -> Result<Response, SendError> {
         let mut last = String::new();
         for attempt in 1..=attempts {
             let mut builder = self.client.post(&request.url).body(request.body.clone());
@@ -154,7 +168,7 @@ fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// Between half and all of `wait`, at random.
-fn jittered(wait: Duration) -> Duration {
+pub(crate) fn jittered(wait: Duration) -> Duration {
     let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
     let half = wait / 2;
     half + half.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
