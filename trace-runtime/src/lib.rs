@@ -39,6 +39,9 @@
 //!   scrubbed by [`redact`] before export, and speech, media and connection helpers
 //!   ([`realtime`]).
 
+// docs.rs: each feature-gated item says which cargo feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 extern crate self as trace_runtime;
 
 mod background;
