@@ -17,7 +17,7 @@ use super::ConfigError;
 pub enum Exporter {
     /// A readable span tree per trace on standard output.
     Stdout,
-    /// Nothing (only exporters added with [`ConfigBuilder::with_span_exporter`]).
+    /// Nothing (only exporters added with [`ConfigBuilder::with_span_exporter`](crate::ConfigBuilder::with_span_exporter)).
     None,
     /// JSON files in `TRACE_LOCAL_DIR` ([`crate::store::FileExporter`]; feature `file-store`).
     File,
