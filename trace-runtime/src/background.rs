@@ -59,7 +59,24 @@ pub(crate) fn spawn<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<T>> {
     std::thread::Builder::new().name(name).spawn(move || {
+        mark_kit_thread();
         Priority::of_current_thread().set(DEFAULT_NICE);
         f()
     })
+}
+
+thread_local! {
+    static KIT_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as one of the kit's: what it logs through the `log` crate (its HTTP
+/// clients do) is not fed back into the kit's own logs.
+pub(crate) fn mark_kit_thread() {
+    KIT_THREAD.with(|kit| kit.set(true));
+}
+
+/// Whether the calling thread is one of the kit's.
+#[cfg_attr(not(feature = "log"), allow(dead_code))]
+pub(crate) fn is_kit_thread() -> bool {
+    KIT_THREAD.with(std::cell::Cell::get)
 }

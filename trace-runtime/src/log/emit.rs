@@ -5,6 +5,7 @@
 //! [`LogRecord`] for the sinks is built only when a sink is installed; its `datetime` text is
 //! written on the drain thread.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::error::Error;
 use std::panic::Location;
@@ -25,7 +26,8 @@ pub(super) struct Draft {
     level: Level,
     message: String,
     time: SystemTime,
-    location: &'static Location<'static>,
+    file: Cow<'static, str>,
+    line: Option<u32>,
     error_type: Option<&'static str>,
     exception_message: Option<String>,
     exception_stacktrace: Option<String>,
@@ -34,11 +36,17 @@ pub(super) struct Draft {
 
 impl Draft {
     pub(super) fn new(level: Level, message: String, location: &'static Location<'static>) -> Draft {
+        Draft::at(level, message, Cow::Borrowed(location.file()), Some(location.line()))
+    }
+
+    /// A record whose location another logger reported (the `log` crate's `file!()` and line).
+    pub(super) fn at(level: Level, message: String, file: Cow<'static, str>, line: Option<u32>) -> Draft {
         Draft {
             level,
             message,
             time: SystemTime::now(),
-            location,
+            file,
+            line,
             error_type: None,
             exception_message: None,
             exception_stacktrace: None,
@@ -106,8 +114,10 @@ impl Draft {
                 attrs.push(KeyValue::new(attr::PARENT_RUN_ID, Value::from(parent.clone())));
             }
         }
-        attrs.push(KeyValue::new(attr::FILE, self.location.file()));
-        attrs.push(KeyValue::new(attr::LINE, i64::from(self.location.line())));
+        attrs.push(KeyValue::new(attr::FILE, self.file.clone()));
+        if let Some(line) = self.line {
+            attrs.push(KeyValue::new(attr::LINE, i64::from(line)));
+        }
         if let Some(name) = &thread.name {
             attrs.push(KeyValue::new(attr::THREAD_NAME, Value::from(name.clone())));
         }
@@ -141,8 +151,8 @@ impl Draft {
             parent_run_id: run.as_ref().and_then(|r| r.parent_run_id.as_deref().map(str::to_string)),
             trace_id: context.trace_id().map(|t| t.to_string()),
             span_id: context.span_id().map(|s| s.to_string()),
-            file: Some(self.location.file().to_string()),
-            line: Some(self.location.line()),
+            file: Some(self.file.to_string()),
+            line: self.line,
             thread_name: thread.name.as_deref().map(str::to_string),
             thread_id: thread.number,
             pid: thread.pid,

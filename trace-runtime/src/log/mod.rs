@@ -37,6 +37,8 @@
 //! assert_eq!(attr(1, "log.level").as_deref(), Some("exception"));
 //! ```
 
+#[cfg(feature = "log")]
+mod bridge;
 mod emit;
 mod error;
 mod queue;
@@ -48,6 +50,8 @@ use std::error::Error;
 use std::panic::Location;
 use std::sync::Arc;
 
+#[cfg(feature = "log")]
+pub use bridge::LogBridge;
 pub use error::SetupError;
 #[cfg(feature = "sinks")]
 pub use error::SinkError;

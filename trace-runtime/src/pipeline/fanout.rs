@@ -183,9 +183,10 @@ impl Lanes {
             let (started, wait) = mpsc::sync_channel(1);
             let thread = {
                 let (queue, stats) = (queue.clone(), stats.clone());
-                std::thread::Builder::new()
-                    .name(format!("trace-export-{}", stats.name))
-                    .spawn(move || run(exporter, &queue, &stats, config, started))
+                std::thread::Builder::new().name(format!("trace-export-{}", stats.name)).spawn(move || {
+                    crate::background::mark_kit_thread();
+                    run(exporter, &queue, &stats, config, started)
+                })
             };
             match thread {
                 Ok(_) => starting.push((Lane { queue, stats }, wait)),

@@ -120,7 +120,10 @@ pub(crate) fn shared() -> &'static Shared {
         let (control, rx) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("trace-runtime-export".into())
-            .spawn(move || Worker::new(rx).run())
+            .spawn(move || {
+                crate::background::mark_kit_thread();
+                Worker::new(rx).run()
+            })
             .map(|handle| handle.thread().clone())
             // Without a worker thread nothing can be exported; the handle of this thread keeps
             // `unpark` harmless and every flush times out instead of hanging.

@@ -134,6 +134,16 @@ fn calibrate() -> f64 {
     elapsed.as_nanos() as f64 / ticks as f64
 }
 
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
+const MAX_RFC3339_SECONDS: u64 = 253_402_300_799;
+
+/// `time` as RFC 3339 in UTC with microseconds, `2024-12-01T14:30:22.123456Z`: the kit's one
+/// formatter (logs, sinks, stores). Times outside 1970-9999 are clamped to the nearest end.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let clamped = time.clamp(UNIX_EPOCH, UNIX_EPOCH + Duration::from_secs(MAX_RFC3339_SECONDS));
+    humantime::format_rfc3339_micros(clamped).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,14 +169,4 @@ mod tests {
         let d = anchor.to_system_time(end, rate).duration_since(anchor.to_system_time(start, rate)).unwrap();
         assert!(d >= Duration::from_millis(19) && d < Duration::from_millis(200), "{d:?}");
     }
-}
-
-/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
-const MAX_RFC3339_SECONDS: u64 = 253_402_300_799;
-
-/// `time` as RFC 3339 in UTC with microseconds, `2024-12-01T14:30:22.123456Z`: the kit's one
-/// formatter (logs, sinks, stores). Times outside 1970-9999 are clamped to the nearest end.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    let clamped = time.clamp(UNIX_EPOCH, UNIX_EPOCH + Duration::from_secs(MAX_RFC3339_SECONDS));
-    humantime::format_rfc3339_micros(clamped).to_string()
 }
