@@ -7,6 +7,8 @@
 
 mod args;
 mod block;
+#[cfg(test)]
+mod doc_expansions;
 mod expand;
 mod fields;
 mod keys;
@@ -20,63 +22,77 @@ use args::{Args, Flavor};
 /// An LLM call as an OpenTelemetry GenAI client span. See `trace_runtime::trace_llm`.
 #[proc_macro_attribute]
 pub fn trace_llm(args: TokenStream, item: TokenStream) -> TokenStream {
-    traced(Flavor::Llm, args, item)
+    traced(Flavor::Llm, args.into(), item.into()).into()
 }
 
 /// A step of a realtime pipeline. See `trace_runtime::trace_pipeline`.
 #[proc_macro_attribute]
 pub fn trace_pipeline(args: TokenStream, item: TokenStream) -> TokenStream {
-    traced(Flavor::Pipeline, args, item)
+    traced(Flavor::Pipeline, args.into(), item.into()).into()
 }
 
 /// Work on a network connection. See `trace_runtime::trace_connection`.
 #[proc_macro_attribute]
 pub fn trace_connection(args: TokenStream, item: TokenStream) -> TokenStream {
-    traced(Flavor::Connection, args, item)
+    traced(Flavor::Connection, args.into(), item.into()).into()
 }
 
 /// A traced block. See `trace_runtime::trace!`.
 #[proc_macro]
 pub fn trace(input: TokenStream) -> TokenStream {
-    match syn::parse::<block::TraceBlock>(input) {
-        Ok(block) => block::expand(block).into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    trace_block(input.into()).into()
 }
 
 /// Typed attribute keys. See `trace_runtime::define_keys!`.
 #[proc_macro]
 pub fn define_keys(input: TokenStream) -> TokenStream {
-    match syn::parse::<keys::Keys>(input) {
-        Ok(keys) => keys::expand(keys).into(),
-        Err(e) => e.to_compile_error().into(),
+    keys_of(input.into()).into()
+}
+
+// The expansions on `proc_macro2` tokens, so the unit tests (`doc_expansions`) run exactly the
+// code the compiler does.
+
+fn trace_block(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    match syn::parse2::<block::TraceBlock>(input) {
+        Ok(block) => block::expand(block),
+        Err(e) => e.to_compile_error(),
     }
 }
 
-fn traced(flavor: Flavor, args: TokenStream, item: TokenStream) -> TokenStream {
-    let item2: proc_macro2::TokenStream = item.clone().into();
-    let function = match syn::parse::<syn::ItemFn>(item) {
+fn keys_of(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    match syn::parse2::<keys::Keys>(input) {
+        Ok(keys) => keys::expand(keys),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+fn traced(
+    flavor: Flavor,
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
         Ok(function) => function,
         Err(_) => {
             // Not a function with a body: say so at the item, and hand the item back untouched so
             // one mistake does not cascade into "cannot find function" errors.
-            let message = match syn::parse2::<syn::Item>(item2.clone()) {
+            let message = match syn::parse2::<syn::Item>(item.clone()) {
                 Ok(syn::Item::Verbatim(_)) | Err(_) => {
                     format!("#[{}] can only be applied to functions with a body", flavor.name())
                 }
                 Ok(_) => format!("#[{}] can only be applied to functions", flavor.name()),
             };
-            let error = syn::Error::new_spanned(first_tokens(&item2), message).to_compile_error();
-            return quote!(#error #item2).into();
+            let error = syn::Error::new_spanned(first_tokens(&item), message).to_compile_error();
+            return quote!(#error #item);
         }
     };
-    match Args::parse(flavor, args.into()) {
-        Ok(args) => expand::traced_fn(args, function).into(),
+    match Args::parse(flavor, args) {
+        Ok(args) => expand::traced_fn(args, function),
         Err(e) => {
             // The function as written: its own errors still show, and nothing cascades from it,
             // not even "unused variable" for a parameter only the arguments use.
             let error = e.to_compile_error();
-            quote!(#error #[allow(unused_variables)] #function).into()
+            quote!(#error #[allow(unused_variables)] #function)
         }
     }
 }
