@@ -1,6 +1,6 @@
 //! The expansions that `trace-runtime`'s macro docs show are the macros' real output.
 //!
-//! Each one is a pair of doctests in `trace-runtime/src/lib.rs`: the code a user writes, after a
+//! Each one is a pair of doctests in `trace-runtime/src/macros/`: the code a user writes, after a
 //! `<!-- expansion-input: NAME -->` marker, and the code the macro turns it into, after
 //! `<!-- expansion-output: NAME -->`. Rustdoc compiles and runs both; this test expands the visible
 //! lines of the first through the functions the macros call and compares the result, token for
@@ -13,8 +13,11 @@ use quote::quote;
 
 use crate::args::Flavor;
 
-/// The documentation of the re-exported macros.
-const DOCS: &str = include_str!("../../trace-runtime/src/lib.rs");
+/// The documentation of the re-exported macros, by file.
+const DOCS: &[(&str, &str)] = &[
+    ("trace-runtime/src/macros/attributes.rs", include_str!("../../trace-runtime/src/macros/attributes.rs")),
+    ("trace-runtime/src/macros/blocks.rs", include_str!("../../trace-runtime/src/macros/blocks.rs")),
+];
 
 /// Every expansion the docs show: one at least for each macro, and both forms where a macro has
 /// a sync and an async one that differ.
@@ -30,19 +33,20 @@ const SHOWN: &[&str] = &[
 
 /// A fenced block of the docs.
 struct Block {
-    /// Line of `DOCS` the fence opens on, 1-based.
-    line: usize,
+    /// `file:line` of the fence, line 1-based.
+    line: String,
     /// The lines rustdoc shows: hidden `# ` lines dropped, `##` unescaped.
     visible: String,
 }
 
-/// The doc text of `DOCS`' `///` lines, with their line numbers.
-fn doc_lines() -> Vec<(usize, &'static str)> {
-    DOCS.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let text = line.trim_start().strip_prefix("///")?;
-            Some((i + 1, text.strip_prefix(' ').unwrap_or(text)))
+/// The doc text of `DOCS`' `///` lines, each with its `file:line`.
+fn doc_lines() -> Vec<(String, &'static str)> {
+    DOCS.iter()
+        .flat_map(|(file, text)| {
+            text.lines().enumerate().filter_map(move |(i, line)| {
+                let text = line.trim_start().strip_prefix("///")?;
+                Some((format!("{file}:{}", i + 1), text.strip_prefix(' ').unwrap_or(text)))
+            })
         })
         .collect()
 }
@@ -54,13 +58,13 @@ fn blocks(side: &str) -> Vec<(String, Block)> {
     let mut found = Vec::new();
     for (at, (line, text)) in lines.iter().enumerate() {
         let Some(name) = text.trim().strip_prefix(&prefix) else { continue };
-        let name = name.strip_suffix("-->").unwrap_or_else(|| panic!("lib.rs:{line}: marker without `-->`"));
+        let name = name.strip_suffix("-->").unwrap_or_else(|| panic!("{line}: marker without `-->`"));
         let mut rest = lines[at + 1..].iter();
-        let (fence_line, fence) = rest.next().unwrap_or_else(|| panic!("lib.rs:{line}: marker at the end"));
+        let (fence_line, fence) = rest.next().unwrap_or_else(|| panic!("{line}: marker at the end"));
         // Compiled and run by rustdoc: not `text`, `ignore`, `no_run` or `compile_fail`.
         assert!(
             matches!(fence.trim(), "```" | "```rust"),
-            "lib.rs:{fence_line}: the block after `{}` must open with ```` ``` ```` or ```` ```rust ````, \
+            "{fence_line}: the block after `{}` must open with ```` ``` ```` or ```` ```rust ````, \
              so rustdoc compiles and runs it",
             text.trim()
         );
@@ -76,8 +80,8 @@ fn blocks(side: &str) -> Vec<(String, Block)> {
                 visible.push('\n');
             }
         }
-        assert!(closed, "lib.rs:{fence_line}: unclosed block");
-        found.push((name.trim().to_string(), Block { line: *fence_line, visible }));
+        assert!(closed, "{fence_line}: unclosed block");
+        found.push((name.trim().to_string(), Block { line: fence_line.clone(), visible }));
     }
     found
 }
@@ -223,14 +227,14 @@ fn the_docs_show_every_macros_real_expansion() {
     }
     let mut shown = SHOWN.to_vec();
     shown.sort_unstable();
-    assert_eq!(names(&inputs), shown, "the `expansion-input` markers of trace-runtime/src/lib.rs");
-    assert_eq!(names(&outputs), shown, "the `expansion-output` markers of trace-runtime/src/lib.rs");
+    assert_eq!(names(&inputs), shown, "the `expansion-input` markers of trace-runtime/src/macros/");
+    assert_eq!(names(&outputs), shown, "the `expansion-output` markers of trace-runtime/src/macros/");
 
     let mut failures = Vec::new();
     for (name, input) in &inputs {
         let output = &outputs.iter().find(|(n, _)| n == name).expect("checked above").1;
-        let what_in = format!("the `{name}` input (lib.rs:{})", input.line);
-        let what_out = format!("the `{name}` expansion (lib.rs:{})", output.line);
+        let what_in = format!("the `{name}` input ({})", input.line);
+        let what_out = format!("the `{name}` expansion ({})", output.line);
         let (expanded, count) = expand_all(parse(&input.visible, &what_in));
         assert!(count > 0, "{what_in} uses none of the macros");
         let real = canonical(expanded.clone(), &format!("the real expansion of {what_in}"));

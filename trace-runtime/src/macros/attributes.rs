@@ -1,0 +1,457 @@
+//! The attribute macros, `#[trace_llm]`, `#[trace_pipeline]` and `#[trace_connection]`, with
+//! their documentation and the expansion each one shows.
+
+// The docs link to the crate's items by their root paths (`span::set`, `keys::Key`).
+#[cfg(doc)]
+#[allow(unused_imports)]
+use crate::*;
+
+/// Traces an LLM call as an OpenTelemetry GenAI client span.
+///
+/// Arguments: `provider = EXPR` and `model = EXPR` (required), `operation = EXPR` (default
+/// `"chat"`), `usage = path` (a `fn(&T) -> Usage` applied to the return value, or to the `Ok`
+/// value of a `Result`), `fields(key = EXPR, ...)` and `span_name = "..."`. The span is named
+/// `"{operation} {model}"`, has kind Client, and carries `gen_ai.operation.name`,
+/// `gen_ai.provider.name` and `gen_ai.request.model`. Argument expressions may use `self` and the
+/// function's arguments (borrow them, `model.as_str()`: the body still needs them); they are
+/// evaluated only when the span records. Function arguments are never recorded unless named in
+/// `fields`.
+///
+/// ```
+/// use trace_runtime::{testing, trace_llm, Usage};
+///
+/// struct Client { model: String }
+/// struct Reply { text: String, prompt_tokens: u64 }
+///
+/// fn usage_of(reply: &Reply) -> Usage {
+///     Usage { input_tokens: reply.prompt_tokens, ..Default::default() }
+/// }
+///
+/// impl Client {
+///     #[trace_llm(provider = "openai", model = self.model.as_str(), usage = usage_of,
+///                 fields(gen_ai.request.temperature = 0.2))]
+///     fn complete(&self, prompt: &str) -> Result<Reply, String> {
+///         Ok(Reply { text: prompt.to_string(), prompt_tokens: 12 })
+///     }
+/// }
+///
+/// let client = Client { model: "gpt-4o".into() };
+/// let (_, spans) = testing::capture(|| client.complete("hi"));
+/// assert_eq!(spans[0].name, "chat gpt-4o");
+/// assert_eq!(spans[0].span_kind, trace_runtime::opentelemetry::trace::SpanKind::Client);
+/// ```
+///
+/// # Expansion
+///
+/// A sync fn,
+///
+/// <!-- expansion-input: trace_llm -->
+/// ```
+/// # use trace_runtime::{testing, trace_llm, Usage};
+/// # struct Reply { prompt_tokens: u64 }
+/// # fn usage_of(reply: &Reply) -> Usage {
+/// #     Usage { input_tokens: reply.prompt_tokens, ..Default::default() }
+/// # }
+/// #[trace_llm(provider = "openai", model = "gpt-4o", usage = usage_of)]
+/// fn complete(prompt: &str) -> Result<Reply, String> {
+///     Ok(Reply { prompt_tokens: prompt.len() as u64 })
+/// }
+/// # let (reply, spans) = testing::capture(|| complete("hi"));
+/// # assert_eq!(reply.unwrap().prompt_tokens, 2);
+/// # assert_eq!(spans[0].name, "chat gpt-4o");
+/// ```
+///
+/// expands to (the key checks are the `use` chains; the span lives in the fn's stack frame):
+///
+/// <!-- expansion-output: trace_llm -->
+/// ```
+/// # use trace_runtime::{testing, trace_llm, Usage};
+/// # struct Reply { prompt_tokens: u64 }
+/// # fn usage_of(reply: &Reply) -> Usage {
+/// #     Usage { input_tokens: reply.prompt_tokens, ..Default::default() }
+/// # }
+/// fn complete(prompt: &str) -> Result<Reply, String> {
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
+///         name: "chat gpt-4o",
+///         kind: ::trace_runtime::__private::Kind::Client,
+///         naming: ::trace_runtime::__private::Naming::Static,
+///         function: ::core::concat!(::core::module_path!(), "::", "complete"),
+///         file: ::core::file!(),
+///         line: ::core::line!(),
+///     };
+///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+///     // One relaxed load when tracing is off: then nothing below records.
+///     let mut __trace_guard =
+///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
+///     if __trace_guard.is_recording() {
+///         // Each key segment resolves through its own `use`, so a typo is one error there.
+///         __trace_guard.attrs([
+///             {
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
+///                 {
+///                     use gen_ai::operation as operation;
+///                     {
+///                         use operation::name as name;
+///                         <&'static str as name>::__static_attr("chat")
+///                     }
+///                 }
+///             },
+///             {
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
+///                 {
+///                     use gen_ai::provider as provider;
+///                     {
+///                         use provider::name as name;
+///                         <&'static str as name>::__static_attr("openai")
+///                     }
+///                 }
+///             },
+///             {
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
+///                 {
+///                     use gen_ai::request as request;
+///                     {
+///                         use request::model as model;
+///                         <&'static str as model>::__static_attr("gpt-4o")
+///                     }
+///                 }
+///             }
+///         ]);
+///     }
+///     // Starts the clock and makes the span current; the guard's drop ends it.
+///     __trace_guard.enter();
+///     #[allow(clippy::redundant_closure_call)]
+///     let __trace_ret = ::trace_runtime::__private::call_once(move || -> Result<Reply, String> {
+///         Ok(Reply { prompt_tokens: prompt.len() as u64 })
+///     });
+///     #[allow(unused_imports)]
+///     use ::trace_runtime::__private::{
+///         OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
+///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
+///     };
+///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///     #[allow(clippy::redundant_closure)]
+///     let () = (&::trace_runtime::__private::Outcome(&__trace_ret))
+///         .__trace_usage(|__trace_usage_of| usage_of(__trace_usage_of));
+///     __trace_ret
+/// }
+/// # let (reply, spans) = testing::capture(|| complete("hi"));
+/// # assert_eq!(reply.unwrap().prompt_tokens, 2);
+/// # assert_eq!(spans[0].name, "chat gpt-4o");
+/// ```
+///
+/// An `async fn`,
+///
+/// <!-- expansion-input: trace_llm-async -->
+/// ```
+/// # use trace_runtime::{testing, trace_llm};
+/// #[trace_llm(provider = "anthropic", model = model, operation = "text_completion")]
+/// async fn complete(model: &str, prompt: &str) -> Result<String, std::io::Error> {
+///     Ok(prompt.to_uppercase())
+/// }
+/// # futures::executor::block_on(async {
+/// # let (reply, spans) = testing::capture_async(complete("claude-haiku", "hi")).await;
+/// # assert_eq!(reply.unwrap(), "HI");
+/// # assert_eq!(spans[0].name, "text_completion claude-haiku");
+/// # });
+/// ```
+///
+/// expands to (the span is named at run time from the operation and the model):
+///
+/// <!-- expansion-output: trace_llm-async -->
+/// ```
+/// # use trace_runtime::{testing, trace_llm};
+/// async fn complete(model: &str, prompt: &str) -> Result<String, std::io::Error> {
+///     let __trace_future = {
+///         static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///             ::trace_runtime::__private::SpanMeta {
+///                 name: "complete",
+///                 kind: ::trace_runtime::__private::Kind::Client,
+///                 naming: ::trace_runtime::__private::Naming::GenAi,
+///                 function: ::core::concat!(::core::module_path!(), "::", "complete"),
+///                 file: ::core::file!(),
+///                 line: ::core::line!(),
+///             };
+///         // One relaxed load when tracing is off: then nothing below records.
+///         let mut __trace_span = ::trace_runtime::__private::Span::new(&__TRACE_META);
+///         if __trace_span.is_recording() {
+///             // Each key segment resolves through its own `use`, so a typo is one error there.
+///             __trace_span.attrs([
+///                 {
+///                     use ::trace_runtime::keys::gen_ai as gen_ai;
+///                     {
+///                         use gen_ai::operation as operation;
+///                         {
+///                             use operation::name as name;
+///                             <&'static str as name>::__static_attr("text_completion")
+///                         }
+///                     }
+///                 },
+///                 {
+///                     use ::trace_runtime::keys::gen_ai as gen_ai;
+///                     {
+///                         use gen_ai::provider as provider;
+///                         {
+///                             use provider::name as name;
+///                             <&'static str as name>::__static_attr("anthropic")
+///                         }
+///                     }
+///                 },
+///                 match model {
+///                     __trace_value => {
+///                         use ::trace_runtime::keys::gen_ai as gen_ai;
+///                         {
+///                             use gen_ai::request as request;
+///                             {
+///                                 use request::model as model;
+///                                 <_ as model>::__attr(__trace_value)
+///                             }
+///                         }
+///                     }
+///                 }
+///             ]);
+///         }
+///         // The span is current on every poll and ends with the future (cancelled if dropped).
+///         ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+///             let __trace_ret = async move {
+///                 #[allow(
+///                     unreachable_code,
+///                     clippy::diverging_sub_expression,
+///                     clippy::empty_loop,
+///                     clippy::needless_return
+///                 )]
+///                 if false {
+///                     let __trace_fake_return: Result<String, std::io::Error> = loop {};
+///                     return __trace_fake_return;
+///                 }
+///                 Ok(prompt.to_uppercase())
+///             }
+///             .await;
+///             #[allow(unused_imports)]
+///             use ::trace_runtime::__private::{
+///                 OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
+///                 RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
+///             };
+///             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///             __trace_ret
+///         })
+///     };
+///     __trace_future.await
+/// }
+/// # futures::executor::block_on(async {
+/// # let (reply, spans) = testing::capture_async(complete("claude-haiku", "hi")).await;
+/// # assert_eq!(reply.unwrap(), "HI");
+/// # assert_eq!(spans[0].name, "text_completion claude-haiku");
+/// # });
+/// ```
+pub use trace_macros::trace_llm;
+
+/// Traces a step of a realtime pipeline: `pipeline.name` and `pipeline.element`.
+///
+/// Arguments: `name = EXPR`, `element = EXPR` (required), `fields(key = EXPR, ...)`,
+/// `span_name = "..."` (default: the function's name).
+///
+/// ```
+/// use trace_runtime::{testing, trace_pipeline};
+///
+/// #[trace_pipeline(name = "voice", element = "resample",
+///                  fields(audio.sample_rate = 16000, audio.channels = 1))]
+/// fn resample(samples: &[i16]) -> Vec<i16> {
+///     samples.iter().step_by(3).copied().collect()
+/// }
+///
+/// let (out, spans) = testing::capture(|| resample(&[1, 2, 3, 4]));
+/// assert_eq!(out, vec![1, 4]);
+/// assert_eq!(spans[0].name, "resample");
+/// ```
+///
+/// # Expansion
+///
+/// <!-- expansion-input: trace_pipeline -->
+/// ```
+/// # use trace_runtime::{testing, trace_pipeline};
+/// #[trace_pipeline(name = "voice", element = "resample", fields(audio.sample_rate = rate))]
+/// fn resample(samples: &[i16], rate: i64) -> Vec<i16> {
+///     samples.iter().step_by(3).copied().collect()
+/// }
+/// # let (out, spans) = testing::capture(|| resample(&[1, 2, 3, 4], 16000));
+/// # assert_eq!(out, [1, 4]);
+/// # assert_eq!(spans[0].name, "resample");
+/// ```
+///
+/// expands to:
+///
+/// <!-- expansion-output: trace_pipeline -->
+/// ```
+/// # use trace_runtime::{testing, trace_pipeline};
+/// fn resample(samples: &[i16], rate: i64) -> Vec<i16> {
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
+///         name: "resample",
+///         kind: ::trace_runtime::__private::Kind::Internal,
+///         naming: ::trace_runtime::__private::Naming::Static,
+///         function: ::core::concat!(::core::module_path!(), "::", "resample"),
+///         file: ::core::file!(),
+///         line: ::core::line!(),
+///     };
+///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+///     // One relaxed load when tracing is off: then nothing below records.
+///     let mut __trace_guard =
+///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
+///     if __trace_guard.is_recording() {
+///         // Each key segment resolves through its own `use`, so a typo is one error there.
+///         __trace_guard.attrs([
+///             {
+///                 use ::trace_runtime::keys::pipeline as pipeline;
+///                 {
+///                     use pipeline::name as name;
+///                     <&'static str as name>::__static_attr("voice")
+///                 }
+///             },
+///             {
+///                 use ::trace_runtime::keys::pipeline as pipeline;
+///                 {
+///                     use pipeline::element as element;
+///                     <&'static str as element>::__static_attr("resample")
+///                 }
+///             },
+///             match rate {
+///                 __trace_value => {
+///                     use ::trace_runtime::keys::audio as audio;
+///                     {
+///                         use audio::sample_rate as sample_rate;
+///                         <_ as sample_rate>::__attr(__trace_value)
+///                     }
+///                 }
+///             }
+///         ]);
+///     }
+///     // Starts the clock and makes the span current; the guard's drop ends it.
+///     __trace_guard.enter();
+///     #[allow(clippy::redundant_closure_call)]
+///     let __trace_ret = ::trace_runtime::__private::call_once(move || -> Vec<i16> {
+///         samples.iter().step_by(3).copied().collect()
+///     });
+///     #[allow(unused_imports)]
+///     use ::trace_runtime::__private::{
+///         OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
+///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
+///     };
+///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///     __trace_ret
+/// }
+/// # let (out, spans) = testing::capture(|| resample(&[1, 2, 3, 4], 16000));
+/// # assert_eq!(out, [1, 4]);
+/// # assert_eq!(spans[0].name, "resample");
+/// ```
+pub use trace_macros::trace_pipeline;
+
+/// Traces work on a network connection: `connection.id`, `connection.type` and, optionally,
+/// `connection.state`.
+///
+/// Arguments: `id = EXPR`, `kind = EXPR` (required), `state = EXPR`, `fields(key = EXPR, ...)`,
+/// `span_name = "..."`.
+///
+/// ```
+/// use trace_runtime::{testing, trace_connection};
+///
+/// #[trace_connection(id = conn_id, kind = "webrtc", state = "connected")]
+/// async fn serve(conn_id: &str) -> usize {
+///     conn_id.len()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (_, spans) = testing::capture_async(serve("c-42")).await;
+/// let id = spans[0].attributes.iter().find(|kv| kv.key.as_str() == "connection.id").unwrap();
+/// assert_eq!(id.value.as_str(), "c-42");
+/// # }
+/// ```
+///
+/// # Expansion
+///
+/// <!-- expansion-input: trace_connection -->
+/// ```
+/// # use trace_runtime::{testing, trace_connection};
+/// #[trace_connection(id = conn_id, kind = "webrtc", span_name = "serve webrtc")]
+/// async fn serve(conn_id: &str) -> usize {
+///     conn_id.len()
+/// }
+/// # futures::executor::block_on(async {
+/// # let (n, spans) = testing::capture_async(serve("c-42")).await;
+/// # assert_eq!(n, 4);
+/// # assert_eq!(spans[0].name, "serve webrtc");
+/// # });
+/// ```
+///
+/// expands to:
+///
+/// <!-- expansion-output: trace_connection -->
+/// ```
+/// # use trace_runtime::{testing, trace_connection};
+/// async fn serve(conn_id: &str) -> usize {
+///     let __trace_future = {
+///         static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///             ::trace_runtime::__private::SpanMeta {
+///                 name: "serve webrtc",
+///                 kind: ::trace_runtime::__private::Kind::Internal,
+///                 naming: ::trace_runtime::__private::Naming::Static,
+///                 function: ::core::concat!(::core::module_path!(), "::", "serve"),
+///                 file: ::core::file!(),
+///                 line: ::core::line!(),
+///             };
+///         // One relaxed load when tracing is off: then nothing below records.
+///         let mut __trace_span = ::trace_runtime::__private::Span::new(&__TRACE_META);
+///         if __trace_span.is_recording() {
+///             // Each key segment resolves through its own `use`, so a typo is one error there.
+///             __trace_span.attrs([
+///                 match conn_id {
+///                     __trace_value => {
+///                         use ::trace_runtime::keys::connection as connection;
+///                         {
+///                             use connection::id as id;
+///                             <_ as id>::__attr(__trace_value)
+///                         }
+///                     }
+///                 },
+///                 {
+///                     use ::trace_runtime::keys::connection as connection;
+///                     {
+///                         use connection::r#type as r#type;
+///                         <&'static str as r#type>::__static_attr("webrtc")
+///                     }
+///                 }
+///             ]);
+///         }
+///         // The span is current on every poll and ends with the future (cancelled if dropped).
+///         ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+///             let __trace_ret = async move {
+///                 #[allow(
+///                     unreachable_code,
+///                     clippy::diverging_sub_expression,
+///                     clippy::empty_loop,
+///                     clippy::needless_return
+///                 )]
+///                 if false {
+///                     let __trace_fake_return: usize = loop {};
+///                     return __trace_fake_return;
+///                 }
+///                 conn_id.len()
+///             }
+///             .await;
+///             #[allow(unused_imports)]
+///             use ::trace_runtime::__private::{
+///                 OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
+///                 RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
+///             };
+///             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///             __trace_ret
+///         })
+///     };
+///     __trace_future.await
+/// }
+/// # futures::executor::block_on(async {
+/// # let (n, spans) = testing::capture_async(serve("c-42")).await;
+/// # assert_eq!(n, 4);
+/// # assert_eq!(spans[0].name, "serve webrtc");
+/// # });
+/// ```
+pub use trace_macros::trace_connection;
