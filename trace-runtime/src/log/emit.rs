@@ -57,17 +57,7 @@ impl Draft {
     pub(super) fn set_error<E: Error + ?Sized>(&mut self, error: &E) {
         self.error_type = Some(std::any::type_name::<E>());
         self.exception_message = Some(crate::record::value::clip(&error.to_string()).into_owned());
-        let mut chain = String::new();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            chain.push_str("caused by: ");
-            chain.push_str(&cause.to_string());
-            chain.push('\n');
-            source = cause.source();
-        }
-        if !chain.is_empty() {
-            self.exception_stacktrace = Some(crate::record::value::clip(&chain).into_owned());
-        }
+        self.exception_stacktrace = crate::record::value::cause_chain(error.source());
     }
 
     /// Writes the record: onto the current span, and to the log sinks.

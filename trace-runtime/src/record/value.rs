@@ -87,6 +87,20 @@ pub(crate) fn clip(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{TRUNCATED}", &s[..end]))
 }
 
+/// The causes below an error, `caused by: ..` a line each and clipped, for
+/// `exception.stacktrace`; `None` when it has none. `first` is the error's `source()`.
+pub(crate) fn cause_chain(first: Option<&(dyn std::error::Error + 'static)>) -> Option<String> {
+    let mut chain = String::new();
+    let mut source = first;
+    while let Some(cause) = source {
+        chain.push_str("caused by: ");
+        chain.push_str(&cause.to_string());
+        chain.push('\n');
+        source = cause.source();
+    }
+    (!chain.is_empty()).then(|| clip(&chain).into_owned())
+}
+
 fn owned_str(s: String) -> AttrValue {
     if s.len() <= MAX_VALUE_BYTES { AttrValue::String(s.into_boxed_str()) } else { AttrValue::copy_str(&s) }
 }

@@ -101,17 +101,8 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
             KeyValue::new("exception.type", type_name),
             KeyValue::new("exception.message", crate::record::value::clip(&message).into_owned()),
         ];
-        let mut chain = String::new();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            chain.push_str("caused by: ");
-            chain.push_str(&cause.to_string());
-            chain.push('\n');
-            source = cause.source();
-        }
-        if !chain.is_empty() {
-            attrs
-                .push(KeyValue::new("exception.stacktrace", crate::record::value::clip(&chain).into_owned()));
+        if let Some(chain) = crate::record::value::cause_chain(error.source()) {
+            attrs.push(KeyValue::new("exception.stacktrace", chain));
         }
         thread_state::write(Write::Event(EventRecord { name: "exception".into(), time, attrs }));
         thread_state::write(Write::Attr(Attr::new(
