@@ -283,6 +283,22 @@ fn concurrent_writers_on_one_database_lose_nothing() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn shutdown_leaves_one_file_with_every_span_and_no_wal_or_shm() {
+    let (dir, path) = db("shutdown");
+    let exporter = SqliteExporter::open(&path).unwrap();
+    let spans = sample_trace();
+    let trace_id = StoredSpan::from_span_data(&spans[0]).trace_id;
+    export(&exporter, spans);
+    let side = |ext: &str| PathBuf::from(format!("{}{ext}", path.display()));
+    assert!(side("-wal").exists(), "WAL mode writes beside the database while open");
+    exporter.shutdown().unwrap();
+    assert!(!side("-wal").exists() && !side("-shm").exists(), "the exporter is still alive, its files gone");
+    assert!(futures::executor::block_on(exporter.export(sample_trace())).is_err(), "shut down");
+    assert_eq!(SqliteStore::open_existing(&path).unwrap().trace_spans(&trace_id).unwrap().len(), 5);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 fn assert_names(err: &StoreError, path: &Path) {
     assert!(err.to_string().contains(&path.display().to_string()), "{err}");
 }

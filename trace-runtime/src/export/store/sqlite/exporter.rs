@@ -28,7 +28,10 @@ use crate::export::store::span::StoredSpan;
 /// # drop(exporter); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
 /// ```
 pub struct SqliteExporter {
-    store: Mutex<SqliteStore>,
+    /// `None` once shut down: the connection is closed, so SQLite folds the WAL into the database
+    /// and removes its `-wal` and `-shm` files.
+    store: Mutex<Option<SqliteStore>>,
+    path: PathBuf,
     service: Mutex<Option<String>>,
 }
 
@@ -45,7 +48,9 @@ impl SqliteExporter {
     /// # drop(exporter); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Ok(SqliteExporter { store: Mutex::new(SqliteStore::open(path)?), service: Mutex::new(None) })
+        let store = SqliteStore::open(path)?;
+        let path = store.path.clone();
+        Ok(SqliteExporter { store: Mutex::new(Some(store)), path, service: Mutex::new(None) })
     }
 
     /// The database file, for opening another [`SqliteStore`] on it (WAL lets readers and
@@ -61,10 +66,10 @@ impl SqliteExporter {
     /// # drop((exporter, logs)); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
     /// ```
     pub fn path(&self) -> PathBuf {
-        self.store().path.clone()
+        self.path.clone()
     }
 
-    fn store(&self) -> MutexGuard<'_, SqliteStore> {
+    fn store(&self) -> MutexGuard<'_, Option<SqliteStore>> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -79,9 +84,19 @@ impl SpanExporter for SqliteExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans: Vec<StoredSpan> = batch.iter().map(StoredSpan::from_span_data).collect();
         let service = self.service.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        self.store()
-            .insert_spans_of(&spans, service.as_deref())
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        match self.store().as_ref() {
+            Some(store) => store
+                .insert_spans_of(&spans, service.as_deref())
+                .map_err(|e| OTelSdkError::InternalFailure(e.to_string())),
+            None => Err(OTelSdkError::AlreadyShutdown),
+        }
+    }
+
+    /// Closes the database: SQLite checkpoints the WAL into it and removes the `-wal` and `-shm`
+    /// files, so a finished program leaves one file behind.
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        drop(self.store().take());
+        Ok(())
     }
 
     fn set_resource(&mut self, resource: &Resource) {
