@@ -1,8 +1,9 @@
 //! Trace and span ids, made on the hot path without a syscall or a shared atomic.
 //!
 //! Each thread seeds a wyrand generator once (from the process's random hasher keys, the thread
-//! id and the time). A span id is a random 32-bit per-thread prefix over a 32-bit counter: unique
-//! within the thread until the counter wraps, at which point the prefix is re-drawn (`#[cold]`).
+//! id and the time). A span id is a bijective scramble of a random 32-bit per-thread prefix over a
+//! 32-bit counter: unique within the thread until the counter wraps, at which point the prefix is
+//! re-drawn (`#[cold]`), and random-looking in every hex digit.
 //! Trace ids are 128 random bits, as W3C Trace Context recommends.
 
 use std::cell::Cell;
@@ -39,7 +40,7 @@ impl IdGen {
         if counter == 1 {
             self.reseed_prefix();
         }
-        self.prefix.get() | counter as u64
+        scramble(self.prefix.get() | counter as u64)
     }
 
     #[cold]
@@ -101,10 +102,32 @@ impl Hasher for IdHasher {
 /// A map keyed by ids or addresses, hashed by [`IdHasher`].
 pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
 
+/// A bijection of `u64` (splitmix64's finaliser): distinct inputs stay distinct and 0 is the only
+/// input that gives 0, while every hex digit of the output depends on every input bit, so ids of
+/// one thread differ from their first character (the Trajectory span files are named by the first
+/// 8) instead of sharing the thread's prefix.
+#[inline(always)]
+fn scramble(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn span_ids_of_one_thread_differ_in_their_first_8_hex_digits() {
+        let ids = IdGen::new();
+        let firsts: HashSet<String> =
+            (0..1000).map(|_| format!("{:016x}", ids.span_id())[..8].to_string()).collect();
+        // 1000 draws from 2^32: a repeat has odds of about 1 in 10,000.
+        assert!(firsts.len() >= 999, "{} distinct prefixes of 1000", firsts.len());
+    }
 
     #[test]
     fn span_ids_are_unique_and_never_zero() {
