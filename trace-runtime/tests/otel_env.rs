@@ -12,7 +12,17 @@ fn child_program() {
     if std::env::var_os(CHILD).is_none() {
         return;
     }
+    if std::env::var_os("APP_PROPAGATOR").is_some() {
+        use trace_runtime::opentelemetry_sdk::propagation::BaggagePropagator;
+        trace_runtime::opentelemetry::global::set_text_map_propagator(BaggagePropagator::new());
+    }
     let guard = trace_runtime::init().unwrap();
+    let mut fields = trace_runtime::opentelemetry::global::get_text_map_propagator(|p| {
+        p.fields().map(String::from).collect::<Vec<_>>()
+    });
+    fields.sort();
+    let fields = fields.join(",");
+    eprintln!("fields: [{fields}]");
     let recording = trace!(ROOT, { span::is_recording() });
     eprintln!("recording: {recording}");
     eprintln!("warnings: {}", guard.warnings().len());
@@ -64,6 +74,16 @@ fn otel_traces_sampler_always_off_records_nothing() {
     assert!(!off.stdout.contains(ROOT), "{}", off.stdout);
     let ratio = run(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.0")]);
     assert!(ratio.stderr.contains("recording: true"), "{}", ratio.stderr);
+}
+
+#[test]
+fn otel_propagators_choose_the_global_propagator_and_an_apps_own_is_kept() {
+    assert!(run(&[]).stderr.contains("fields: [traceparent,tracestate]"));
+    assert!(run(&[("OTEL_PROPAGATORS", "none")]).stderr.contains("fields: []"));
+    let both = run(&[("OTEL_PROPAGATORS", "tracecontext,baggage")]);
+    assert!(both.stderr.contains("fields: [baggage,traceparent,tracestate]"), "{}", both.stderr);
+    let app = run(&[("APP_PROPAGATOR", "1")]);
+    assert!(app.stderr.contains("fields: [baggage]"), "the application's propagator stays: {}", app.stderr);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `OTEL_TRACES_EXPORTER` | when `TRACE_EXPORTER` is unset: comma list of `otlp`, `zipkin`, `console`, `none`; an unknown name is a warning and skipped (none left: `otlp`) | unset |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | when `TRACE_SAMPLING_RATE` is unset: `always_on`, `always_off`, `traceidratio`, and their `parentbased_` forms (sampling is always parent-based); a bad value is a warning and `parentbased_always_on` | unset |
+//! | `OTEL_PROPAGATORS` | the global text-map propagators: comma list of `tracecontext`, `baggage`, `none`; one the application installed before `init` is kept | `tracecontext` |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | when `TRACE_QUEUE_SIZE`, `TRACE_BATCH_SIZE`, `TRACE_EXPORT_TIMEOUT_MS` are unset: the same settings; a bad value is a warning and the default stands | unset |
 //! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
@@ -163,6 +164,7 @@ impl Config {
                 (None, None) => vec![Exporter::Stdout],
             },
         };
+        let propagators = otel::propagators(&env, &mut warnings);
         let otel_rate = match (self.sampling_rate, env("TRACE_SAMPLING_RATE")) {
             (None, None) => otel::sampler(&env, &mut warnings),
             _ => None,
@@ -256,6 +258,7 @@ impl Config {
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
             export,
             llm,
+            propagators,
             warnings,
         })
     }
@@ -285,6 +288,8 @@ pub(crate) struct Settings {
     pub(crate) log_dir: Option<std::path::PathBuf>,
     pub(crate) export: crate::export::ExportSettings,
     pub(crate) llm: crate::llm::stage::Options,
+    /// The global propagators to install (`OTEL_PROPAGATORS`).
+    pub(crate) propagators: crate::interop::Propagators,
     /// Bad values of standard variables, replaced by their defaults: for `TraceGuard::warnings`.
     pub(crate) warnings: Vec<String>,
 }

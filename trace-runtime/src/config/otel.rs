@@ -77,6 +77,28 @@ pub(super) fn sampler(env: &impl Fn(&str) -> Option<String>, warnings: &mut Vec<
     })
 }
 
+/// The global propagators `OTEL_PROPAGATORS` (a comma list of `tracecontext`, `baggage`, `none`)
+/// names; the kit's default (W3C Trace Context) when unset. An unknown name is a warning and
+/// skipped (`b3`, `jaeger` and `xray` are not built in).
+pub(super) fn propagators(
+    env: &impl Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> crate::interop::Propagators {
+    let Some(list) = env("OTEL_PROPAGATORS") else { return Default::default() };
+    let mut chosen = crate::interop::Propagators { trace_context: false, baggage: false };
+    for name in list.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
+        match name.as_str() {
+            "tracecontext" => chosen.trace_context = true,
+            "baggage" => chosen.baggage = true,
+            "none" => {}
+            _ => warnings.push(format!(
+                "`OTEL_PROPAGATORS` names `{name}`: expected tracecontext, baggage or none; it is skipped"
+            )),
+        }
+    }
+    chosen
+}
+
 /// A whole number above 0 from the standard variable `name` (`OTEL_BSP_MAX_QUEUE_SIZE`, ...);
 /// a bad value is a warning, and `None` lets the default stand.
 pub(super) fn positive(
@@ -113,6 +135,20 @@ mod tests {
         assert_eq!(traces_exporter("jaeger", &mut warnings), [Exporter::Otlp], "the spec's default");
         assert_eq!(traces_exporter(",", &mut warnings), [Exporter::Otlp]);
         assert_eq!(warnings.len(), 3);
+    }
+
+    #[test]
+    fn propagator_lists_and_their_warnings() {
+        let with = |value: Option<&str>| {
+            let mut warnings = Vec::new();
+            let env = |_: &str| value.map(str::to_string);
+            (propagators(&env, &mut warnings), warnings.len())
+        };
+        let p = |trace_context, baggage| crate::interop::Propagators { trace_context, baggage };
+        assert_eq!(with(None), (p(true, false), 0));
+        assert_eq!(with(Some("tracecontext,baggage")), (p(true, true), 0));
+        assert_eq!(with(Some("none")), (p(false, false), 0));
+        assert_eq!(with(Some("b3, Baggage")), (p(false, true), 1));
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let telemetry = settings.telemetry.sink.take();
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
+    let propagators = settings.propagators;
     let (mut exporters, left_out) = exporters(settings);
     warnings.extend(left_out);
     exporters.extend(logs.exporters());
@@ -133,7 +134,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
         INITIALISED.store(false, Ordering::Release);
         return Err(InitError::Exporter(errors.join("; ")));
     }
-    crate::interop::install();
+    crate::interop::install_with(propagators);
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
     ADAPTIVE.store(adaptive, Ordering::Relaxed);
     gate::acquire();

@@ -33,14 +33,54 @@ use crate::record::{Kind, Naming, Record, SpanMeta};
 use crate::span::gate::{Decision, ENABLED, decide};
 use crate::span::thread_state::{self, Ctx, ctx_flags};
 
+/// The global text-map propagators `OTEL_PROPAGATORS` asks for (`tracecontext`, `baggage`,
+/// `none`); W3C Trace Context alone by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Propagators {
+    pub(crate) trace_context: bool,
+    pub(crate) baggage: bool,
+}
+
+impl Default for Propagators {
+    fn default() -> Self {
+        Propagators { trace_context: true, baggage: false }
+    }
+}
+
 /// Installs the kit as the process's OpenTelemetry tracer provider and text-map propagator, and
 /// the context observer that lets OpenTelemetry contexts parent kit spans. Once per process.
 pub(crate) fn install() {
+    install_with(Propagators::default());
+}
+
+/// [`install`], with the propagators of `OTEL_PROPAGATORS`. A global propagator the application
+/// installed before is kept: the kit never overwrites the application's choice.
+pub(crate) fn install_with(propagators: Propagators) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         observer::install();
         opentelemetry::global::set_tracer_provider(otel::TracerProvider::default());
-        opentelemetry::global::set_text_map_propagator(propagation::Propagator::new());
+        // The default global propagator is a no-op with no fields: anything else was set by the
+        // application.
+        let installed = opentelemetry::global::get_text_map_propagator(|p| p.fields().next().is_some());
+        if installed {
+            return;
+        }
+        use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+        let mut chosen: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+        if propagators.trace_context {
+            chosen.push(Box::new(propagation::Propagator::new()));
+        }
+        if propagators.baggage {
+            chosen.push(Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()));
+        }
+        match chosen.len() {
+            0 => {}
+            1 if propagators.trace_context => {
+                opentelemetry::global::set_text_map_propagator(propagation::Propagator::new())
+            }
+            _ => opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(chosen)),
+        }
     });
 }
 
