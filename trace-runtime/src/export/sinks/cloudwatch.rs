@@ -16,11 +16,13 @@ const MAX_BYTES: usize = 1_048_576;
 const EVENT_OVERHEAD: usize = 26;
 /// Longest message kept: CloudWatch rejects events over 256 KiB.
 const MAX_MESSAGE: usize = 256 * 1024 - EVENT_OVERHEAD;
+/// The events of one `PutLogEvents` call must not span more than 24 hours (in ms).
+const MAX_SPAN_MS: u64 = 24 * 3600 * 1000;
 
 /// Builds the CloudWatch Logs sink: POSTs `PutLogEvents` requests
 /// (`X-Amz-Target: Logs_20140328.PutLogEvents`, `Content-Type: application/x-amz-json-1.1`) with
 /// body `{"logGroupName", "logStreamName", "logEvents": [{"timestamp": <ms>, "message": "<document
-/// as JSON>"}]}`, events sorted by timestamp, split at 10 000 events or 1 MiB per call.
+/// as JSON>"}]}`, events sorted by timestamp, split at 10 000 events, 1 MiB or 24 hours per call.
 ///
 /// With AWS credentials (`aws_credentials(..)`, or `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 /// `AWS_SESSION_TOKEN` in [`from_env`](Self::from_env)) and a region, every request is signed with
@@ -245,13 +247,14 @@ impl Format for CloudWatch {
     }
 }
 
-/// Splits sorted events into `PutLogEvents` calls within the event and byte limits.
+/// Splits sorted events into `PutLogEvents` calls within the event, byte and 24-hour limits.
 fn calls(events: &[(u64, String)]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
-    for (i, (_, message)) in events.iter().enumerate() {
+    for (i, (ms, message)) in events.iter().enumerate() {
         let size = message.len() + EVENT_OVERHEAD;
-        if i > start && (i - start == MAX_EVENTS || bytes + size > MAX_BYTES) {
+        let too_long = ms.saturating_sub(events[start].0) >= MAX_SPAN_MS;
+        if i > start && (i - start == MAX_EVENTS || bytes + size > MAX_BYTES || too_long) {
             out.push(start..i);
             (start, bytes) = (i, 0);
         }
@@ -266,6 +269,16 @@ fn calls(events: &[(u64, String)]) -> Vec<std::ops::Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_never_spans_24_hours() {
+        let hour = 3600 * 1000;
+        let events: Vec<_> = [0, hour, 24 * hour - 1, 24 * hour, 30 * hour, 49 * hour]
+            .into_iter()
+            .map(|ms| (ms, "x".to_string()))
+            .collect();
+        assert_eq!(calls(&events), [0..3, 3..5, 5..6]);
+    }
 
     #[test]
     fn calls_stay_within_10000_events_and_1_mib() {
