@@ -1,5 +1,5 @@
-//! The arguments of `#[trace_llm]`, `#[trace_pipeline]` and `#[trace_connection]`, parsed into one
-//! struct. Mistakes are errors at the token that is wrong, all reported at once.
+//! The arguments of the attribute macros (`#[trace_llm]`, `#[trace_agent]`, `#[trace_tool]`,
+//! `#[trace_fn]`, `#[trace_pipeline]`, `#[trace_connection]`), parsed into one struct. Mistakes are errors at the token that is wrong, all reported at once.
 
 use std::collections::HashSet;
 
@@ -15,6 +15,9 @@ use crate::suggest;
 #[derive(Clone, Copy)]
 pub(crate) enum Flavor {
     Llm,
+    Agent,
+    Tool,
+    Function,
     Pipeline,
     Connection,
 }
@@ -23,6 +26,9 @@ impl Flavor {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Flavor::Llm => "trace_llm",
+            Flavor::Agent => "trace_agent",
+            Flavor::Tool => "trace_tool",
+            Flavor::Function => "trace_fn",
             Flavor::Pipeline => "trace_pipeline",
             Flavor::Connection => "trace_connection",
         }
@@ -33,14 +39,24 @@ impl Flavor {
             Flavor::Llm => {
                 &["provider", "model", "operation", "usage", "input", "output", "fields", "span_name"]
             }
+            Flavor::Agent => &["name", "id", "description", "fields", "span_name"],
+            Flavor::Tool => &["name", "call_id", "kind", "fields", "span_name"],
+            Flavor::Function => &["fields", "span_name"],
             Flavor::Pipeline => &["name", "element", "fields", "span_name"],
             Flavor::Connection => &["id", "kind", "state", "fields", "span_name"],
         }
     }
 
+    /// Whether the span is a GenAI operation: a failed call also gets `error.type`.
+    pub(crate) fn is_gen_ai(self) -> bool {
+        matches!(self, Flavor::Llm | Flavor::Agent | Flavor::Tool)
+    }
+
     fn required(self) -> &'static [&'static str] {
         match self {
             Flavor::Llm => &["provider", "model"],
+            Flavor::Agent | Flavor::Tool => &["name"],
+            Flavor::Function => &[],
             Flavor::Pipeline => &["name", "element"],
             Flavor::Connection => &["id", "kind"],
         }

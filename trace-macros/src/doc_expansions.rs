@@ -17,6 +17,7 @@ use crate::args::Flavor;
 const DOCS: &[(&str, &str)] = &[
     ("trace-runtime/src/macros/attributes.rs", include_str!("../../trace-runtime/src/macros/attributes.rs")),
     ("trace-runtime/src/macros/blocks.rs", include_str!("../../trace-runtime/src/macros/blocks.rs")),
+    ("trace-runtime/src/macros/agents.rs", include_str!("../../trace-runtime/src/macros/agents.rs")),
 ];
 
 /// Every expansion the docs show: one at least for each macro, and both forms where a macro has
@@ -26,6 +27,8 @@ const SHOWN: &[&str] = &[
     "trace_llm-async",
     "trace_pipeline",
     "trace_connection",
+    "trace_tool",
+    "trace_fn",
     "trace",
     "trace-async",
     "define_keys",
@@ -163,14 +166,24 @@ fn traced_attribute(tokens: &[TokenTree]) -> Option<(Flavor, TokenStream)> {
         return None;
     }
     let inner: Vec<TokenTree> = attr.stream().into_iter().collect();
-    let [TokenTree::Ident(name), TokenTree::Group(args)] = inner.as_slice() else { return None };
+    let (name, args) = match inner.as_slice() {
+        [TokenTree::Ident(name), TokenTree::Group(args)] if args.delimiter() == Delimiter::Parenthesis => {
+            (name, args.stream())
+        }
+        // `#[trace_fn]`, bare.
+        [TokenTree::Ident(name)] => (name, TokenStream::new()),
+        _ => return None,
+    };
     let flavor = match name.to_string().as_str() {
         "trace_llm" => Flavor::Llm,
+        "trace_agent" => Flavor::Agent,
+        "trace_tool" => Flavor::Tool,
+        "trace_fn" => Flavor::Function,
         "trace_pipeline" => Flavor::Pipeline,
         "trace_connection" => Flavor::Connection,
         _ => return None,
     };
-    (args.delimiter() == Delimiter::Parenthesis).then(|| (flavor, args.stream()))
+    Some((flavor, args))
 }
 
 /// Code as one canonical string: parsed as the statements of a block and printed back, so

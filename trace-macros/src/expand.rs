@@ -101,7 +101,30 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             let () = (&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_usage(|#value| #path(#value));
         }
     });
+    // A failed GenAI call also gets `error.type`.
+    let error_type = args.flavor.is_gen_ai().then(|| {
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use ::trace_runtime::__private::{ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _};
+                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
+            }
+        }
+    });
     // IO capture: nothing is evaluated unless `TRACE_CAPTURE_IO` is on.
+    let tool_io = matches!(args.flavor, Flavor::Tool);
+    let tool_arguments = tool_io.then(|| tool_arguments(&item.sig));
+    let tool_result = tool_io.then(|| {
+        quote! {
+            if ::trace_runtime::__private::capture_io() {
+                #[allow(unused_imports)]
+                use ::trace_runtime::__private::{
+                    ResultAsDebug as _, ResultAsJson as _, ResultOkAsDebug as _, ResultOkAsJson as _, ResultSkipped as _,
+                };
+                (&&&&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_tool_result();
+            }
+        }
+    });
     let io_input = args.input.as_ref().map(|expr| {
         let span = syn::spanned::Spanned::span(expr);
         quote_spanned! {span=>
@@ -148,6 +171,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
                 #start
                 ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
                     #io_input
+                    #tool_arguments
                     let __trace_ret = async move {
                         #fake_return
                         #(#stmts)*
@@ -155,8 +179,10 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
                     .await;
                     #recorders
                     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                    #error_type
                     #usage
                     #io_output
+                    #tool_result
                     __trace_ret
                 })
             };
@@ -171,12 +197,15 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         quote! {
             #start
             #io_input
+            #tool_arguments
             #[allow(clippy::redundant_closure_call)]
             let __trace_ret = ::trace_runtime::__private::call_once(move || #ret { #(#stmts)* });
             #recorders
             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+            #error_type
             #usage
             #io_output
+            #tool_result
             __trace_ret
         }
     };
@@ -216,6 +245,27 @@ fn span_start(args: &Args, fn_name: &str) -> SpanStart {
                 _ => (quote!(Client), quote!(GenAi), fn_name.to_string()),
             }
         }
+        Flavor::Agent => {
+            attrs.push(operation_attr("invoke_agent"));
+            builtin(&mut attrs, "gen_ai.agent.name", "name");
+            builtin(&mut attrs, "gen_ai.agent.id", "id");
+            builtin(&mut attrs, "gen_ai.agent.description", "description");
+            gen_ai_name("invoke_agent", args.get("name").map(|(_, e)| e), fn_name)
+        }
+        Flavor::Tool => {
+            attrs.push(operation_attr("execute_tool"));
+            builtin(&mut attrs, "gen_ai.tool.name", "name");
+            builtin(&mut attrs, "gen_ai.tool.call.id", "call_id");
+            match args.get("kind") {
+                Some(_) => builtin(&mut attrs, "gen_ai.tool.type", "kind"),
+                None => attrs.push(attr_expr(
+                    &FieldKey::builtin("gen_ai.tool.type", Span::call_site()),
+                    &syn::parse_quote!("function"),
+                )),
+            }
+            gen_ai_name("execute_tool", args.get("name").map(|(_, e)| e), fn_name)
+        }
+        Flavor::Function => (quote!(Internal), quote!(Static), fn_name.to_string()),
         Flavor::Pipeline => {
             builtin(&mut attrs, "pipeline.name", "name");
             builtin(&mut attrs, "pipeline.element", "element");
@@ -244,6 +294,51 @@ fn span_start(args: &Args, fn_name: &str) -> SpanStart {
         attrs,
         dynamic_name: None,
         constructor: quote!(new),
+    }
+}
+
+/// `gen_ai.operation.name = "{operation}"`.
+fn operation_attr(operation: &str) -> TokenStream {
+    let value = LitStr::new(operation, Span::call_site());
+    attr_expr(&FieldKey::builtin("gen_ai.operation.name", Span::call_site()), &syn::parse_quote!(#value))
+}
+
+/// An agent's or a tool's span name, `"{operation} {name}"`: written out for a literal name, built
+/// on the export worker from the span's attributes otherwise.
+fn gen_ai_name(operation: &str, name: Option<&Expr>, fn_name: &str) -> (TokenStream, TokenStream, String) {
+    match name {
+        Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) => {
+            (quote!(Internal), quote!(Static), format!("{operation} {}", s.value()))
+        }
+        _ => (quote!(Internal), quote!(GenAi), fn_name.to_string()),
+    }
+}
+
+/// `gen_ai.tool.call.arguments` of a `#[trace_tool]` fn: its named parameters, each as JSON when
+/// it is `Serialize`, as its `Debug` text otherwise, left out when it is neither; recorded only
+/// with IO capture on.
+fn tool_arguments(sig: &syn::Signature) -> TokenStream {
+    let arguments = sig.inputs.iter().filter_map(|input| match input {
+        syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
+            syn::Pat::Ident(p) if p.subpat.is_none() => {
+                let ident = &p.ident;
+                let name = LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span());
+                Some(quote! {
+                    (&&::trace_runtime::__private::Argument(&#ident)).__trace_argument(#name, &mut __trace_arguments);
+                })
+            }
+            _ => None,
+        },
+        syn::FnArg::Receiver(_) => None,
+    });
+    quote! {
+        if ::trace_runtime::__private::capture_io() {
+            #[allow(unused_imports)]
+            use ::trace_runtime::__private::{ArgumentAsDebug as _, ArgumentAsJson as _, ArgumentSkipped as _};
+            let mut __trace_arguments = ::trace_runtime::__private::ToolArguments::new();
+            #(#arguments)*
+            __trace_arguments.record();
+        }
     }
 }
 

@@ -11,7 +11,7 @@ pub(crate) struct Keys(Vec<Item>);
 
 enum Item {
     Module { attrs: Vec<Attribute>, vis: Visibility, name: Ident, items: Vec<Item> },
-    Key { attrs: Vec<Attribute>, name: Ident, ty: Type, wire: Option<LitStr> },
+    Key { attrs: Vec<Attribute>, name: Ident, ty: Type, wire: Option<LitStr>, associated: bool },
 }
 
 impl Parse for Keys {
@@ -23,7 +23,7 @@ impl Parse for Keys {
 fn parse_items(input: ParseStream) -> syn::Result<Vec<Item>> {
     let mut items = Vec::new();
     while !input.is_empty() {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
         if input.peek(Token![pub]) || input.peek(Token![mod]) {
             let vis: Visibility = input.parse()?;
             input.parse::<Token![mod]>()?;
@@ -48,7 +48,11 @@ fn parse_items(input: ParseStream) -> syn::Result<Vec<Item>> {
                     input.parse::<Token![,]>()?;
                 }
             }
-            items.push(Item::Key { attrs, name, ty, wire });
+            // `#[associated]`: carried to every span below the one it is set on.
+            let before = attrs.len();
+            attrs.retain(|a| !a.path().is_ident("associated"));
+            let associated = attrs.len() != before;
+            items.push(Item::Key { attrs, name, ty, wire, associated });
         }
     }
     Ok(items)
@@ -128,8 +132,8 @@ fn items(list: &[Item], path: &[String], errors: &mut TokenStream) -> TokenStrea
                     }
                 }
             }
-            Item::Key { attrs, name, ty, wire } => match class(ty) {
-                Ok(class) => key(attrs, name, &class, wire, path),
+            Item::Key { attrs, name, ty, wire, associated } => match class(ty) {
+                Ok(class) => key(attrs, name, &class, wire, path, *associated),
                 Err(e) => {
                     errors.extend(e.to_compile_error());
                     TokenStream::new()
@@ -145,6 +149,7 @@ fn key(
     class: &Class,
     wire: &Option<LitStr>,
     path: &[String],
+    associated: bool,
 ) -> TokenStream {
     let wire = wire.as_ref().map(LitStr::value).unwrap_or_else(|| {
         let mut parts = path.to_vec();
@@ -156,12 +161,23 @@ fn key(
     let label = format!("`{wire}` expects {expects}");
     let doc = format!("Wire name `{wire}`; takes {expects}.");
     let check_doc = format!("Checks values given to `{wire}` in macro `fields(...)`.");
+    let private = quote!(::trace_runtime::__private);
+    // An association key's attribute notes itself for the span being started, which then
+    // carries it down (`span::association`); other keys cost nothing more.
+    let (constructor, make_attr) = match associated {
+        true => (quote!(associated), quote!(#private::associated_attr)),
+        false => (quote!(new), quote!(#private::Attr::new)),
+    };
+    let doc = match associated {
+        true => format!("{doc} Carried to every span below the one it is set on."),
+        false => doc,
+    };
     quote! {
         #(#attrs)*
         #[doc = ""]
         #[doc = #doc]
         #[allow(non_upper_case_globals)]
-        pub const #name: ::trace_runtime::keys::Key<#key_type> = ::trace_runtime::keys::Key::new(#wire);
+        pub const #name: ::trace_runtime::keys::Key<#key_type> = ::trace_runtime::keys::Key::#constructor(#wire);
 
         #[doc = #check_doc]
         #[doc(hidden)]
@@ -175,11 +191,11 @@ fn key(
             /// `<&'static str as key>::__static_attr(..)`, which checks that the key takes strings.
             #[doc(hidden)]
             #[inline(always)]
-            fn __static_attr(value: &'static str) -> ::trace_runtime::__private::Attr
+            fn __static_attr(__trace_value: &'static str) -> ::trace_runtime::__private::Attr
             where
                 Self: Sized,
             {
-                ::trace_runtime::__private::Attr::new(#wire, ::trace_runtime::__private::AttrValue::Static(value))
+                #make_attr(#wire, ::trace_runtime::__private::AttrValue::Static(__trace_value))
             }
         }
 
@@ -187,7 +203,7 @@ fn key(
         impl<V: #value_trait> #name for V {
             #[inline(always)]
             fn __attr(self) -> ::trace_runtime::__private::Attr {
-                ::trace_runtime::__private::Attr::new(#wire, <V as #value_trait>::into_value(self))
+                #make_attr(#wire, <V as #value_trait>::into_value(self))
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The macros of [`trace-runtime`](https://docs.rs/trace-runtime): `#[trace_llm]`,
-//! `#[trace_pipeline]`, `#[trace_connection]`, `trace!` and `define_keys!`.
+//! `#[trace_agent]`, `#[trace_tool]`, `#[trace_fn]`, `#[trace_pipeline]`, `#[trace_connection]`,
+//! `trace!` and `define_keys!`.
 //!
 //! Depend on `trace-runtime`, which re-exports them; their documentation, with examples and
 //! expansions, lives there. This crate only parses, validates and expands: generated code calls
@@ -23,6 +24,25 @@ use args::{Args, Flavor};
 #[proc_macro_attribute]
 pub fn trace_llm(args: TokenStream, item: TokenStream) -> TokenStream {
     traced(Flavor::Llm, args.into(), item.into()).into()
+}
+
+/// An agent invocation as an OpenTelemetry GenAI `invoke_agent` span. See
+/// `trace_runtime::trace_agent`.
+#[proc_macro_attribute]
+pub fn trace_agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced(Flavor::Agent, args.into(), item.into()).into()
+}
+
+/// A tool call as an OpenTelemetry GenAI `execute_tool` span. See `trace_runtime::trace_tool`.
+#[proc_macro_attribute]
+pub fn trace_tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced(Flavor::Tool, args.into(), item.into()).into()
+}
+
+/// A plain span named after the function. See `trace_runtime::trace_fn`.
+#[proc_macro_attribute]
+pub fn trace_fn(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced(Flavor::Function, args.into(), item.into()).into()
 }
 
 /// A step of a realtime pipeline. See `trace_runtime::trace_pipeline`.

@@ -45,6 +45,7 @@ use crate::record::value::{AttrValue, BoolValue, FloatValue, IntValue, StrListVa
 /// ```
 pub struct Key<T> {
     name: &'static str,
+    associated: bool,
     _value: PhantomData<fn() -> T>,
 }
 
@@ -52,7 +53,28 @@ impl<T> Key<T> {
     /// A key with wire name `name`. Prefer [`define_keys!`](crate::define_keys), which also makes
     /// the key usable in macro `fields(...)`.
     pub const fn new(name: &'static str) -> Self {
-        Key { name, _value: PhantomData }
+        Key { name, associated: false, _value: PhantomData }
+    }
+
+    /// An association key: set on a span, it is carried to every span below it (see
+    /// [`span::association`](crate::span::association)). `define_keys!` makes one from a key
+    /// marked `#[associated]`.
+    ///
+    /// ```
+    /// use trace_runtime::keys::{self, Key};
+    ///
+    /// const TENANT: Key<String> = Key::associated("app.tenant");
+    /// assert!(TENANT.is_associated());
+    /// assert!(keys::session::id.is_associated());
+    /// assert!(!keys::audio::codec.is_associated());
+    /// ```
+    pub const fn associated(name: &'static str) -> Self {
+        Key { name, associated: true, _value: PhantomData }
+    }
+
+    /// Whether spans below the one it is set on carry it too.
+    pub const fn is_associated(&self) -> bool {
+        self.associated
     }
 
     /// The wire name, e.g. `"audio.sample_rate"`.
@@ -110,7 +132,15 @@ trace_macros::define_keys! {
 
     /// Sessions of a pipeline or an agent.
     pub mod session {
-        /// Id of the user session.
+        /// Id of the user session; carried to every span below the one it is set on.
+        #[associated]
+        id: String,
+    }
+
+    /// The end user.
+    pub mod user {
+        /// Id of the end user; carried to every span below the one it is set on.
+        #[associated]
         id: String,
     }
 
@@ -254,7 +284,9 @@ trace_macros::define_keys! {
         }
         /// The conversation.
         pub mod conversation {
-            /// Id of the conversation (thread, session).
+            /// Id of the conversation (thread, session); carried to every span below the one it
+            /// is set on.
+            #[associated]
             id: String,
         }
         /// Inputs (recorded only with `TRACE_CAPTURE_IO`).
@@ -271,22 +303,46 @@ trace_macros::define_keys! {
         }
         /// System instructions, JSON (recorded only with `TRACE_CAPTURE_IO`).
         system_instructions: String,
-        /// Agents.
+        /// Agents (`#[trace_agent]`).
         pub mod agent {
             /// Name of the agent.
             name: String,
             /// Id of the agent.
             id: String,
+            /// What the agent does.
+            description: String,
         }
-        /// Tools.
+        /// Tools (`#[trace_tool]`).
         pub mod tool {
             /// Name of the tool.
             name: String,
+            /// `function`, `extension` or `datastore`.
+            r#type: String,
+            /// What the tool does.
+            description: String,
             /// The tool call.
             pub mod call {
                 /// Id of the tool call.
                 id: String,
+                /// The arguments, JSON (recorded only with `TRACE_CAPTURE_IO`).
+                arguments: String,
+                /// The result, JSON (recorded only with `TRACE_CAPTURE_IO`).
+                result: String,
             }
+        }
+        /// Evaluations ([`Evaluation`](crate::Evaluation)).
+        pub mod evaluation {
+            /// What was evaluated: `relevance`, `faithfulness`, ...
+            name: String,
+            /// The score.
+            pub mod score {
+                /// The score as a number.
+                value: f64,
+                /// The score as a label: `pass`, `relevant`, ...
+                label: String,
+            }
+            /// Why.
+            explanation: String,
         }
     }
 

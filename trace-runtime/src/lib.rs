@@ -86,7 +86,7 @@ pub use record::usage::Usage;
 pub use span::context::spawn;
 pub use span::context::{Context, ContextGuard, TraceFutureExt, WithContext, current_context, thread};
 pub use span::gate::capture_io_enabled;
-pub use span::record_usage;
+pub use span::{ErrorType, Evaluation, record_usage};
 pub use span::{log_with_trace, span_id, trace_id};
 
 // Across services and libraries: the OpenTelemetry API, `tracing`, W3C Trace Context.
@@ -97,4 +97,6 @@ pub use interop::{otel, propagation};
 pub use privacy::redact;
 
 // The macros, documented where their expansions are shown and checked.
-pub use macros::{define_keys, trace, trace_connection, trace_llm, trace_pipeline};
+pub use macros::{
+    define_keys, trace, trace_agent, trace_connection, trace_fn, trace_llm, trace_pipeline, trace_tool,
+};

@@ -11,6 +11,14 @@ pub use crate::span::guard::{RecordSlot, ScopedSpan, Span};
 
 use crate::record::usage::Usage;
 
+/// An attribute under an association key (`#[associated]` in `define_keys!`), noted for the span
+/// a macro is starting.
+#[inline(always)]
+pub fn associated_attr(key: &'static str, value: AttrValue) -> Attr {
+    crate::span::thread_state::note_associated(key);
+    Attr::new(key, value)
+}
+
 /// A value under a string-literal key: the unchecked escape hatch.
 #[inline(always)]
 pub fn unchecked_attr(key: &'static str, value: impl AnyValue) -> Attr {
@@ -152,6 +160,154 @@ impl<T> OutputOfValue<T> for &Outcome<'_, T> {
     fn __trace_output(&self, f: impl FnOnce(&T)) {
         f(self.0);
     }
+}
+
+/// A failed GenAI call (`#[trace_llm]`, `#[trace_agent]`, `#[trace_tool]`): `error.type` from the
+/// error's [`ErrorType`](crate::ErrorType).
+pub trait ErrorTypeCustom {
+    fn __trace_error_type(&self);
+}
+impl<T, E: crate::ErrorType> ErrorTypeCustom for &Outcome<'_, Result<T, E>> {
+    #[inline(always)]
+    fn __trace_error_type(&self) {
+        if let Err(e) = self.0 {
+            record_error_type(e.error_type());
+        }
+    }
+}
+
+/// A failed GenAI call whose error does not name its type: `error.type` is the error's type name.
+pub trait ErrorTypeName {
+    fn __trace_error_type(&self);
+}
+impl<T, E> ErrorTypeName for Outcome<'_, Result<T, E>> {
+    #[inline(always)]
+    fn __trace_error_type(&self) {
+        if self.0.is_err() {
+            record_error_type(std::borrow::Cow::Borrowed(std::any::type_name::<E>()));
+        }
+    }
+}
+
+/// Any other return value: no `error.type`.
+pub trait ErrorTypeNone {
+    fn __trace_error_type(self);
+}
+impl<T> ErrorTypeNone for Outcome<'_, T> {
+    #[inline(always)]
+    fn __trace_error_type(self) {}
+}
+
+#[cold]
+fn record_error_type(error_type: std::borrow::Cow<'static, str>) {
+    let value = match error_type {
+        std::borrow::Cow::Borrowed(s) => AttrValue::Static(s),
+        std::borrow::Cow::Owned(s) => AttrValue::copy_str(&s),
+    };
+    crate::span::set_attr(Attr::new("error.type", value));
+}
+
+/// A parameter of a `#[trace_tool]` fn, for the autoref-specialised recorders below.
+pub struct Argument<'a, T>(pub &'a T);
+
+/// The parameters of a `#[trace_tool]` fn, as a JSON object (`gen_ai.tool.call.arguments`).
+pub struct ToolArguments(serde_json::Map<String, serde_json::Value>);
+
+impl ToolArguments {
+    #[cold]
+    pub fn new() -> Self {
+        ToolArguments(serde_json::Map::new())
+    }
+
+    #[cold]
+    pub fn record(self) {
+        crate::io::record_tool_arguments(serde_json::Value::Object(self.0));
+    }
+}
+
+/// A `Serialize` parameter: as JSON.
+pub trait ArgumentAsJson {
+    fn __trace_argument(&self, name: &str, out: &mut ToolArguments);
+}
+impl<T: serde::Serialize> ArgumentAsJson for &Argument<'_, T> {
+    fn __trace_argument(&self, name: &str, out: &mut ToolArguments) {
+        let value =
+            serde_json::to_value(self.0).unwrap_or_else(|e| serde_json::Value::String(format!("<{e}>")));
+        out.0.insert(name.to_string(), value);
+    }
+}
+
+/// A `Debug` parameter: its debug text.
+pub trait ArgumentAsDebug {
+    fn __trace_argument(&self, name: &str, out: &mut ToolArguments);
+}
+impl<T: Debug> ArgumentAsDebug for Argument<'_, T> {
+    fn __trace_argument(&self, name: &str, out: &mut ToolArguments) {
+        out.0.insert(name.to_string(), serde_json::Value::String(format!("{:?}", self.0)));
+    }
+}
+
+/// Any other parameter: left out.
+pub trait ArgumentSkipped {
+    fn __trace_argument(self, name: &str, out: &mut ToolArguments);
+}
+impl<T> ArgumentSkipped for Argument<'_, T> {
+    #[inline(always)]
+    fn __trace_argument(self, _: &str, _: &mut ToolArguments) {}
+}
+
+/// The `Ok` value of a `#[trace_tool]` fn returning `Result<T: Serialize, E>`, as JSON
+/// (`gen_ai.tool.call.result`); an `Err` is the span's error, not a result.
+pub trait ResultOkAsJson {
+    fn __trace_tool_result(&self);
+}
+impl<T: serde::Serialize, E> ResultOkAsJson for &&&&Outcome<'_, Result<T, E>> {
+    fn __trace_tool_result(&self) {
+        if let Ok(v) = self.0 {
+            crate::io::record_tool_result(v);
+        }
+    }
+}
+
+/// The `Ok` value of a `Result<T: Debug, E>`: its debug text.
+pub trait ResultOkAsDebug {
+    fn __trace_tool_result(&self);
+}
+impl<T: Debug, E> ResultOkAsDebug for &&&Outcome<'_, Result<T, E>> {
+    fn __trace_tool_result(&self) {
+        if let Ok(v) = self.0 {
+            crate::io::record_tool_result(format!("{v:?}"));
+        }
+    }
+}
+
+/// Any other `Serialize` return value: as JSON.
+pub trait ResultAsJson {
+    fn __trace_tool_result(&self);
+}
+impl<T: serde::Serialize> ResultAsJson for &&Outcome<'_, T> {
+    fn __trace_tool_result(&self) {
+        crate::io::record_tool_result(self.0);
+    }
+}
+
+/// Any other `Debug` return value: its debug text.
+pub trait ResultAsDebug {
+    fn __trace_tool_result(&self);
+}
+impl<T: Debug> ResultAsDebug for &Outcome<'_, T> {
+    fn __trace_tool_result(&self) {
+        crate::io::record_tool_result(format!("{:?}", self.0));
+    }
+}
+
+/// Anything else (`()`, say): no result.
+pub trait ResultSkipped {
+    fn __trace_tool_result(&self);
+}
+impl<T> ResultSkipped for Outcome<'_, T> {
+    #[inline(always)]
+    fn __trace_tool_result(&self) {}
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
 
+use crate::record::association::AssocId;
 use crate::record::clock::{self, Tick};
 use crate::record::{Kind, Naming, Record, SpanMeta};
 use crate::span::gate::{Decision, ENABLED, decide};
@@ -102,6 +103,7 @@ impl HeapSpan {
         match decide(thread_state::get(), parent) {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
                 let mut record = Box::new(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+                crate::span::association::inherit(&mut record, parent);
                 record.start = clock::now();
                 // Children keep the sampled-out mark, so adaptive sampling decides the whole trace.
                 let flags = ctx_flags::SAMPLED | (flags & ctx_flags::SAMPLED_OUT);
@@ -109,7 +111,8 @@ impl HeapSpan {
                     // What its OpenTelemetry context cannot carry, for children made under it.
                     live::register(span_id, sink, flags & ctx_flags::SAMPLED_OUT);
                 }
-                let ctx = Ctx { trace_id, span_id, sink, flags };
+                let assoc = record.association().map_or(AssocId::NONE, |set| set.id);
+                let ctx = Ctx { trace_id, span_id, sink, flags, assoc };
                 HeapSpan { record: Some(record), ctx }
             }
             Decision::Unsampled(ctx) => HeapSpan { record: None, ctx },
@@ -192,6 +195,7 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
         sink,
         flags,
+        assoc: AssocId::NONE,
     }
 }
 

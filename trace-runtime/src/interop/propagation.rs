@@ -38,6 +38,27 @@
 //! [`Propagator`] is the same as an OpenTelemetry `TextMapPropagator`, installed as the global one
 //! by [`init`](crate::init).
 //!
+//! Association attributes (`session.id`, `user.id`, `gen_ai.conversation.id`, keys declared
+//! `#[associated]`) travel as W3C `baggage`: [`inject`] writes the current span's, [`extract`]
+//! carries those it knows to the spans started under the returned context. A receiving process
+//! knows the kit's keys and the `#[associated]` keys it has used itself.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use trace_runtime::{propagation, testing, trace};
+//!
+//! let (headers, _) = testing::capture(|| {
+//!     trace!("turn", session.id = "s 1", {
+//!         let mut headers = HashMap::new();
+//!         propagation::inject(&mut headers);
+//!         headers
+//!     })
+//! });
+//! assert_eq!(headers["baggage"], "session.id=s%201");
+//! let (_, spans) = testing::capture(|| propagation::extract(&headers).in_scope(|| trace!("handle", {})));
+//! assert!(spans[0].attributes.iter().any(|kv| kv.key.as_str() == "session.id" && kv.value.as_str() == "s 1"));
+//! ```
+//!
 //! A remote `tracestate` is kept for the trace (bounded: the latest [`MAX_TRACE_STATES`] traces),
 //! passed on when the trace calls further services, and set on the exported spans.
 
@@ -46,10 +67,11 @@ use std::sync::OnceLock;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 pub use crate::record::trace_state::{MAX_TRACE_STATE_BYTES, MAX_TRACE_STATES};
 use crate::record::trace_state::{remember, trace_state};
+use crate::span::association;
 use crate::span::context::Context;
 use crate::span::thread_state::{self, ctx_flags};
 
@@ -93,6 +115,20 @@ pub fn inject_context(cx: &Context, carrier: &mut dyn Injector) {
     }
     let otel_cx = opentelemetry::Context::new().with_remote_span_context(span_context_of(cx, false));
     w3c().inject_context(&otel_cx, carrier);
+    let pairs = association::pairs_of(cx.to_ctx());
+    if !pairs.is_empty() {
+        use opentelemetry::baggage::BaggageExt;
+        let with_baggage = opentelemetry::Context::new().with_baggage(pairs);
+        BaggagePropagator::new().inject_context(&with_baggage, carrier);
+    }
+}
+
+/// The `baggage` members of `carrier`, as `(key, value)` (percent-decoded, bounded by the W3C
+/// limits, malformed members skipped, by OpenTelemetry's baggage propagator).
+fn baggage_pairs(carrier: &dyn Extractor) -> Vec<(String, String)> {
+    use opentelemetry::baggage::BaggageExt;
+    let cx = BaggagePropagator::new().extract_with_context(&opentelemetry::Context::new(), &AnyCase(carrier));
+    cx.baggage().iter().map(|(k, (v, _))| (k.to_string(), v.as_str().to_string())).collect()
 }
 
 /// Reads `traceparent` and `tracestate` from `carrier`: attach the returned context and the spans
@@ -133,7 +169,9 @@ pub fn extract(carrier: &dyn Extractor) -> Context {
     if sc.is_sampled() {
         flags |= ctx_flags::SAMPLED;
     }
-    Context { trace_id, span_id: u64::from_be_bytes(sc.span_id().to_bytes()), sink, flags }
+    let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
+    let assoc = association::from_remote(trace_id, baggage_pairs(carrier));
+    Context { trace_id, span_id, sink, flags, assoc }
 }
 
 /// [`inject`] into an `http::HeaderMap`: the current span's `traceparent` and `tracestate`.

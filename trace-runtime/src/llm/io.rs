@@ -252,6 +252,40 @@ pub fn record_output_messages(messages: impl Messages) {
     }
 }
 
+/// Records `arguments` as the current span's `gen_ai.tool.call.arguments` (JSON), if IO capture
+/// is on. `#[trace_tool]` records its fn's parameters this way by itself.
+///
+/// ```
+/// trace_runtime::io::record_tool_arguments(serde_json::json!({"city": "Oslo"}));
+/// ```
+pub fn record_tool_arguments(arguments: impl Serialize) {
+    record_json(keys::gen_ai::tool::call::arguments, &arguments);
+}
+
+/// Records `result` as the current span's `gen_ai.tool.call.result` (JSON), if IO capture is on;
+/// a unit result (`null`) is not recorded. `#[trace_tool]` records its fn's `Ok` value or return
+/// value this way by itself.
+///
+/// ```
+/// trace_runtime::io::record_tool_result("12 °C, cloudy");
+/// ```
+pub fn record_tool_result(result: impl Serialize) {
+    record_json(keys::gen_ai::tool::call::result, &result);
+}
+
+fn record_json(key: keys::Key<String>, value: &impl Serialize) {
+    if !(capture_io_enabled() && crate::span::is_recording()) {
+        return;
+    }
+    let json = match serde_json::to_value(value) {
+        Ok(serde_json::Value::Null) => return,
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(e) => format!("<not serialisable: {e}>"),
+    };
+    crate::span::set(key, json);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

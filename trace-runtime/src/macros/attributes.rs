@@ -130,6 +130,12 @@ use crate::*;
 ///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///     };
 ///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///     // A failed GenAI call also gets `error.type`: the error's type name, or its `ErrorType`.
+///     {
+///         #[allow(unused_imports)]
+///         use ::trace_runtime::__private::{ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _};
+///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
+///     }
 ///     #[allow(clippy::redundant_closure)]
 ///     let () = (&::trace_runtime::__private::Outcome(&__trace_ret))
 ///         .__trace_usage(|__trace_usage_of| usage_of(__trace_usage_of));
@@ -233,6 +239,12 @@ use crate::*;
 ///                 RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///             };
 ///             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///             // A failed GenAI call also gets `error.type`: the error's type name, or its `ErrorType`.
+///             {
+///                 #[allow(unused_imports)]
+///                 use ::trace_runtime::__private::{ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _};
+///                 (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
+///             }
 ///             __trace_ret
 ///         })
 ///     };

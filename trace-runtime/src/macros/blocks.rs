@@ -206,13 +206,13 @@ pub use trace_macros::trace;
 ///         #[doc = r" `<&'static str as key>::__static_attr(..)`, which checks that the key takes strings."]
 ///         #[doc(hidden)]
 ///         #[inline(always)]
-///         fn __static_attr(value: &'static str) -> ::trace_runtime::__private::Attr
+///         fn __static_attr(__trace_value: &'static str) -> ::trace_runtime::__private::Attr
 ///         where
 ///             Self: Sized,
 ///         {
 ///             ::trace_runtime::__private::Attr::new(
 ///                 "billing.credits_charged",
-///                 ::trace_runtime::__private::AttrValue::Static(value)
+///                 ::trace_runtime::__private::AttrValue::Static(__trace_value)
 ///             )
 ///         }
 ///     }

@@ -162,9 +162,14 @@ impl Converter {
             }
             None => Vec::with_capacity(needed),
         };
+        let mut association = None;
         r.drain_attrs(|attr| {
             if let AttrValue::Static(text) = attr.value {
                 stage.note_static(text);
+            }
+            if let AttrValue::Association(set) = &mut attr.value {
+                association = Some(std::sync::Arc::clone(&set.0));
+                return;
             }
             let key = attr.key;
             match out.iter_mut().find(|a| a.key.as_str() == key) {
@@ -176,6 +181,14 @@ impl Converter {
                 }
             }
         });
+        if let Some(set) = association {
+            // The pairs the span inherited, unless it set the key itself.
+            for kv in &set.attrs {
+                if !out.iter().any(|a| a.key == kv.key) {
+                    out.push(kv.clone());
+                }
+            }
+        }
         if let Some(u) = r.usage() {
             let mut count = |key: &'static str, n: u64, always: bool| {
                 if always || n > 0 {
@@ -216,7 +229,14 @@ fn name(r: &Record, attrs: &[KeyValue]) -> Cow<'static, str> {
         Naming::Static => Cow::Borrowed(r.meta.name),
         Naming::GenAi => {
             let get = |key: &str| attrs.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str());
-            match (get("gen_ai.operation.name"), get("gen_ai.request.model")) {
+            let operation = get("gen_ai.operation.name");
+            // `invoke_agent {agent}`, `execute_tool {tool}`, `chat {model}`.
+            let target = match operation.as_deref() {
+                Some("invoke_agent") => get("gen_ai.agent.name"),
+                Some("execute_tool") => get("gen_ai.tool.name"),
+                _ => get("gen_ai.request.model"),
+            };
+            match (operation, target) {
                 (Some(op), Some(model)) => Cow::Owned(format!("{op} {model}")),
                 (Some(op), None) => Cow::Owned(op.into_owned()),
                 _ => Cow::Borrowed(r.meta.name),

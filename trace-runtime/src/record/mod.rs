@@ -7,6 +7,7 @@
 //! span never allocates. Every byte of the record crosses from the application's core to the export
 //! worker's, so it is kept small: 272 bytes, against 352 with usage and six slots inline.
 
+pub(crate) mod association;
 pub(crate) mod clock;
 pub(crate) mod ids;
 
@@ -71,6 +72,10 @@ pub(crate) mod flags {
     /// Adaptive sampling: the head ratio rejected this trace; the export worker keeps it only if
     /// it errored or ran slow. Same bit as `ctx_flags::SAMPLED_OUT`, so children copy it as is.
     pub(crate) const SAMPLED_OUT: u8 = 16;
+    /// An attribute slot holds the association set the span passes to its children.
+    pub(crate) const ASSOCIATED: u8 = 32;
+    /// A deferred `trace!` future set association keys: its set is made at the first poll.
+    pub(crate) const ASSOCIATE_AT_START: u8 = 64;
 }
 
 pub(crate) mod status {
@@ -111,6 +116,8 @@ pub(crate) struct Extra {
     pub(crate) otel_attrs: Vec<KeyValue>,
     pub(crate) links: Vec<opentelemetry::trace::Link>,
     pub(crate) scope: Option<opentelemetry::InstrumentationScope>,
+    /// Association keys a deferred `trace!` future set, made into its set at the first poll.
+    pub(crate) association_keys: Vec<&'static str>,
 }
 
 pub(crate) struct EventRecord {
@@ -190,6 +197,36 @@ impl Record {
         self.push_attr(attr);
     }
 
+    /// The association set this span passes on, if it has one.
+    pub(crate) fn association(&self) -> Option<&std::sync::Arc<association::AssocSet>> {
+        if self.flags & flags::ASSOCIATED == 0 {
+            return None;
+        }
+        self.find_attr(|a| matches!(a.value, AttrValue::Association(_))).and_then(|a| match &a.value {
+            AttrValue::Association(set) => Some(&set.0),
+            _ => None,
+        })
+    }
+
+    /// The first attribute set for which `f` holds.
+    pub(crate) fn find_attr(&self, mut f: impl FnMut(&Attr) -> bool) -> Option<&Attr> {
+        let inline = self.attrs[..self.n_attrs as usize].iter().map(|slot| {
+            // SAFETY: the first `n_attrs` slots were written by `push_attr`.
+            unsafe { slot.assume_init_ref() }
+        });
+        let spilled = self.extra.iter().flat_map(|e| e.attrs.iter());
+        inline.chain(spilled).find(|a| f(a))
+    }
+
+    /// Makes `set` the association set this span passes on (replacing an inherited one).
+    pub(crate) fn set_association(&mut self, set: std::sync::Arc<association::AssocSet>) {
+        self.set_attr(Attr::new(
+            association::SLOT_KEY,
+            AttrValue::Association(association::Association(set)),
+        ));
+        self.flags |= flags::ASSOCIATED;
+    }
+
     #[cold]
     fn spill_attr(&mut self, attr: Attr) {
         let extra = self.extra();
@@ -235,7 +272,10 @@ impl Record {
             && self.attrs[..self.n_attrs as usize].iter().all(|slot| {
                 // SAFETY: the first `n_attrs` slots were written by `push_attr`.
                 let attr = unsafe { slot.assume_init_ref() };
-                !matches!(attr.value, AttrValue::String(_) | AttrValue::Strings(_))
+                !matches!(
+                    attr.value,
+                    AttrValue::String(_) | AttrValue::Strings(_) | AttrValue::Association(_)
+                )
             })
     }
 

@@ -21,6 +21,8 @@ pub enum AttrValue {
     Static(&'static str),
     String(Box<str>),
     Strings(Box<[Box<str>]>),
+    /// The association set a span passes on (never exported as such: see `record::association`).
+    Association(crate::record::association::Association),
 }
 
 /// A recorded attribute: a static key and its value.
@@ -63,6 +65,8 @@ impl AttrValue {
                     .map(|s| StringValue::from(String::from(s)))
                     .collect(),
             )),
+            // Expanded into the set's pairs by the converter, which never calls this for it.
+            AttrValue::Association(_) => Value::String(StringValue::from("")),
         }
     }
 

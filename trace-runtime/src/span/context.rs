@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use super::thread_state::{self, Ctx, Scope};
+use crate::record::association::AssocId;
 
 /// The current span, detached from the thread it was taken on.
 ///
@@ -37,21 +38,29 @@ pub struct Context {
     pub(crate) span_id: u64,
     pub(crate) sink: u32,
     pub(crate) flags: u8,
+    pub(crate) assoc: AssocId,
 }
 
 impl Context {
     /// No current span: spans attached to it start new traces.
-    pub const NONE: Context = Context { trace_id: 0, span_id: 0, sink: 0, flags: 0 };
+    pub const NONE: Context = Context { trace_id: 0, span_id: 0, sink: 0, flags: 0, assoc: AssocId::NONE };
 
     /// The context as a value: its span is not owned by whoever attaches it, so writes to the
     /// current span made under it are not kept (they are counted in `metrics()`).
     pub(crate) fn from_ctx(ctx: Ctx) -> Self {
         let ctx = ctx.detached();
-        Context { trace_id: ctx.trace_id, span_id: ctx.span_id, sink: ctx.sink, flags: ctx.flags }
+        Context {
+            trace_id: ctx.trace_id,
+            span_id: ctx.span_id,
+            sink: ctx.sink,
+            flags: ctx.flags,
+            assoc: ctx.assoc,
+        }
     }
 
-    fn to_ctx(self) -> Ctx {
-        Ctx { trace_id: self.trace_id, span_id: self.span_id, sink: self.sink, flags: self.flags }.detached()
+    pub(crate) fn to_ctx(self) -> Ctx {
+        let Context { trace_id, span_id, sink, flags, assoc } = self;
+        Ctx { trace_id, span_id, sink, flags, assoc }.detached()
     }
 
     /// Makes this the current context of this thread until the guard drops.

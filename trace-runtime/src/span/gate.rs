@@ -82,7 +82,7 @@ fn decide_root(l: &thread_state::Local, sink: u32) -> Decision {
     } else if ADAPTIVE.load(Ordering::Relaxed) {
         Decision::Record { trace_id, span_id, parent_id: 0, sink, flags: flags::SAMPLED_OUT }
     } else {
-        Decision::Unsampled(Ctx { trace_id, span_id, sink: 0, flags: 0 })
+        Decision::Unsampled(Ctx { trace_id, span_id, ..Ctx::EMPTY })
     }
 }
 

@@ -15,6 +15,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering;
 
+use super::association;
 use super::gate::{Decision, ENABLED, decide};
 use super::thread_state::{self, Ctx, Local, Scope, ctx_flags};
 use crate::record::clock;
@@ -156,9 +157,12 @@ impl<S: Storage> SpanIn<S> {
     #[inline(always)]
     fn begin(&mut self, meta: &'static SpanMeta) {
         let l = thread_state::get();
-        match decide(l, l.ctx.get()) {
+        let parent = l.ctx.get();
+        match decide(l, parent) {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
-                self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+                let record =
+                    self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+                association::inherit(record, parent);
                 self.state = State::Ready;
             }
             Decision::Unsampled(trace) => {
@@ -187,9 +191,9 @@ impl Span {
     /// Makes the deferred decision under the context of the first poll.
     #[cold]
     fn resolve(&mut self) {
+        let parent = thread_state::current();
         let decision = if ENABLED.load(Ordering::Relaxed) {
-            let l = thread_state::get();
-            decide(l, l.ctx.get())
+            decide(thread_state::get(), parent)
         } else {
             Decision::Inert
         };
@@ -200,6 +204,7 @@ impl Span {
                 (record.trace_id, record.span_id, record.parent_id, record.sink) =
                     (trace_id, span_id, parent_id, sink);
                 record.flags |= flags;
+                association::start_deferred(record, parent);
                 record.start = clock::now();
                 self.state = State::Running;
             }
@@ -231,6 +236,7 @@ impl<S: Storage> SpanIn<S> {
         if self.is_recording() {
             // SAFETY: `Ready` / `Deferred`: the record was written by `begin` or `new_deferred`.
             unsafe { self.record() }.push_attr(attr);
+            self.take_associated();
         }
     }
 
@@ -241,6 +247,18 @@ impl<S: Storage> SpanIn<S> {
         if self.is_recording() {
             // SAFETY: as in `attr`.
             unsafe { self.record() }.push_attrs(attrs);
+            self.take_associated();
+        }
+    }
+
+    /// Makes the span's association set if the attributes just set include association keys.
+    #[inline(always)]
+    fn take_associated(&mut self) {
+        let l = thread_state::get();
+        if thread_state::has_associated(l) {
+            let (keys, n) = thread_state::take_associated(l);
+            // SAFETY: called by `attr` and `attrs` in `Ready` / `Deferred`: initialised.
+            association::associate_keys(unsafe { self.record() }, &keys[..n]);
         }
     }
 
@@ -259,7 +277,7 @@ impl<S: Storage> SpanIn<S> {
         // SAFETY: called in `Ready` or `Running`: the record is initialised.
         let r = unsafe { self.record() };
         let flags = ctx_flags::SAMPLED | ctx_flags::LOCAL | (r.flags & flags::SAMPLED_OUT);
-        Ctx { trace_id: r.trace_id, span_id: r.span_id, sink: r.sink, flags }
+        Ctx { trace_id: r.trace_id, span_id: r.span_id, sink: r.sink, flags, assoc: association::child_id(r) }
     }
 
     /// Ends the record at `end` and hands it to the thread's batch; `outermost` hands the batch

@@ -20,7 +20,9 @@
 //! # use trace_runtime::opentelemetry;
 //! ```
 
+pub mod association;
 pub(crate) mod context;
+mod evaluation;
 pub(crate) mod gate;
 pub(crate) mod guard;
 pub(crate) mod panic;
@@ -37,11 +39,77 @@ use crate::record::EventRecord;
 use crate::record::value::{AnyValue, Attr};
 use thread_state::Write;
 
+pub use evaluation::{Evaluation, record_evaluation, record_evaluation_on};
+
 /// Sets a typed attribute on the current span; the compiler checks the value's type.
+///
+/// An association key ([`Key::is_associated`]: `session.id`, `user.id`,
+/// `gen_ai.conversation.id`, your keys marked `#[associated]`) is also carried to every span
+/// started below this one from now on.
+///
+/// ```
+/// use trace_runtime::{keys, span, testing, trace};
+///
+/// let (_, spans) = testing::capture(|| {
+///     trace!("turn", {
+///         span::set(keys::session::id, "s-9");
+///         trace!("llm", {});
+///     })
+/// });
+/// let llm = spans.iter().find(|s| s.name == "llm").unwrap();
+/// assert!(llm.attributes.iter().any(|kv| kv.key.as_str() == "session.id" && kv.value.as_str() == "s-9"));
+/// ```
 pub fn set<T>(key: Key<T>, value: impl IntoValue<T>) {
     if thread_state::writable() {
-        thread_state::write(Write::Attr(Attr::new(key.name(), value.into_value())));
+        let value = value.into_value();
+        if key.is_associated() {
+            association::set_current(key.name(), value.clone());
+        }
+        thread_state::write(Write::Attr(Attr::new(key.name(), value)));
     }
+}
+
+/// Sets a recorded attribute on the current span.
+pub(crate) fn set_attr(attr: Attr) {
+    if thread_state::writable() {
+        thread_state::write(Write::Attr(attr));
+    }
+}
+
+/// What a failed GenAI span (`#[trace_llm]`, `#[trace_agent]`, `#[trace_tool]`) records as
+/// `error.type`: by default the error's type name; implement it to choose a low-cardinality class
+/// instead, as the OpenTelemetry conventions ask (`rate_limited`, `timeout`, an HTTP status).
+///
+/// ```
+/// use std::borrow::Cow;
+/// use trace_runtime::{span::ErrorType, testing, trace_tool};
+///
+/// #[derive(Debug)]
+/// enum WeatherError { RateLimited, Unknown(String) }
+/// impl std::fmt::Display for WeatherError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+/// }
+/// impl ErrorType for WeatherError {
+///     fn error_type(&self) -> Cow<'static, str> {
+///         match self {
+///             WeatherError::RateLimited => "rate_limited".into(),
+///             WeatherError::Unknown(_) => "unknown".into(),
+///         }
+///     }
+/// }
+///
+/// #[trace_tool(name = "weather")]
+/// fn weather(city: &str) -> Result<String, WeatherError> {
+///     Err(WeatherError::RateLimited)
+/// }
+///
+/// let (_, spans) = testing::capture(|| weather("Oslo"));
+/// let error_type = spans[0].attributes.iter().find(|kv| kv.key.as_str() == "error.type");
+/// assert_eq!(error_type.map(|kv| kv.value.to_string()).as_deref(), Some("rate_limited"));
+/// ```
+pub trait ErrorType {
+    /// The error's class, for `error.type`.
+    fn error_type(&self) -> Cow<'static, str>;
 }
 
 /// Sets an attribute under a key the kit does not know (the unchecked escape hatch).

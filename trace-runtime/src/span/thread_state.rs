@@ -27,6 +27,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::pipeline::{self, LOCAL_BATCH};
+use crate::record::association::AssocId;
 use crate::record::clock::Tick;
 use crate::record::ids::IdGen;
 use crate::record::usage::Usage;
@@ -57,10 +58,12 @@ pub(crate) struct Ctx {
     /// Where the trace's records go: `0` the export pipeline, otherwise a `testing::capture`.
     pub(crate) sink: u32,
     pub(crate) flags: u8,
+    /// The association set children inherit (`span::association`).
+    pub(crate) assoc: AssocId,
 }
 
 impl Ctx {
-    pub(crate) const EMPTY: Ctx = Ctx { trace_id: 0, span_id: 0, sink: 0, flags: 0 };
+    pub(crate) const EMPTY: Ctx = Ctx { trace_id: 0, span_id: 0, sink: 0, flags: 0, assoc: AssocId::NONE };
 
     #[inline(always)]
     pub(crate) fn sampled(&self) -> bool {
@@ -104,7 +107,14 @@ pub(crate) struct Local {
     cap: Cell<usize>,
     /// The [`FLUSH_EPOCH`] of the last hand-off: a newer one hands off at the next span end.
     epoch: Cell<u32>,
+    /// Association keys among the attributes a macro is building, for the span it builds them
+    /// for (see [`note_associated`]).
+    associated: [Cell<&'static str>; PENDING_KEYS],
+    associated_len: Cell<u8>,
 }
+
+/// Association keys one macro's attributes may set at most; more are not carried down.
+const PENDING_KEYS: usize = 4;
 
 /// Bumped by every flush and shutdown: a thread that ends a span under an open parent after it
 /// hands its batch off, instead of keeping finished spans until the parent ends.
@@ -128,6 +138,8 @@ thread_local! {
             len: Cell::new(0),
             epoch: Cell::new(0),
             cap: Cell::new(0),
+            associated: [const { Cell::new("") }; PENDING_KEYS],
+            associated_len: Cell::new(0),
         }
     };
     /// Writes to spans owned on this thread, made by code that does not own them, tagged with the
@@ -197,6 +209,30 @@ pub(crate) fn exit_in(l: &Local, scope: Scope, previous: Ctx) -> bool {
     live
 }
 
+/// An attribute under association key `key` is being built for the span a macro is starting;
+/// the span takes the note in `attrs` (see `span::association`).
+#[cold]
+pub(crate) fn note_associated(key: &'static str) {
+    let l = get();
+    let n = l.associated_len.get() as usize;
+    if n < PENDING_KEYS {
+        l.associated[n].set(key);
+        l.associated_len.set(n as u8 + 1);
+    }
+}
+
+/// Whether a macro noted association keys for the span it is starting.
+#[inline(always)]
+pub(crate) fn has_associated(l: &Local) -> bool {
+    l.associated_len.get() != 0
+}
+
+/// Takes the noted association keys.
+pub(crate) fn take_associated(l: &Local) -> ([&'static str; PENDING_KEYS], usize) {
+    let n = l.associated_len.replace(0) as usize;
+    (std::array::from_fn(|i| l.associated[i].get()), n)
+}
+
 /// Replaces the current context without a scope (a context made current past the depth a
 /// bridge keeps track of).
 pub(crate) fn replace_current(ctx: Ctx) {
@@ -211,6 +247,8 @@ pub(crate) enum Write {
     Error(Cow<'static, str>),
     Ok,
     Usage(Usage),
+    /// The association set the span passes on from now on.
+    Association(std::sync::Arc<crate::record::association::AssocSet>),
     /// Anything else, on the record itself (the closure runs no user code).
     #[cfg(feature = "tracing")]
     With(Box<dyn FnOnce(&mut Record)>),
@@ -224,6 +262,7 @@ impl Write {
             Write::Error(message) => record.set_error(message),
             Write::Ok => record.status = status::OK,
             Write::Usage(usage) => record.add_usage(usage),
+            Write::Association(set) => record.set_association(set),
             #[cfg(feature = "tracing")]
             Write::With(f) => f(record),
         }
