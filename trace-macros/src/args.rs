@@ -133,7 +133,12 @@ impl Args {
             };
             let key = name.to_string();
             if !valid.contains(&key.as_str()) {
-                let hint = match suggest::nearest(&key, valid) {
+                // `#[trace_fn(name = ..)]` names the span: that is `span_name`.
+                let nearest = match (flavor, key.as_str()) {
+                    (Flavor::Function, "name") => Some("span_name"),
+                    _ => suggest::nearest(&key, valid),
+                };
+                let hint = match nearest {
                     Some(s) => {
                         // `modle = ..` is `model = ..` misspelled: no "needs `model`" on top.
                         suggested.insert(s);

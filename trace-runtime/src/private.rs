@@ -210,6 +210,13 @@ fn record_error_type(error_type: std::borrow::Cow<'static, str>) {
 /// A parameter of a `#[trace_tool]` fn, for the autoref-specialised recorders below.
 pub struct Argument<'a, T>(pub &'a T);
 
+impl<T> Clone for Argument<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Argument<'_, T> {}
+
 /// The parameters of a `#[trace_tool]` fn, as a JSON object (`gen_ai.tool.call.arguments`).
 pub struct ToolArguments(serde_json::Map<String, serde_json::Value>);
 

@@ -323,3 +323,18 @@ fn association_crosses_processes_as_baggage() {
     assert_eq!(attr(&spans[0], "session.id").as_deref(), Some("s-2"));
     assert_eq!(attr(&spans[0], "gen_ai.usage.cost"), None);
 }
+
+#[test]
+fn outgoing_baggage_is_scrubbed_like_exports() {
+    let secret = "sk-proj-S3cr3tS3cr3tS3cr3tS3cr3tXYZ9";
+    let (headers, spans) = testing::capture(|| {
+        trace!("client", user.id = secret, {
+            let mut headers = HashMap::new();
+            propagation::inject(&mut headers);
+            headers
+        })
+    });
+    assert!(!headers["baggage"].contains("S3cr3t"), "{}", headers["baggage"]);
+    assert!(headers["baggage"].starts_with("user.id="), "{}", headers["baggage"]);
+    assert!(!attr(&spans[0], "user.id").unwrap().contains("S3cr3t"));
+}

@@ -27,7 +27,7 @@ use prost::Message as _;
 use support::http_server::Server;
 use trace_runtime::config::{Exporter, OtlpProtocol};
 use trace_runtime::log::{self, Level};
-use trace_runtime::{Config, init_with, keys, span, trace, trace_llm, tracing_layer};
+use trace_runtime::{Config, Evaluation, init_with, keys, span, trace, trace_llm, trace_tool, tracing_layer};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// What the built-in `openai_key` rule matches.
@@ -43,6 +43,12 @@ const WAIT: Duration = Duration::from_secs(10);
 #[trace_llm(provider = "openai", model = "gpt-4o-mini", input = prompt, output = String::as_str)]
 fn complete(prompt: &str) -> String {
     format!("the key is {SECRET}")
+}
+
+/// A tool: its arguments and result are captured.
+#[trace_tool(name = "vault")]
+fn vault(query: &str) -> Result<String, String> {
+    Ok(format!("{query} -> {SECRET}"))
 }
 
 /// Every text-carrying API, each given the secret.
@@ -66,6 +72,12 @@ fn scenario() {
                 .emit();
             log::exception(&std::io::Error::other(format!("exception {SECRET}")));
             complete(&format!("please use {SECRET}"));
+            let _ = vault(&format!("look up {SECRET}"));
+            span::record_evaluation(
+                Evaluation::new("judge").label("leak").explanation(&format!("saw {SECRET}")),
+            );
+            // An association value, carried to the span below.
+            trace!("associated", user.id = SECRET, { trace!("below associated", {}) });
             trace!("record-error", {
                 span::record_error(&std::io::Error::other(format!("failed with {SECRET}")));
             });
@@ -227,6 +239,14 @@ fn a_secret_reaches_no_exporter_and_no_sink_in_clear() {
         // The run directory holds log records only; every other destination also holds spans.
         let mark = if r.name == "run directory" { LOG_MARK } else { ROOT };
         assert!(contains(&r.bytes, mark), "{} received nothing of the scenario", r.name);
+        if r.name == "file store" {
+            // The agent layer's texts were recorded (and scrubbed), not left out.
+            for key in
+                ["gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.evaluation.explanation"]
+            {
+                assert!(contains(&r.bytes, key), "the file store has no {key}");
+            }
+        }
         let text = String::from_utf8_lossy(&r.bytes);
         let found: Vec<usize> = text.match_indices(CORE).map(|(at, _)| at).collect();
         for &at in found.iter().take(6) {

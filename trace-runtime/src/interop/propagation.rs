@@ -115,8 +115,14 @@ pub fn inject_context(cx: &Context, carrier: &mut dyn Injector) {
     }
     let otel_cx = opentelemetry::Context::new().with_remote_span_context(span_context_of(cx, false));
     w3c().inject_context(&otel_cx, carrier);
-    let pairs = association::pairs_of(cx.to_ctx());
+    let mut pairs = association::pairs_of(cx.to_ctx());
     if !pairs.is_empty() {
+        // Outgoing headers leave the process: scrubbed by the redaction rules, as exports are.
+        for kv in &mut pairs {
+            if let opentelemetry::Value::String(s) = &kv.value {
+                kv.value = crate::privacy::redact::redact_installed(s.as_str()).into();
+            }
+        }
         use opentelemetry::baggage::BaggageExt;
         let with_baggage = opentelemetry::Context::new().with_baggage(pairs);
         BaggagePropagator::new().inject_context(&with_baggage, carrier);

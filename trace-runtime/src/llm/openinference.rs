@@ -12,6 +12,9 @@
 //! | `llm.token_count.completion_details.reasoning` | reasoning tokens |
 //! | `llm.cost.prompt`, `.completion`, `.total`, `llm.cost.prompt_details.cache_read`, `.cache_write` | the [price](crate::cost) of the usage (priced models only) |
 //! | `input.value` / `output.value` (+ `*.mime_type` `application/json`), `llm.input_messages.{i}.message.role` / `.content`, `llm.output_messages.…` | captured IO (`gen_ai.input.messages` / `gen_ai.output.messages`) |
+//! | `tool.name`, `tool.description`, `agent.name` | `gen_ai.tool.name`, `gen_ai.tool.description`, `gen_ai.agent.name` |
+//! | `input.value` / `output.value` of a tool | captured `gen_ai.tool.call.arguments` / `gen_ai.tool.call.result` |
+//! | `session.id`, `user.id` | the same names: the [association attributes](crate::span::association) every span below the one that set them carries |
 //!
 //! ```rust,standalone_crate
 //! use trace_runtime::{record_usage, trace_llm, Usage, Config, config::{Exporter, Semconv}};
@@ -86,6 +89,26 @@ pub(crate) fn mirror(span: &mut SpanData, record: &Record, cost: Option<CostBrea
             messages(&mut out, side, json.as_str());
             out.push(KeyValue::new(format!("{side}.value"), json));
             out.push(KeyValue::new(format!("{side}.mime_type"), "application/json"));
+        }
+    }
+    for (from, to) in [
+        ("gen_ai.tool.name", "tool.name"),
+        ("gen_ai.tool.description", "tool.description"),
+        ("gen_ai.agent.name", "agent.name"),
+    ] {
+        if let Some(value) = get(from) {
+            out.push(KeyValue::new(to, value));
+        }
+    }
+    // A tool's arguments and result are its input and output.
+    for (side, key) in [("input", "gen_ai.tool.call.arguments"), ("output", "gen_ai.tool.call.result")] {
+        if let Some(Value::String(text)) = get(key) {
+            let json = serde_json::from_str::<serde_json::Value>(text.as_str()).is_ok();
+            out.push(KeyValue::new(format!("{side}.value"), text));
+            out.push(KeyValue::new(
+                format!("{side}.mime_type"),
+                if json { "application/json" } else { "text/plain" },
+            ));
         }
     }
     span.attributes.extend(out);

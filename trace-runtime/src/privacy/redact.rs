@@ -407,6 +407,12 @@ pub(crate) fn install(rules: Redactor) {
     *installed().write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
 }
 
+/// `text` scrubbed by the installed rules, for what leaves the process other than through the
+/// export worker (association values in outgoing `baggage`).
+pub(crate) fn redact_installed(text: &str) -> String {
+    Scrubber::current().redact(text).into_owned()
+}
+
 /// The installed rules with a cache of strings they leave unchanged: one per thread that scrubs
 /// (the export worker, the log drain).
 pub(crate) struct Scrubber {

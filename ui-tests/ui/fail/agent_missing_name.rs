@@ -1,0 +1,8 @@
+use trace_runtime::trace_agent;
+
+#[trace_agent(id = "agent-1")]
+fn run() {}
+
+fn main() {
+    run();
+}

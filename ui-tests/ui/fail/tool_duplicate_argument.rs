@@ -1,0 +1,8 @@
+use trace_runtime::trace_tool;
+
+#[trace_tool(name = "search", kind = "function", kind = "extension")]
+fn search() {}
+
+fn main() {
+    search();
+}
