@@ -338,3 +338,74 @@ fn outgoing_baggage_is_scrubbed_like_exports() {
     assert!(headers["baggage"].starts_with("user.id="), "{}", headers["baggage"]);
     assert!(!attr(&spans[0], "user.id").unwrap().contains("S3cr3t"));
 }
+
+#[tokio::test]
+async fn the_summary_counts_tools_and_failed_calls() {
+    let (trace_id, spans) = testing::capture(|| {
+        trace!("turn", {
+            let _ = refused();
+            let _ = flaky();
+            forecast("Oslo", 1);
+            span::trace_id().unwrap()
+        })
+    });
+    // Built by the export worker as the root was exported, and from the captured spans: the same.
+    let from_worker = trace_runtime::TraceSummary::of_trace(trace_id).unwrap();
+    let from_spans = trace_runtime::TraceSummary::from_spans(&spans);
+    for summary in [&from_worker, &from_spans] {
+        assert_eq!((summary.llm_calls, summary.tool_calls, summary.failed_calls), (1, 2, 2), "{summary:?}");
+        assert!(summary.ledger.is_empty(), "the failed call recorded no usage");
+        assert!(summary.to_string().contains("· 1 LLM call · 2 tool calls · 2 failed"), "{summary}");
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_is_the_same_on_every_run() {
+    let run = || async {
+        let planner = Planner { name: "planner".into() };
+        testing::capture_async(trace!("turn", session.id = "s-1", async { planner.run("x").await })).await.1
+    };
+    let first = testing::snapshot(&run().await);
+    assert_eq!(first, testing::snapshot(&run().await));
+    assert_eq!(
+        first,
+        "\
+turn session.id=s-1
+└─ invoke_agent planner gen_ai.agent.name=planner
+   ├─ execute_tool lookup gen_ai.tool.name=lookup gen_ai.tool.call.id=call_1
+   └─ forecast tool gen_ai.tool.name=forecast
+"
+    );
+}
+
+#[test]
+fn budgets_fail_naming_the_spans_over_them() {
+    let (_, spans) = testing::capture(|| {
+        trace!("turn", {
+            let _ = flaky();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        })
+    });
+    let message = |f: &dyn Fn()| {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("over budget");
+        caught.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let slow = message(&|| {
+        testing::budget(&spans).latency_at_most("turn", std::time::Duration::from_millis(5));
+    });
+    assert!(slow.contains("\"turn\" over its latency budget of 5ms") && slow.contains("turn took"), "{slow}");
+    let failed = message(&|| {
+        testing::budget(&spans).no_failed_calls();
+    });
+    assert!(failed.contains("execute_tool flaky: error: rate limited"), "{failed}");
+    let tools = message(&|| {
+        testing::budget(&spans).tool_calls_at_most(0);
+    });
+    assert!(tools.contains("1 tool calls, over the budget of 0"), "{tools}");
+    let missing = message(&|| {
+        testing::budget(&spans).latency_at_most("no such span", std::time::Duration::from_secs(1));
+    });
+    assert!(missing.contains("no span named \"no such span\""), "{missing}");
+    // Within budget: no panic.
+    testing::budget(&spans).llm_calls_at_most(0).total_cost_at_most(0.0).tool_calls_at_most(1);
+}

@@ -135,7 +135,7 @@ fn the_summary_of_a_known_trace() {
         known.to_string(),
         "\
 ╭─ Trace summary: answer_question ─────────────────────────────────────────────╮
-│ spans 3 · duration 2.45 s · cost $0.0000209                                  │
+│ spans 3 · duration 2.45 s · 2 LLM calls · cost $0.0000209                    │
 │ model                  calls    input   output   cached reasoning       cost │
 │ gpt-4o-mini                2       31       27        0         0 $0.0000209 │
 │ total                      2       31       27        0         0 $0.0000209 │

@@ -16,7 +16,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::llm::cost::{self, Price};
-use crate::llm::summary::TraceSummary;
+use crate::llm::summary::{Activity, TraceSummary};
 use crate::llm::tokens;
 use crate::pipeline::stage::Stage;
 use crate::privacy::redact::Redactor;
@@ -119,8 +119,9 @@ pub(crate) fn install() {
 struct LlmStage {
     settings: Arc<Active>,
     prices: Arc<HashMap<String, Price>>,
-    /// Spans per trace, for summaries: one lookup per span, so keyed without SipHash.
-    spans: crate::record::ids::IdMap<u128, u64>,
+    /// Spans and GenAI calls per trace, for summaries: one lookup per span, so keyed without
+    /// SipHash.
+    spans: crate::record::ids::IdMap<u128, (u64, Activity)>,
     order: VecDeque<u128>,
     to_print: Vec<TraceSummary>,
     /// The redaction rules, with the strings they leave unchanged.
@@ -140,15 +141,16 @@ impl LlmStage {
     }
 
     /// Counts the span in its trace; at the trace's root, builds the summary.
-    fn count(&mut self, record: &Record, span: &SpanData) {
+    fn count(&mut self, record: &Record, span: &SpanData, activity: Activity) {
         let trace = record.trace_id;
         let root = record.parent_id == 0 || record.flags & flags::REMOTE_PARENT != 0;
-        let n = match self.spans.get_mut(&trace) {
-            Some(n) => {
+        let (n, activity) = match self.spans.get_mut(&trace) {
+            Some((n, seen)) => {
                 *n += 1;
-                *n
+                seen.add(activity);
+                (*n, *seen)
             }
-            None if root => 1,
+            None if root => (1, activity),
             None => {
                 if self.order.len() >= OPEN_TRACES
                     && let Some(old) = self.order.pop_front()
@@ -156,7 +158,7 @@ impl LlmStage {
                     self.spans.remove(&old);
                 }
                 self.order.push_back(trace);
-                self.spans.insert(trace, 1);
+                self.spans.insert(trace, (1, activity));
                 return;
             }
         };
@@ -169,6 +171,9 @@ impl LlmStage {
             spans: n,
             duration: span.end_time.duration_since(span.start_time).unwrap_or(Duration::ZERO),
             ledger: tokens::store().trace(trace).cloned().unwrap_or_default(),
+            llm_calls: activity.llm_calls,
+            tool_calls: activity.tool_calls,
+            failed_calls: activity.failed_calls,
         };
         if self.settings.summary && record.sink == 0 {
             self.to_print.push(summary.clone());
@@ -198,6 +203,8 @@ impl Stage for LlmStage {
     /// Adds cost, ledgers, the summary, the mirror and redaction to `span`, converted from
     /// `record`.
     fn process(&mut self, record: &Record, span: &mut SpanData) {
+        // Before the OpenInference mirror, which may drop the GenAI names it reads.
+        let activity = Activity::of(span);
         let mut breakdown = None;
         if let Some(&usage) = record.usage() {
             let (provider, model) =
@@ -234,7 +241,7 @@ impl Stage for LlmStage {
         }
         self.scrub.span(span);
         // After redaction: the summary keeps (and may print) the root's name.
-        self.count(record, span);
+        self.count(record, span, activity);
     }
 
     /// Prints the summaries of traces whose spans the exporters have just been given.

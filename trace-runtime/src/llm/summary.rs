@@ -17,13 +17,16 @@
 //! ledger.add("openai", "gpt-4o-mini", usage, Some(0.0000209));
 //! let summary = TraceSummary {
 //!     name: "answer_question".into(),
-//!     spans: 3,
+//!     spans: 4,
 //!     duration: Duration::from_millis(2450),
 //!     ledger,
+//!     llm_calls: 1,
+//!     tool_calls: 2,
+//!     failed_calls: 0,
 //! };
 //! assert_eq!(summary.to_string(), "\
 //! ╭─ Trace summary: answer_question ─────────────────────────────────────────────╮
-//! │ spans 3 · duration 2.45 s · cost $0.0000209                                  │
+//! │ spans 4 · duration 2.45 s · 1 LLM call · 2 tool calls · cost $0.0000209      │
 //! │ model                  calls    input   output   cached reasoning       cost │
 //! │ gpt-4o-mini                1       31       27        0         0 $0.0000209 │
 //! │ total                      1       31       27        0         0 $0.0000209 │
@@ -51,6 +54,45 @@ pub struct TraceSummary {
     pub duration: Duration,
     /// Tokens and cost per (provider, model).
     pub ledger: Ledger,
+    /// LLM calls (GenAI spans other than tools and agents), failed ones and those that
+    /// recorded no usage included.
+    pub llm_calls: u64,
+    /// Tool calls (`execute_tool` spans).
+    pub tool_calls: u64,
+    /// GenAI spans (LLM calls, tools, agents) that ended with status Error.
+    pub failed_calls: u64,
+}
+
+/// What a span counts for in a summary, from its `gen_ai.operation.name` and status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Activity {
+    pub(crate) llm_calls: u64,
+    pub(crate) tool_calls: u64,
+    pub(crate) failed_calls: u64,
+}
+
+impl Activity {
+    pub(crate) fn of(span: &SpanData) -> Activity {
+        let operation = span
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "gen_ai.operation.name")
+            .map(|kv| kv.value.as_str());
+        let Some(operation) = operation else { return Activity::default() };
+        let failed = matches!(span.status, opentelemetry::trace::Status::Error { .. });
+        let (llm, tool) = match operation.as_ref() {
+            "execute_tool" => (false, true),
+            "invoke_agent" | "create_agent" => (false, false),
+            _ => (true, false),
+        };
+        Activity { llm_calls: llm.into(), tool_calls: tool.into(), failed_calls: failed.into() }
+    }
+
+    pub(crate) fn add(&mut self, other: Activity) {
+        self.llm_calls += other.llm_calls;
+        self.tool_calls += other.tool_calls;
+        self.failed_calls += other.failed_calls;
+    }
 }
 
 impl TraceSummary {
@@ -74,12 +116,19 @@ impl TraceSummary {
             .iter()
             .find(|s| s.parent_span_id == opentelemetry::trace::SpanId::INVALID)
             .or_else(|| spans.iter().min_by_key(|s| s.start_time));
+        let mut activity = Activity::default();
+        for span in spans {
+            activity.add(Activity::of(span));
+        }
         TraceSummary {
             name: root.map(|r| r.name.to_string()).unwrap_or_default(),
             spans: spans.len() as u64,
             duration: root
                 .map_or(Duration::ZERO, |r| r.end_time.duration_since(r.start_time).unwrap_or_default()),
             ledger: Ledger::from_spans(spans),
+            llm_calls: activity.llm_calls,
+            tool_calls: activity.tool_calls,
+            failed_calls: activity.failed_calls,
         }
     }
 
@@ -108,15 +157,34 @@ impl fmt::Display for TraceSummary {
         let inner = WIDTH - 4;
         let title = format!("─ Trace summary: {} ", fit(&self.name, WIDTH - 20));
         writeln!(f, "╭{title}{}╮", "─".repeat((WIDTH - 2).saturating_sub(width(&title))))?;
-        let cost = match (self.ledger.is_empty(), self.ledger.total_cost()) {
-            (true, _) => "no LLM calls".to_string(),
-            (false, Some(c)) => format!("cost {}", money(c)),
-            (false, None) if self.ledger.priced_cost() > 0.0 => {
-                format!("cost {} + unpriced models", money(self.ledger.priced_cost()))
+        let llm_calls = self.llm_calls.max(self.ledger.calls());
+        let mut head = format!("spans {} · duration {}", self.spans, duration(self.duration));
+        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        if llm_calls == 0 && self.tool_calls == 0 {
+            head.push_str(" · no LLM calls");
+        }
+        if llm_calls > 0 {
+            head = format!("{head} · {}", plural(llm_calls, "LLM call"));
+        }
+        if self.tool_calls > 0 {
+            head = format!("{head} · {}", plural(self.tool_calls, "tool call"));
+        }
+        if self.failed_calls > 0 {
+            head = format!("{head} · {} failed", self.failed_calls);
+        }
+        // With the counts, the cost is the last item: `cost` is dropped when room runs short.
+        let cost = match self.ledger.total_cost() {
+            _ if self.ledger.is_empty() => None,
+            Some(c) => Some(money(c)),
+            None if self.ledger.priced_cost() > 0.0 => {
+                Some(format!("{} + unpriced models", money(self.ledger.priced_cost())))
             }
-            (false, None) => "cost unpriced".to_string(),
+            None => Some("unpriced".to_string()),
         };
-        let head = format!("spans {} · duration {} · {cost}", self.spans, duration(self.duration));
+        if let Some(cost) = cost {
+            let long = format!("{head} · cost {cost}");
+            head = if width(&long) <= inner { long } else { format!("{head} · {cost}") };
+        }
         line(f, &fit(&head, inner))?;
         if self.ledger.is_empty() {
             return writeln!(f, "╰{}╯", "─".repeat(WIDTH - 2));
@@ -240,13 +308,14 @@ mod tests {
             spans: 12,
             duration: Duration::from_micros(1500),
             ledger,
+            ..Default::default()
         };
         let text = summary.to_string();
         assert_eq!(
             text,
             "\
 ╭─ Trace summary: a very long trace name that goes on and on and on past the … ╮
-│ spans 12 · duration 1.5 ms · cost $0.0522 + unpriced models                  │
+│ spans 12 · duration 1.5 ms · 4 LLM calls · cost $0.0522 + unpriced models    │
 │ model                  calls    input   output   cached reasoning       cost │
 │ gpt-4o                     2     2000      400     1000         0   $0.00725 │
 │ claude-sonnet-4-20250…     1     5000     2000        0       512    $0.0450 │
@@ -273,6 +342,23 @@ mod tests {
 │ spans 1 · duration 3.00 s · no LLM calls                                     │
 ╰──────────────────────────────────────────────────────────────────────────────╯
 "
+        );
+    }
+
+    #[test]
+    fn a_trace_whose_only_llm_call_failed_counts_it() {
+        let summary = TraceSummary {
+            name: "turn".into(),
+            spans: 3,
+            duration: Duration::from_millis(20),
+            llm_calls: 1,
+            tool_calls: 1,
+            failed_calls: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary.to_string().lines().nth(1),
+            Some("│ spans 3 · duration 20.0 ms · 1 LLM call · 1 tool call · 1 failed             │")
         );
     }
 

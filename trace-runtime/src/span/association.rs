@@ -212,6 +212,13 @@ pub(crate) fn set_current(key: &'static str, value: AttrValue) {
     thread_state::write(Write::Association(set));
 }
 
+/// The association keys this process knows: the kit's and the `#[associated]` ones it used.
+pub(crate) fn known_keys() -> Vec<&'static str> {
+    let mut keys = BUILT_IN.to_vec();
+    keys.extend(registry().user_keys.iter().copied());
+    keys
+}
+
 /// The pairs of the set `ctx` names, for `baggage`.
 pub(crate) fn pairs_of(ctx: Ctx) -> Vec<KeyValue> {
     lookup(ctx).map(|set| set.attrs.clone()).unwrap_or_default()
@@ -220,11 +227,11 @@ pub(crate) fn pairs_of(ctx: Ctx) -> Vec<KeyValue> {
 /// A set made from `baggage` pairs for a remote context of `trace_id`, if any pair is an
 /// association key; kept alive until the spans started under it hold it.
 pub(crate) fn from_remote(trace_id: u128, pairs: impl IntoIterator<Item = (String, String)>) -> AssocId {
-    let user_keys = registry().user_keys.clone();
+    let known_keys = known_keys();
     let own: Vec<KeyValue> = pairs
         .into_iter()
         .filter_map(|(key, value)| {
-            let known = BUILT_IN.iter().chain(&user_keys).find(|k| **k == key)?;
+            let known = known_keys.iter().find(|k| **k == key)?;
             Some(Attr::new(known, AttrValue::copy_str(&value)).take_key_value())
         })
         .collect();

@@ -59,6 +59,12 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
         fmt_duration(end.duration_since(start).unwrap_or_default()),
     );
 
+    // An association attribute equal to the parent's is shown once, where it was set.
+    let associated = crate::span::association::known_keys();
+    let parent_of = |i: usize| {
+        let span = &spans[i];
+        index.get(&span.parent_span_id).filter(|_| !span.parent_span_is_remote).map(|&p| &spans[p])
+    };
     let mut visited = vec![false; spans.len()];
     // Spans in a parent cycle (corrupt ids) hang off no top; the pass over all indices
     // prints them instead of dropping them.
@@ -82,7 +88,13 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
             // Keeps the vertical line down to the first child unbroken.
             let body = if kids.is_empty() { child_prefix.clone() } else { format!("{child_prefix}│ ") };
             let head = format!("{prefix}{connector}{}", span_head(&spans[i], &index, color));
-            let attrs = attr_items(&spans[i].attributes);
+            let inherited = |kv: &KeyValue| {
+                associated.contains(&kv.key.as_str())
+                    && parent_of(i).is_some_and(|p| p.attributes.iter().any(|a| a == kv))
+            };
+            let own: Vec<KeyValue> =
+                spans[i].attributes.iter().filter(|kv| !inherited(kv)).cloned().collect();
+            let attrs = attr_items(&own);
             write_wrapped(&mut out, &head, "  ", &attrs, &body, color);
             for event in spans[i].events.iter() {
                 let head = format!("{body}• {}", clip(&one_line(&event.name), MAX_NAME_CHARS));

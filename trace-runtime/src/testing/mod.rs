@@ -5,6 +5,15 @@
 //! there, including work carried into tasks and threads with the kit's helpers, are routed to it
 //! and to nothing else. The spans come back as `opentelemetry_sdk::trace::SpanData`, ordered by
 //! start time, once every span that ended inside has reached the export worker.
+//!
+//! For agent tests: [`snapshot`] turns a captured tree into text to compare with an expected
+//! string, and [`budget`] asserts cost, tokens, calls and latency over the captured spans.
+
+mod budget;
+mod snapshot;
+
+pub use budget::{Budget, budget};
+pub use snapshot::{SNAPSHOT_KEYS, snapshot, snapshot_with};
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
