@@ -409,3 +409,18 @@ fn budgets_fail_naming_the_spans_over_them() {
     // Within budget: no panic.
     testing::budget(&spans).llm_calls_at_most(0).total_cost_at_most(0.0).tool_calls_at_most(1);
 }
+
+#[test]
+fn association_passes_through_opentelemetry_api_spans() {
+    use opentelemetry::trace::Tracer as _;
+    let (_, spans) = testing::capture(|| {
+        trace!("turn", session.id = "s-otel", {
+            opentelemetry::global::tracer("app").in_span("api span", |_cx| {
+                trace!("kit inside api", {});
+            });
+        })
+    });
+    for name in ["api span", "kit inside api"] {
+        assert_eq!(attr(named(&spans, name), "session.id").as_deref(), Some("s-otel"), "{name}");
+    }
+}

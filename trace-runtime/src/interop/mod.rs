@@ -107,11 +107,11 @@ impl HeapSpan {
                 record.start = clock::now();
                 // Children keep the sampled-out mark, so adaptive sampling decides the whole trace.
                 let flags = ctx_flags::SAMPLED | (flags & ctx_flags::SAMPLED_OUT);
-                if sink != 0 || flags & ctx_flags::SAMPLED_OUT != 0 {
-                    // What its OpenTelemetry context cannot carry, for children made under it.
-                    live::register(span_id, sink, flags & ctx_flags::SAMPLED_OUT);
-                }
                 let assoc = record.association().map_or(AssocId::NONE, |set| set.id);
+                if sink != 0 || flags & ctx_flags::SAMPLED_OUT != 0 || !assoc.is_none() {
+                    // What its OpenTelemetry context cannot carry, for children made under it.
+                    live::register(span_id, sink, flags & ctx_flags::SAMPLED_OUT, assoc);
+                }
                 let ctx = Ctx { trace_id, span_id, sink, flags, assoc };
                 HeapSpan { record: Some(record), ctx }
             }
@@ -125,7 +125,8 @@ impl HeapSpan {
         let Some(record) = self.record.take() else { return };
         let record = ManuallyDrop::new(*record);
         let end = end.max(record.start);
-        if record.sink != 0 || record.flags & crate::record::flags::SAMPLED_OUT != 0 {
+        let registered = crate::record::flags::SAMPLED_OUT | crate::record::flags::ASSOCIATED;
+        if record.sink != 0 || record.flags & registered != 0 {
             live::unregister(record.span_id);
         }
         // A kit span recording on this thread hands the batch off when its local root ends;
@@ -182,7 +183,7 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
     if !sc.is_valid() {
         return Ctx { sink, ..Ctx::EMPTY };
     }
-    let (found, mut flags) = live::of(sc).unwrap_or_default();
+    let (found, mut flags, assoc) = live::of(sc).unwrap_or_default();
     let sink = if found != 0 { found } else { sink };
     if sc.is_sampled() {
         flags |= ctx_flags::SAMPLED;
@@ -195,7 +196,7 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
         sink,
         flags,
-        assoc: AssocId::NONE,
+        assoc,
     }
 }
 
@@ -253,15 +254,17 @@ mod live {
     use super::*;
 
     static LIVE: AtomicUsize = AtomicUsize::new(0);
-    /// Span id to (sink, sampled-out flag).
-    static SPANS: Mutex<Option<HashMap<u64, (u32, u8)>>> = Mutex::new(None);
+    /// Span id to (sink, sampled-out flag, association set).
+    static SPANS: Mutex<Option<HashMap<u64, Live>>> = Mutex::new(None);
 
-    fn lock() -> std::sync::MutexGuard<'static, Option<HashMap<u64, (u32, u8)>>> {
+    type Live = (u32, u8, AssocId);
+
+    fn lock() -> std::sync::MutexGuard<'static, Option<HashMap<u64, Live>>> {
         SPANS.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn register(span_id: u64, sink: u32, sampled_out: u8) {
-        lock().get_or_insert_with(HashMap::new).insert(span_id, (sink, sampled_out));
+    pub(super) fn register(span_id: u64, sink: u32, sampled_out: u8, assoc: AssocId) {
+        lock().get_or_insert_with(HashMap::new).insert(span_id, (sink, sampled_out, assoc));
         LIVE.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -271,7 +274,7 @@ mod live {
         }
     }
 
-    pub(super) fn of(sc: &SpanContext) -> Option<(u32, u8)> {
+    pub(super) fn of(sc: &SpanContext) -> Option<Live> {
         if LIVE.load(Ordering::Relaxed) == 0 {
             return None;
         }

@@ -74,8 +74,10 @@ pub(crate) mod flags {
     pub(crate) const SAMPLED_OUT: u8 = 16;
     /// An attribute slot holds the association set the span passes to its children.
     pub(crate) const ASSOCIATED: u8 = 32;
-    /// A deferred `trace!` future set association keys: its set is made at the first poll.
+    /// The span set association keys: it makes its set when it starts (entered, first polled).
     pub(crate) const ASSOCIATE_AT_START: u8 = 64;
+    /// The span's parent has an association set, which the span takes when it starts.
+    pub(crate) const INHERIT_AT_START: u8 = 128;
 }
 
 pub(crate) mod status {
@@ -116,8 +118,6 @@ pub(crate) struct Extra {
     pub(crate) otel_attrs: Vec<KeyValue>,
     pub(crate) links: Vec<opentelemetry::trace::Link>,
     pub(crate) scope: Option<opentelemetry::InstrumentationScope>,
-    /// Association keys a deferred `trace!` future set, made into its set at the first poll.
-    pub(crate) association_keys: Vec<&'static str>,
 }
 
 pub(crate) struct EventRecord {
@@ -168,9 +168,13 @@ impl Record {
     #[inline(always)]
     pub(crate) fn push_attrs<const N: usize>(&mut self, attrs: [Attr; N]) {
         if N <= INLINE_ATTRS && self.n_attrs == 0 {
-            for (slot, attr) in self.attrs.iter_mut().zip(attrs) {
-                slot.write(attr);
-            }
+            // One move of the whole array: a loop over its elements, once the drop glue of a
+            // value grew (the association set's `Arc`), stopped being unrolled and stalled on
+            // reloading each element from the stack (sync span 41 -> 80 ns in `span_overhead`).
+            // SAFETY: `N <= INLINE_ATTRS`, so the first `N` slots are in bounds; `MaybeUninit<Attr>`
+            // has `Attr`'s layout, so they are a `[Attr; N]`; they hold nothing (`n_attrs == 0`),
+            // so nothing is overwritten without a drop, and `n_attrs = N` below makes them owned.
+            unsafe { self.attrs.as_mut_ptr().cast::<[Attr; N]>().write(attrs) };
             self.n_attrs = N as u8;
         } else {
             for attr in attrs {

@@ -158,41 +158,49 @@ pub(crate) fn child_id(record: &Record) -> AssocId {
     if record.flags & flags::ASSOCIATED == 0 {
         return AssocId::NONE;
     }
+    child_id_slow(record)
+}
+
+#[cold]
+#[inline(never)]
+fn child_id_slow(record: &Record) -> AssocId {
     record.association().map_or(AssocId::NONE, |set| set.id)
 }
 
-/// The span whose record this is set association keys `keys` among its attributes (made by a
-/// macro): it makes its set, over the one it inherited.
+/// A span starting, in place: it takes its parent's set (`parent`, when that has one) and, if
+/// its macro set association keys, makes its own set over it.
 #[cold]
 #[inline(never)]
-pub(crate) fn associate_keys(record: &mut Record, keys: &[&'static str]) {
-    if record.trace_id == 0 {
-        // A deferred `trace!` future: its trace is known at the first poll.
-        record.extra().association_keys.extend_from_slice(keys);
-        record.flags |= flags::ASSOCIATE_AT_START;
+pub(crate) fn start(record: &mut Record, parent: Option<Ctx>) {
+    let associate = record.flags & flags::ASSOCIATE_AT_START != 0;
+    record.flags &= !(flags::ASSOCIATE_AT_START | flags::INHERIT_AT_START);
+    if let Some(parent) = parent {
+        inherit(record, parent);
+    }
+    if !associate || record.trace_id == 0 {
         return;
     }
-    let own: Vec<KeyValue> = keys
+    let l = thread_state::get();
+    let own: Vec<KeyValue> = BUILT_IN
         .iter()
-        .filter_map(|key| record.find_attr(|a| a.key == *key))
+        .copied()
+        .chain(thread_state::thread_keys(l))
+        .filter_map(|key| record.find_attr(|a| a.key == key))
         .map(|a| a.clone().take_key_value())
         .collect();
     if own.is_empty() {
         return;
     }
-    let set = make(record.trace_id, record.association().map(|s| s.as_ref()), own, keys);
+    let set = make(record.trace_id, record.association().map(|s| s.as_ref()), own, &[]);
     record.set_association(set);
 }
 
-/// A deferred `trace!` future's first poll, once it has its ids: the set it inherits and the one
-/// its own keys make.
+/// A key declared `#[associated]` that this process used, for `baggage` extraction.
 #[cold]
-pub(crate) fn start_deferred(record: &mut Record, parent: Ctx) {
-    inherit(record, parent);
-    if record.flags & flags::ASSOCIATE_AT_START != 0 {
-        record.flags &= !flags::ASSOCIATE_AT_START;
-        let keys = std::mem::take(&mut record.extra().association_keys);
-        associate_keys(record, &keys);
+pub(crate) fn note_user_key(key: &'static str) {
+    let mut registry = registry();
+    if !registry.user_keys.contains(&key) {
+        registry.user_keys.push(key);
     }
 }
 

@@ -162,7 +162,14 @@ impl<S: Storage> SpanIn<S> {
             Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
                 let record =
                     self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
-                association::inherit(record, parent);
+                if !parent.assoc.is_none() {
+                    // The parent's association set is taken once the span is in place (entered,
+                    // or its future first polled): code here that passed the record's address
+                    // out of line kept the future from being built where it ends up, and cost
+                    // each async span two copies of itself. `saved` is unused until then.
+                    record.flags |= flags::INHERIT_AT_START;
+                    self.saved.write(parent);
+                }
                 self.state = State::Ready;
             }
             Decision::Unsampled(trace) => {
@@ -204,7 +211,7 @@ impl Span {
                 (record.trace_id, record.span_id, record.parent_id, record.sink) =
                     (trace_id, span_id, parent_id, sink);
                 record.flags |= flags;
-                association::start_deferred(record, parent);
+                association::start(record, Some(parent));
                 record.start = clock::now();
                 self.state = State::Running;
             }
@@ -236,7 +243,7 @@ impl<S: Storage> SpanIn<S> {
         if self.is_recording() {
             // SAFETY: `Ready` / `Deferred`: the record was written by `begin` or `new_deferred`.
             unsafe { self.record() }.push_attr(attr);
-            self.take_associated();
+            self.note_associated();
         }
     }
 
@@ -247,18 +254,32 @@ impl<S: Storage> SpanIn<S> {
         if self.is_recording() {
             // SAFETY: as in `attr`.
             unsafe { self.record() }.push_attrs(attrs);
-            self.take_associated();
+            self.note_associated();
         }
     }
 
-    /// Makes the span's association set if the attributes just set include association keys.
+    /// Marks the span to make its association set when it starts if the attributes just set
+    /// include association keys (inline stores only: see `begin`).
     #[inline(always)]
-    fn take_associated(&mut self) {
-        let l = thread_state::get();
-        if thread_state::has_associated(l) {
-            let (keys, n) = thread_state::take_associated(l);
+    fn note_associated(&mut self) {
+        if thread_state::take_associated_note(thread_state::get()) {
             // SAFETY: called by `attr` and `attrs` in `Ready` / `Deferred`: initialised.
-            association::associate_keys(unsafe { self.record() }, &keys[..n]);
+            unsafe { self.record() }.flags |= flags::ASSOCIATE_AT_START;
+        }
+    }
+
+    /// The start of a recording span, in place: its association set, if it inherits or makes one.
+    #[inline(always)]
+    fn start_association(&mut self) {
+        // SAFETY: called in `Ready` (sync, before entering) or `Running` (each poll): initialised.
+        let pending = unsafe { self.record() }.flags & (flags::INHERIT_AT_START | flags::ASSOCIATE_AT_START);
+        if pending != 0 {
+            // SAFETY: `begin` wrote `saved` when it set `INHERIT_AT_START`, and nothing writes it
+            // before the span is entered (sync) or at all (async).
+            let parent =
+                (pending & flags::INHERIT_AT_START != 0).then(|| unsafe { self.saved.assume_init_read() });
+            // SAFETY: as above.
+            association::start(unsafe { self.record() }, parent);
         }
     }
 
@@ -305,6 +326,7 @@ impl ScopedSpan<'_> {
     pub fn enter(&mut self) {
         match self.state {
             State::Ready => {
+                self.start_association();
                 // SAFETY: `Ready`: the record is initialised.
                 unsafe { self.record() }.start = clock::now();
                 let ctx = self.child_ctx();
@@ -444,7 +466,10 @@ pub(crate) mod future {
                 span.resolve();
             }
             let ctx = match span.state {
-                State::Running => span.child_ctx(),
+                State::Running => {
+                    span.start_association();
+                    span.child_ctx()
+                }
                 // SAFETY: `Unsampled` keeps the trace's context in `saved`.
                 State::Unsampled => unsafe { span.saved.assume_init_read() },
                 _ => return this.inner.poll(cx),

@@ -107,14 +107,18 @@ pub(crate) struct Local {
     cap: Cell<usize>,
     /// The [`FLUSH_EPOCH`] of the last hand-off: a newer one hands off at the next span end.
     epoch: Cell<u32>,
-    /// Association keys among the attributes a macro is building, for the span it builds them
-    /// for (see [`note_associated`]).
-    associated: [Cell<&'static str>; PENDING_KEYS],
+    /// A macro's attributes for the span it is starting include an association key (see
+    /// [`note_associated`]).
+    associated_noted: Cell<bool>,
+    /// The association keys this thread's macros have set, which a starting span looks for
+    /// among its attributes.
+    associated_keys: [Cell<&'static str>; THREAD_KEYS],
     associated_len: Cell<u8>,
 }
 
-/// Association keys one macro's attributes may set at most; more are not carried down.
-const PENDING_KEYS: usize = 4;
+/// Distinct association keys a thread's macros set at most (the kit's own three are always
+/// known); a key past them is recorded but not carried down.
+const THREAD_KEYS: usize = 8;
 
 /// Bumped by every flush and shutdown: a thread that ends a span under an open parent after it
 /// hands its batch off, instead of keeping finished spans until the parent ends.
@@ -138,7 +142,8 @@ thread_local! {
             len: Cell::new(0),
             epoch: Cell::new(0),
             cap: Cell::new(0),
-            associated: [const { Cell::new("") }; PENDING_KEYS],
+            associated_noted: Cell::new(false),
+            associated_keys: [const { Cell::new("") }; THREAD_KEYS],
             associated_len: Cell::new(0),
         }
     };
@@ -209,28 +214,42 @@ pub(crate) fn exit_in(l: &Local, scope: Scope, previous: Ctx) -> bool {
     live
 }
 
-/// An attribute under association key `key` is being built for the span a macro is starting;
-/// the span takes the note in `attrs` (see `span::association`).
-#[cold]
+/// An attribute under association key `key` is being built for the span a macro is starting:
+/// the span notes it in `attrs`, and looks for `key` among its attributes when it starts (see
+/// `span::association`).
+#[inline]
 pub(crate) fn note_associated(key: &'static str) {
     let l = get();
-    let n = l.associated_len.get() as usize;
-    if n < PENDING_KEYS {
-        l.associated[n].set(key);
-        l.associated_len.set(n as u8 + 1);
+    l.associated_noted.set(true);
+    if !crate::span::association::BUILT_IN.contains(&key) && !thread_keys(l).any(|k| k == key) {
+        add_thread_key(l, key);
     }
 }
 
-/// Whether a macro noted association keys for the span it is starting.
-#[inline(always)]
-pub(crate) fn has_associated(l: &Local) -> bool {
-    l.associated_len.get() != 0
+#[cold]
+fn add_thread_key(l: &Local, key: &'static str) {
+    let n = l.associated_len.get() as usize;
+    if n < THREAD_KEYS {
+        l.associated_keys[n].set(key);
+        l.associated_len.set(n as u8 + 1);
+        crate::span::association::note_user_key(key);
+    }
 }
 
-/// Takes the noted association keys.
-pub(crate) fn take_associated(l: &Local) -> ([&'static str; PENDING_KEYS], usize) {
-    let n = l.associated_len.replace(0) as usize;
-    (std::array::from_fn(|i| l.associated[i].get()), n)
+/// The association keys this thread's macros have set, besides the kit's.
+pub(crate) fn thread_keys(l: &Local) -> impl Iterator<Item = &'static str> + '_ {
+    l.associated_keys[..l.associated_len.get() as usize].iter().map(Cell::get)
+}
+
+/// Whether the attributes just built for a starting span include an association key; clears
+/// the note.
+#[inline(always)]
+pub(crate) fn take_associated_note(l: &Local) -> bool {
+    let noted = l.associated_noted.get();
+    if noted {
+        l.associated_noted.set(false);
+    }
+    noted
 }
 
 /// Replaces the current context without a scope (a context made current past the depth a
