@@ -218,6 +218,7 @@ impl<T> Clone for Argument<'_, T> {
 impl<T> Copy for Argument<'_, T> {}
 
 /// The parameters of a `#[trace_tool]` fn, as a JSON object (`gen_ai.tool.call.arguments`).
+#[derive(Default)]
 pub struct ToolArguments(serde_json::Map<String, serde_json::Value>);
 
 impl ToolArguments {

@@ -242,3 +242,74 @@ fn a_capture_of_many_concurrent_tasks_keeps_every_span() {
     }));
     assert_eq!(spans.len(), 10_000);
 }
+
+#[test]
+fn association_sets_survive_migrations_drops_and_a_full_queue() {
+    let _serial = serial();
+    // Tasks of 16 sessions migrating between workers, each session's id set once on its root and
+    // changed by `span::set` half-way: every span carries its own session's ids, never another's.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let ((), spans) = runtime.block_on(testing::capture_async(async {
+        let waker = Arc::new(external_waker());
+        let tasks: Vec<_> = (0..16)
+            .map(|session| {
+                let waker = waker.clone();
+                let id = format!("s-{session}");
+                trace_runtime::spawn(trace!("session", session.id = id, async move {
+                    span::set_unchecked("expected", format!("s-{session}"));
+                    for step in 0..3 {
+                        if step == 1 {
+                            span::set(trace_runtime::keys::user::id, format!("u-{session}"));
+                        }
+                        trace!("step", async {
+                            woken_elsewhere(&waker).await;
+                            trace_runtime::spawn(async { trace!("inner", {}) }).await.unwrap();
+                        })
+                        .await;
+                    }
+                    // Futures made under the session and dropped before, or during, their first
+                    // poll: they hold the parent's set only once in place, and free it either way.
+                    drop(trace!("never polled", async {}));
+                    let mut mid =
+                        Box::pin(trace!("dropped mid-poll", async { woken_elsewhere(&waker).await }));
+                    let _ = futures::poll!(mid.as_mut());
+                    drop(mid);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }));
+    // The session, 3 steps and their inner spans, and the two dropped futures (cancelled).
+    assert_eq!(spans.len(), 16 * (1 + 3 * 2 + 2));
+    assert_eq!(spans.iter().filter(|s| s.name == "never polled").count(), 16);
+    let sessions: std::collections::HashMap<_, _> = spans
+        .iter()
+        .filter(|s| s.name == "session")
+        .map(|s| (s.span_context.trace_id(), attr(s, "expected").unwrap().as_str().into_owned()))
+        .collect();
+    for s in &spans {
+        let expected = &sessions[&s.span_context.trace_id()];
+        assert_eq!(attr(s, "session.id").unwrap().as_str(), expected.as_str(), "{}", s.name);
+        if let Some(user) = attr(s, "user.id") {
+            assert_eq!(user.as_str().trim_start_matches("u-"), expected.trim_start_matches("s-"));
+        }
+    }
+
+    // A queue of 64 spans under a burst of sessions: the records dropped with their sets, counted.
+    let counting = Counting::default();
+    let config = Config::builder()
+        .exporter(Exporter::None)
+        .queue_size(64)
+        .with_span_exporter(counting.clone())
+        .build();
+    let guard = init_with(config).unwrap();
+    let before = trace_runtime::metrics().spans_dropped_queue_full;
+    for turn in 0..2_000 {
+        trace!("turn", session.id = format!("s-{turn}"), { trace!("child", {}) });
+    }
+    assert!(guard.flush());
+    let dropped = trace_runtime::metrics().spans_dropped_queue_full - before;
+    assert_eq!(counting.0.load(Ordering::Relaxed) as u64 + dropped, 4_000, "every span delivered or counted");
+}

@@ -367,6 +367,8 @@ impl<S: Storage> SpanIn<S> {
         match self.state {
             State::Running => {
                 let end = clock::now();
+                // A future dropped before its first poll still carries its association set.
+                self.start_association();
                 let l = thread_state::get();
                 let outermost = !l.ctx.get().is_local();
                 self.finish(l, end, outermost, true);
