@@ -25,6 +25,14 @@ fn child_program() {
     eprintln!("fields: [{fields}]");
     let recording = trace!(ROOT, { span::is_recording() });
     eprintln!("recording: {recording}");
+    // Under a remote parent that did not sample its trace, and one that did.
+    for (name, flags) in [("unsampled", "00"), ("sampled", "01")] {
+        let traceparent = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
+        let headers = std::collections::HashMap::from([("traceparent".to_string(), traceparent)]);
+        let remote = trace_runtime::propagation::extract(&headers);
+        let recording = remote.in_scope(|| trace!("under remote", { span::is_recording() }));
+        eprintln!("under {name} remote: {recording}");
+    }
     eprintln!("warnings: {}", guard.warnings().len());
     guard.shutdown().unwrap();
 }
@@ -74,6 +82,26 @@ fn otel_traces_sampler_always_off_records_nothing() {
     assert!(!off.stdout.contains(ROOT), "{}", off.stdout);
     let ratio = run(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.0")]);
     assert!(ratio.stderr.contains("recording: true"), "{}", ratio.stderr);
+}
+
+#[test]
+fn only_parent_based_samplers_follow_a_remote_parents_flag() {
+    let follows = |envs: &[(&str, &str)], unsampled: bool, sampled: bool| {
+        let out = run(envs);
+        assert!(
+            out.stderr.contains(&format!("under unsampled remote: {unsampled}")),
+            "{envs:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(&format!("under sampled remote: {sampled}")), "{envs:?}: {}", out.stderr);
+    };
+    follows(&[], false, true);
+    follows(&[("OTEL_TRACES_SAMPLER", "parentbased_always_on")], false, true);
+    follows(&[("OTEL_TRACES_SAMPLER", "parentbased_always_off")], false, true);
+    follows(&[("OTEL_TRACES_SAMPLER", "always_on")], true, true);
+    follows(&[("OTEL_TRACES_SAMPLER", "always_off")], false, false);
+    follows(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.0")], true, true);
+    follows(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0")], false, false);
 }
 
 #[test]

@@ -62,6 +62,31 @@ impl ConfigBuilder {
         self
     }
 
+    /// The longest a finished span waits in the export worker for a full batch before it is
+    /// exported (`OTEL_BSP_SCHEDULE_DELAY`, in milliseconds; default 200 ms, at least 1 ms).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = trace_runtime::Config::builder().schedule_delay(Duration::from_secs(1)).build();
+    /// ```
+    pub fn schedule_delay(mut self, delay: Duration) -> Self {
+        self.0.schedule_delay = Some(delay);
+        self
+    }
+
+    /// Whether a span under a remote parent (a `traceparent` from another service) follows the
+    /// parent's sampled flag (`true`, the default: the `parentbased_*` samplers of
+    /// `OTEL_TRACES_SAMPLER`) or is sampled by [`sampling_rate`](Self::sampling_rate) on its trace
+    /// id like a root (`false`: `always_on`, `always_off`, `traceidratio`).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().sampling_rate(1.0).parent_based_sampling(false).build();
+    /// ```
+    pub fn parent_based_sampling(mut self, parent_based: bool) -> Self {
+        self.0.parent_based = Some(parent_based);
+        self
+    }
+
     /// Spans waiting for the export worker before new ones are dropped (replaces `TRACE_QUEUE_SIZE`).
     pub fn queue_size(mut self, spans: usize) -> Self {
         self.0.queue_size = Some(spans);

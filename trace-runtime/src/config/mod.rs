@@ -3,9 +3,10 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `OTEL_TRACES_EXPORTER` | when `TRACE_EXPORTER` is unset: comma list of `otlp`, `zipkin`, `console`, `none`; an unknown name is a warning and skipped (none left: `otlp`) | unset |
-//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | when `TRACE_SAMPLING_RATE` is unset: `always_on`, `always_off`, `traceidratio`, and their `parentbased_` forms (sampling is always parent-based); a bad value is a warning and `parentbased_always_on` | unset |
+//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | when `TRACE_SAMPLING_RATE` is unset: `always_on`, `always_off`, `traceidratio`, and their `parentbased_` forms (which follow a remote parent's sampled flag; the others decide by the ratio there too); a bad value is a warning and `parentbased_always_on` | unset |
 //! | `OTEL_PROPAGATORS` | the global text-map propagators: comma list of `tracecontext`, `baggage`, `none`; one the application installed before `init` is kept | `tracecontext` |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | when `TRACE_QUEUE_SIZE`, `TRACE_BATCH_SIZE`, `TRACE_EXPORT_TIMEOUT_MS` are unset: the same settings; a bad value is a warning and the default stands | unset |
+//! | `OTEL_BSP_SCHEDULE_DELAY` | the longest a finished span waits in the export worker for a full batch, in ms; a bad value is a warning | `200` |
 //! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
 //! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
@@ -90,8 +91,10 @@ pub struct Config {
     service_name: Option<String>,
     environment: Option<String>,
     sampling_rate: Option<f64>,
+    parent_based: Option<bool>,
     queue_size: Option<usize>,
     batch_size: Option<usize>,
+    schedule_delay: Option<Duration>,
     export_timeout: Option<Duration>,
     export_nice: Option<u8>,
     capture_io: Option<bool>,
@@ -165,10 +168,12 @@ impl Config {
             },
         };
         let propagators = otel::propagators(&env, &mut warnings);
+        let otel_sampler = otel::sampler(&env, &mut warnings);
         let otel_rate = match (self.sampling_rate, env("TRACE_SAMPLING_RATE")) {
-            (None, None) => otel::sampler(&env, &mut warnings),
+            (None, None) => otel_sampler.map(|(rate, _)| rate),
             _ => None,
         };
+        let parent_based = self.parent_based.or(otel_sampler.map(|(_, p)| p)).unwrap_or(true);
         let sampling_rate = ranged(
             self.sampling_rate.or(otel_rate),
             "sampling_rate",
@@ -186,6 +191,13 @@ impl Config {
         let otel_queue = standard("TRACE_QUEUE_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE");
         let otel_batch = standard("TRACE_BATCH_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
         let otel_timeout = standard("TRACE_EXPORT_TIMEOUT_MS", "OTEL_BSP_EXPORT_TIMEOUT");
+        let schedule_delay = self
+            .schedule_delay
+            .or_else(|| {
+                otel::positive(&env, "OTEL_BSP_SCHEDULE_DELAY", &mut warnings)
+                    .map(|ms| Duration::from_millis(ms as u64))
+            })
+            .unwrap_or(crate::pipeline::DEFAULT_SCHEDULE_DELAY);
         let queue_size = positive(
             self.queue_size.or(otel_queue),
             "queue_size",
@@ -248,8 +260,10 @@ impl Config {
             exporters,
             span_exporters: self.span_exporters,
             sampling_rate,
+            parent_based,
             queue_size,
             batch_size,
+            schedule_delay,
             export_timeout,
             export_nice,
             capture_io,
@@ -271,8 +285,12 @@ pub(crate) struct Settings {
     pub(crate) exporters: Vec<Exporter>,
     pub(crate) span_exporters: Vec<Box<dyn DynExporter>>,
     pub(crate) sampling_rate: f64,
+    /// A remote parent's sampled flag decides (`parentbased_*` samplers, the default).
+    pub(crate) parent_based: bool,
     pub(crate) queue_size: usize,
     pub(crate) batch_size: usize,
+    /// The longest a finished span waits in the worker for a full batch (`OTEL_BSP_SCHEDULE_DELAY`).
+    pub(crate) schedule_delay: Duration,
     pub(crate) export_timeout: Duration,
     /// Nice increment of the export worker and its lanes.
     pub(crate) export_nice: u8,
@@ -333,6 +351,33 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn the_schedule_delay_and_parent_based_sampling_come_from_the_standard_variables() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!((s.schedule_delay, s.parent_based), (Duration::from_millis(200), true));
+        let s =
+            resolve(&[("OTEL_BSP_SCHEDULE_DELAY", "5000"), ("OTEL_TRACES_SAMPLER", "always_on")]).unwrap();
+        assert_eq!((s.schedule_delay, s.parent_based), (Duration::from_secs(5), false));
+        let s = resolve(&[
+            ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ])
+        .unwrap();
+        assert_eq!((s.schedule_delay, s.parent_based), (Duration::from_millis(200), true));
+        assert!(s.warnings[0].contains("`OTEL_BSP_SCHEDULE_DELAY` is `soon`"), "{:?}", s.warnings);
+        let built = Config::builder()
+            .schedule_delay(Duration::from_millis(20))
+            .parent_based_sampling(false)
+            .build()
+            .resolve_with(|name| (name == "OTEL_BSP_SCHEDULE_DELAY").then(|| "5000".to_string()))
+            .unwrap();
+        assert_eq!(
+            (built.schedule_delay, built.parent_based),
+            (Duration::from_millis(20), false),
+            "the builder wins"
+        );
+    }
+
     #[test]
     fn a_non_utf8_value_is_an_error_naming_the_variable() {
         use std::{ffi::OsString, os::unix::ffi::OsStringExt};

@@ -45,10 +45,14 @@ pub(super) fn traces_exporter(value: &str, warnings: &mut Vec<String>) -> Vec<Ex
     exporters
 }
 
-/// The root sampling ratio `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` ask for, `None`
-/// when unset. The kit's sampling is parent-based: a span under a remote parent follows the
-/// parent's sampled flag, so `always_on` acts as `parentbased_always_on` and likewise.
-pub(super) fn sampler(env: &impl Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Option<f64> {
+/// The sampling ratio `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` ask for, and whether
+/// the sampler is parent-based (a span under a remote parent follows the parent's sampled flag)
+/// or not (`always_on`, `always_off`, `traceidratio`: the ratio decides under a remote parent
+/// too); `None` when unset.
+pub(super) fn sampler(
+    env: &impl Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Option<(f64, bool)> {
     let name = env("OTEL_TRACES_SAMPLER")?.to_ascii_lowercase();
     let ratio = |warnings: &mut Vec<String>| match env("OTEL_TRACES_SAMPLER_ARG") {
         None => 1.0,
@@ -63,16 +67,19 @@ pub(super) fn sampler(env: &impl Fn(&str) -> Option<String>, warnings: &mut Vec<
         },
     };
     Some(match name.as_str() {
-        "always_on" | "parentbased_always_on" => 1.0,
-        "always_off" | "parentbased_always_off" => 0.0,
-        "traceidratio" | "parentbased_traceidratio" => ratio(warnings),
+        "parentbased_always_on" => (1.0, true),
+        "parentbased_always_off" => (0.0, true),
+        "parentbased_traceidratio" => (ratio(warnings), true),
+        "always_on" => (1.0, false),
+        "always_off" => (0.0, false),
+        "traceidratio" => (ratio(warnings), false),
         _ => {
             warnings.push(format!(
                 "`OTEL_TRACES_SAMPLER` is `{name}`: expected always_on, always_off, traceidratio, \
                  parentbased_always_on, parentbased_always_off or parentbased_traceidratio; using \
                  parentbased_always_on, the OpenTelemetry default"
             ));
-            1.0
+            (1.0, true)
         }
     })
 }
@@ -173,17 +180,18 @@ mod tests {
             (sampler(&env, &mut warnings), warnings)
         };
         assert_eq!(with(&[]).0, None);
-        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "always_off")]).0, Some(0.0));
-        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "parentbased_always_off")]).0, Some(0.0));
-        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "always_on")]).0, Some(1.0));
+        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "always_off")]).0, Some((0.0, false)));
+        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "parentbased_always_off")]).0, Some((0.0, true)));
+        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "always_on")]).0, Some((1.0, false)));
+        assert_eq!(with(&[("OTEL_TRACES_SAMPLER", "parentbased_always_on")]).0, Some((1.0, true)));
         let ratio = [("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.25")];
-        assert_eq!(with(&ratio).0, Some(0.25));
+        assert_eq!(with(&ratio).0, Some((0.25, false)));
         let (rate, warnings) =
             with(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "2")]);
-        assert_eq!(rate, Some(1.0));
+        assert_eq!(rate, Some((1.0, true)));
         assert!(warnings[0].contains("`OTEL_TRACES_SAMPLER_ARG` is `2`"), "{warnings:?}");
         let (rate, warnings) = with(&[("OTEL_TRACES_SAMPLER", "sometimes")]);
-        assert_eq!(rate, Some(1.0));
+        assert_eq!(rate, Some((1.0, true)));
         assert!(warnings[0].contains("`OTEL_TRACES_SAMPLER` is `sometimes`"), "{warnings:?}");
     }
 }

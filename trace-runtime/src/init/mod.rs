@@ -105,8 +105,10 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     }
     let timeout = settings.export_timeout;
     let threshold = sample_threshold(settings.sampling_rate);
+    let parent_based = settings.parent_based;
     let options = pipeline::InstallOptions {
         batch_size: settings.batch_size,
+        schedule_delay: settings.schedule_delay,
         queue_limit: settings.queue_size,
         lane: pipeline::fanout::LaneConfig {
             timeout,
@@ -136,6 +138,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     }
     crate::interop::install_with(propagators);
     SAMPLE_THRESHOLD.store(threshold, Ordering::Relaxed);
+    crate::span::gate::PARENT_BASED.store(parent_based, Ordering::Relaxed);
     ADAPTIVE.store(adaptive, Ordering::Relaxed);
     gate::acquire();
     PIPELINE_ON.store(true, Ordering::Relaxed);

@@ -40,8 +40,9 @@ pub(crate) const LOCAL_BATCH: usize = 64;
 pub(crate) const DEFAULT_QUEUE_SPANS: usize = 32 * 1024;
 /// Default spans per exporter call (`TRACE_BATCH_SIZE`).
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 512;
-/// How often the worker wakes when nothing pushes it.
-const TICK: Duration = Duration::from_millis(200);
+/// How often the worker exports what it holds when nothing pushes it, by default
+/// (`OTEL_BSP_SCHEDULE_DELAY`, `ConfigBuilder::schedule_delay`).
+pub(crate) const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_millis(200);
 /// Recycled batch buffers kept.
 const POOL_SLOTS: usize = 1024;
 /// Bundles of emptied attribute vectors on their way back from the lanes to the worker.
@@ -89,6 +90,7 @@ enum Control {
         exporters: Vec<Box<dyn DynExporter>>,
         resource: Resource,
         batch_size: usize,
+        schedule_delay: Duration,
         lane: LaneConfig,
         adaptive: Option<Box<tail::Tail>>,
         nice: u8,
@@ -283,6 +285,8 @@ pub(crate) fn flush(export: bool, timeout: Duration) -> bool {
 /// How the worker exports: batches, lanes and adaptive sampling.
 pub(crate) struct InstallOptions {
     pub(crate) batch_size: usize,
+    /// The longest a span waits in the worker's batch before it is exported.
+    pub(crate) schedule_delay: Duration,
     pub(crate) queue_limit: usize,
     pub(crate) lane: LaneConfig,
     /// Adaptive sampling's slow-trace threshold; `None`: adaptive sampling off.
@@ -307,6 +311,7 @@ pub(crate) fn install(
         exporters,
         resource,
         batch_size: options.batch_size,
+        schedule_delay: options.schedule_delay,
         lane: options.lane,
         adaptive,
         nice: options.nice,
@@ -348,6 +353,9 @@ struct Worker {
     tail: Option<Box<tail::Tail>>,
     pending: Vec<SpanData>,
     batch_size: usize,
+    /// How long the worker sleeps when nothing pushes it, and the longest a span waits in
+    /// `pending` for a full batch.
+    schedule_delay: Duration,
     /// `export_failed` when the current exporters were installed: shutdown reports only theirs.
     failed_before: u64,
     last_export: Instant,
@@ -366,6 +374,7 @@ impl Worker {
             tail: None,
             pending: Vec::new(),
             batch_size: DEFAULT_BATCH_SIZE,
+            schedule_delay: DEFAULT_SCHEDULE_DELAY,
             failed_before: 0,
             last_export: Instant::now(),
             convert: convert::Converter::new(),
@@ -385,7 +394,7 @@ impl Worker {
             }
         };
         loop {
-            std::thread::park_timeout(TICK);
+            std::thread::park_timeout(self.schedule_delay);
             self.drain(shared);
             loop {
                 match self.control.try_recv() {
@@ -397,7 +406,7 @@ impl Worker {
                     Err(mpsc::TryRecvError::Disconnected) => return,
                 }
             }
-            if !self.pending.is_empty() && self.last_export.elapsed() >= TICK {
+            if !self.pending.is_empty() && self.last_export.elapsed() >= self.schedule_delay {
                 self.export(shared);
             }
         }
@@ -405,7 +414,16 @@ impl Worker {
 
     fn handle(&mut self, shared: &Shared, message: Control) {
         match message {
-            Control::Install { exporters, resource, batch_size, lane, adaptive, nice, done } => {
+            Control::Install {
+                exporters,
+                resource,
+                batch_size,
+                schedule_delay,
+                lane,
+                adaptive,
+                nice,
+                done,
+            } => {
                 // Before the lanes start: their threads inherit it. Set once per pipeline, from the
                 // application's priority, so the first pipeline only ever lowers it.
                 self.priority.set(nice);
@@ -417,6 +435,8 @@ impl Worker {
                     lanes.shutdown(Instant::now() + Duration::from_secs(1));
                 }
                 self.batch_size = batch_size.max(1);
+                // At least a millisecond: a zero delay would spin the worker.
+                self.schedule_delay = schedule_delay.max(Duration::from_millis(1));
                 self.failed_before = shared.counters.export_failed.load(Ordering::Relaxed);
                 let _ = done.send(errors);
             }

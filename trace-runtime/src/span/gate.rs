@@ -13,6 +13,9 @@ pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
 pub(crate) static PIPELINE_ON: AtomicBool = AtomicBool::new(false);
 /// Roots whose trace id has its low 63 bits below this are sampled (`1 << 63`: all of them).
 pub(crate) static SAMPLE_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 63);
+/// A span under a remote parent follows the parent's sampled flag (`parentbased_*` samplers);
+/// off, the ratio decides there as for a root (`always_on`, `always_off`, `traceidratio`).
+pub(crate) static PARENT_BASED: AtomicBool = AtomicBool::new(true);
 /// Adaptive sampling: roots the ratio rejects still record, marked `SAMPLED_OUT`, for the export
 /// worker's tail decision.
 pub(crate) static ADAPTIVE: AtomicBool = AtomicBool::new(false);
@@ -52,6 +55,9 @@ pub(crate) enum Decision {
 #[inline(always)]
 pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
     if parent.trace_id != 0 {
+        if parent.flags & ctx_flags::REMOTE != 0 && !PARENT_BASED.load(Ordering::Relaxed) {
+            return decide_under_remote(l, parent);
+        }
         if !parent.sampled() {
             return Decision::Inert;
         }
@@ -66,6 +72,25 @@ pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
         };
     }
     decide_root(l, parent.sink)
+}
+
+/// A span under a remote parent with a sampler that is not parent-based: the ratio decides on
+/// the trace id, whatever the parent's flag (a capture records it, as it does every root).
+#[cold]
+#[inline(never)]
+fn decide_under_remote(l: &thread_state::Local, parent: Ctx) -> Decision {
+    let in_capture = parent.sink != 0;
+    if !in_capture && !PIPELINE_ON.load(Ordering::Relaxed) {
+        return Decision::Inert;
+    }
+    let span_id = l.ids.span_id();
+    if in_capture || ((parent.trace_id as u64) >> 1) < SAMPLE_THRESHOLD.load(Ordering::Relaxed) {
+        let parent_id = parent.span_id;
+        let sink = parent.sink;
+        Decision::Record { trace_id: parent.trace_id, span_id, parent_id, sink, flags: flags::REMOTE_PARENT }
+    } else {
+        Decision::Unsampled(Ctx { trace_id: parent.trace_id, span_id, sink: parent.sink, ..Ctx::EMPTY })
+    }
 }
 
 #[cold]
