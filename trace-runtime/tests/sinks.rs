@@ -201,16 +201,43 @@ fn datadog_entries_carry_source_tags_host_service_status_and_message() {
     assert!(entries.iter().any(|e| e["status"] == "critical"), "an exception record");
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
 #[test]
 fn datadog_maps_warning_to_warn() {
     let server = Server::start(vec![]);
     let sink = DatadogConfig::new("k").url(&server.url).retry(fast(1)).build().unwrap();
-    sink.write(&[record(Level::Warning, "careful", 5), record(Level::Debug, "detail", 6)]).unwrap();
+    let now = now_ms();
+    sink.write(&[record(Level::Warning, "careful", now - 5), record(Level::Debug, "detail", now - 6)])
+        .unwrap();
     assert!(sink.flush(FLUSH));
     let entries = server.received()[0].json();
     assert_eq!(entries[0]["status"], "warn");
     assert_eq!(entries[1]["status"], "debug");
-    assert_eq!(entries[0]["date"], 5);
+    assert_eq!(entries[0]["date"], now - 5);
+}
+
+#[test]
+fn datadog_does_not_send_records_past_its_18_hour_window_and_counts_them() {
+    let server = Server::start(vec![]);
+    let sink = DatadogConfig::new("k").url(&server.url).retry(fast(1)).build().unwrap();
+    let now = now_ms();
+    let hour = 3_600_000;
+    sink.write(&[
+        record(Level::Info, "fresh", now - hour),
+        record(Level::Info, "stale", now - 19 * hour),
+        record(Level::Info, "ancient", 5),
+    ])
+    .unwrap();
+    assert!(sink.flush(FLUSH));
+    let entries = server.received()[0].json();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    assert_eq!(entries[0]["message"], "fresh");
+    let stats = sink.stats();
+    assert_eq!(stats.failed, 2, "counted, not lost unseen");
+    assert!(stats.last_error.unwrap().contains("more than 18 hours old"));
 }
 
 #[test]
@@ -434,7 +461,8 @@ fn bad_settings_name_the_setting() {
 fn batches_are_split_at_the_services_limits() {
     let server = Server::start(vec![]);
     let datadog = DatadogConfig::new("k").url(&server.url).retry(fast(1)).build().unwrap();
-    let records: Vec<_> = (0..1001).map(|i| record(Level::Info, "many", i)).collect();
+    let now = now_ms();
+    let records: Vec<_> = (0..1001).map(|i| record(Level::Info, "many", now - i)).collect();
     datadog.write(&records).unwrap();
     assert!(datadog.flush(FLUSH));
     let sizes: Vec<_> = server.received().iter().map(|r| r.json().as_array().unwrap().len()).collect();

@@ -13,6 +13,10 @@ const DEFAULT_URL: &str = "https://http-intake.logs.datadoghq.com/api/v2/logs";
 /// The intake's limits per request: entries, and bytes (5 MB, kept under).
 const MAX_ENTRIES: usize = 1000;
 const MAX_PAYLOAD: usize = 4_500_000;
+/// "Log events can be submitted with a timestamp that is up to 18 hours in the past"
+/// (<https://docs.datadoghq.com/api/latest/logs/send-logs/>): older ones are not sent, and
+/// counted as failed, instead of being dropped by the intake unseen.
+const MAX_AGE_MS: u64 = 18 * 3600 * 1000;
 
 /// Builds the Datadog logs sink: POSTs to the logs intake v2 (`/api/v2/logs`) a JSON array of
 /// entries `{"ddsource", "ddtags", "hostname", "service", "status", "message", ...}` with the
@@ -20,7 +24,8 @@ const MAX_PAYLOAD: usize = 4_500_000;
 /// status as `span_status`).
 /// `status` is the level (`debug`, `info`, `warn`, `error`, `critical` for exceptions); a span is
 /// `info`, or `error` if it failed, with its name as message. A batch is split at the intake's
-/// limits, 1000 entries or 5 MB per request.
+/// limits, 1000 entries or 5 MB per request; records more than 18 hours old, which the intake
+/// does not take, are counted as failed and not sent.
 ///
 /// ```
 /// use trace_runtime::sinks::DatadogConfig;
@@ -195,6 +200,19 @@ impl Format for Datadog {
             ("content-type".to_string(), "application/json".to_string()),
             ("dd-api-key".to_string(), self.api_key.clone()),
         ];
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let oldest_ms = now_ms.saturating_sub(MAX_AGE_MS);
+        let (docs, stale): (Vec<Doc>, Vec<Doc>) =
+            docs.into_iter().partition(|doc| doc.time_unix_nano() / 1_000_000 >= oldest_ms);
+        if !stale.is_empty() {
+            outcome.failed += stale.len() as u64;
+            outcome.error = Some(format!(
+                "{} records more than 18 hours old were not sent: the Datadog intake takes log events up to 18 hours old",
+                stale.len()
+            ));
+        }
         let mut body = Vec::from(*b"[");
         let mut count = 0;
         for doc in &docs {
