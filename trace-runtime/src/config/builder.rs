@@ -74,6 +74,41 @@ impl ConfigBuilder {
         self
     }
 
+    /// The longest string attribute value kept, in bytes (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`;
+    /// default [`limits::MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES)): longer values,
+    /// event texts and status messages are cut on a char boundary, marked `…[truncated]`.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().attribute_value_length_limit(4096).build();
+    /// ```
+    pub fn attribute_value_length_limit(mut self, bytes: usize) -> Self {
+        self.0.value_limit = Some(bytes);
+        self
+    }
+
+    /// The most attributes one span keeps (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`; default
+    /// [`limits::MAX_ATTRIBUTES`](crate::limits::MAX_ATTRIBUTES)); the rest are dropped and
+    /// counted in the span's `dropped_attributes_count`.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().span_attribute_count_limit(64).build();
+    /// ```
+    pub fn span_attribute_count_limit(mut self, attributes: usize) -> Self {
+        self.0.attribute_limit = Some(attributes);
+        self
+    }
+
+    /// The most events one span keeps (`OTEL_SPAN_EVENT_COUNT_LIMIT`; default
+    /// [`limits::MAX_EVENTS`](crate::limits::MAX_EVENTS)); the rest are dropped and counted.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().span_event_count_limit(32).build();
+    /// ```
+    pub fn span_event_count_limit(mut self, events: usize) -> Self {
+        self.0.event_limit = Some(events);
+        self
+    }
+
     /// Whether a span under a remote parent (a `traceparent` from another service) follows the
     /// parent's sampled flag (`true`, the default: the `parentbased_*` samplers of
     /// `OTEL_TRACES_SAMPLER`) or is sampled by [`sampling_rate`](Self::sampling_rate) on its trace

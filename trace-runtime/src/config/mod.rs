@@ -6,6 +6,7 @@
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | when `TRACE_SAMPLING_RATE` is unset: `always_on`, `always_off`, `traceidratio`, and their `parentbased_` forms (which follow a remote parent's sampled flag; the others decide by the ratio there too); a bad value is a warning and `parentbased_always_on` | unset |
 //! | `OTEL_PROPAGATORS` | the global text-map propagators: comma list of `tracecontext`, `baggage`, `none`; one the application installed before `init` is kept | `tracecontext` |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | when `TRACE_QUEUE_SIZE`, `TRACE_BATCH_SIZE`, `TRACE_EXPORT_TIMEOUT_MS` are unset: the same settings; a bad value is a warning and the default stands | unset |
+//! | `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`), `OTEL_SPAN_EVENT_COUNT_LIMIT` | the longest string value (bytes), the most attributes and events on a span; past them values are cut and attributes and events dropped and counted; a bad value is a warning | `16384`, `128`, `128` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | the longest a finished span waits in the export worker for a full batch, in ms; a bad value is a warning | `200` |
 //! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
@@ -95,6 +96,9 @@ pub struct Config {
     queue_size: Option<usize>,
     batch_size: Option<usize>,
     schedule_delay: Option<Duration>,
+    value_limit: Option<usize>,
+    attribute_limit: Option<usize>,
+    event_limit: Option<usize>,
     export_timeout: Option<Duration>,
     export_nice: Option<u8>,
     capture_io: Option<bool>,
@@ -198,6 +202,19 @@ impl Config {
                     .map(|ms| Duration::from_millis(ms as u64))
             })
             .unwrap_or(crate::pipeline::DEFAULT_SCHEDULE_DELAY);
+        let mut count = |name: &str| otel::count(&env, name, &mut warnings);
+        let defaults = crate::record::limits::SpanLimits::default();
+        let value_limit = self.value_limit.or_else(|| count("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"));
+        let attribute_limit = self
+            .attribute_limit
+            .or_else(|| count("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"))
+            .or_else(|| count("OTEL_ATTRIBUTE_COUNT_LIMIT"));
+        let event_limit = self.event_limit.or_else(|| count("OTEL_SPAN_EVENT_COUNT_LIMIT"));
+        let limits = crate::record::limits::SpanLimits {
+            value_bytes: value_limit.unwrap_or(defaults.value_bytes),
+            attributes: attribute_limit.unwrap_or(defaults.attributes),
+            events: event_limit.unwrap_or(defaults.events),
+        };
         let queue_size = positive(
             self.queue_size.or(otel_queue),
             "queue_size",
@@ -264,6 +281,7 @@ impl Config {
             queue_size,
             batch_size,
             schedule_delay,
+            limits,
             export_timeout,
             export_nice,
             capture_io,
@@ -291,6 +309,8 @@ pub(crate) struct Settings {
     pub(crate) batch_size: usize,
     /// The longest a finished span waits in the worker for a full batch (`OTEL_BSP_SCHEDULE_DELAY`).
     pub(crate) schedule_delay: Duration,
+    /// Limits on what one span holds (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, ...).
+    pub(crate) limits: crate::record::limits::SpanLimits,
     pub(crate) export_timeout: Duration,
     /// Nice increment of the export worker and its lanes.
     pub(crate) export_nice: u8,

@@ -106,6 +106,23 @@ pub(super) fn propagators(
     chosen
 }
 
+/// A whole number, 0 included, from the standard variable `name` (a limit); a bad value is a
+/// warning, and `None` lets the default stand.
+pub(super) fn count(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Option<usize> {
+    let raw = env(name)?;
+    match raw.trim().parse::<usize>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            warnings.push(format!("`{name}` is `{raw}`: expected a whole number; using the default"));
+            None
+        }
+    }
+}
+
 /// A whole number above 0 from the standard variable `name` (`OTEL_BSP_MAX_QUEUE_SIZE`, ...);
 /// a bad value is a warning, and `None` lets the default stand.
 pub(super) fn positive(

@@ -106,6 +106,7 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let timeout = settings.export_timeout;
     let threshold = sample_threshold(settings.sampling_rate);
     let parent_based = settings.parent_based;
+    crate::record::limits::set(settings.limits);
     let options = pipeline::InstallOptions {
         batch_size: settings.batch_size,
         schedule_delay: settings.schedule_delay,

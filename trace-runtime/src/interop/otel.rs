@@ -48,7 +48,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 
 use super::{HeapSpan, meta_for, parent_for, tick_at};
 use crate::record::clock;
-use crate::record::limits::{MAX_ATTRIBUTES, MAX_EVENT_ATTRIBUTES, MAX_EVENTS, clamp_key_value, clamp_text};
+use crate::record::limits::{self, MAX_EVENT_ATTRIBUTES, clamp_key_value, clamp_text};
 use crate::record::{EventRecord, Kind, Record, status};
 
 /// The kit's OpenTelemetry `TracerProvider`: its tracers make kit spans.
@@ -235,7 +235,7 @@ pub(crate) fn set_attribute(record: &mut Record, kv: KeyValue) {
     let extra = record.extra();
     if let Some(slot) = extra.otel_attrs.iter_mut().find(|a| a.key == kv.key) {
         *slot = kv;
-    } else if extra.otel_attrs.len() + extra.attrs.len() < MAX_ATTRIBUTES {
+    } else if extra.otel_attrs.len() + extra.attrs.len() < limits::attributes() {
         extra.otel_attrs.push(kv);
     } else {
         extra.dropped_attrs += 1;
@@ -256,7 +256,7 @@ pub(crate) fn push_event(
 
 fn push_link(record: &mut Record, link: Link) {
     let extra = record.extra();
-    if extra.links.len() < MAX_EVENTS {
+    if extra.links.len() < limits::events() {
         extra.links.push(link);
     }
 }

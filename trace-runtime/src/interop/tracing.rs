@@ -15,7 +15,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::HeapSpan;
 use crate::record::clock;
-use crate::record::limits::MAX_VALUE_BYTES;
+use crate::record::limits;
 use crate::record::value::{Attr, AttrValue};
 use crate::record::{EventRecord, Kind, Naming, Record, SpanMeta, status};
 use crate::span::gate::ENABLED;
@@ -413,13 +413,13 @@ impl Visit for EventFields {
     }
 }
 
-/// `value`'s `Debug` text, stopped at [`MAX_VALUE_BYTES`] while it is written: a huge value (a
+/// `value`'s `Debug` text, stopped at the value limit while it is written: a huge value (a
 /// whole request body, a large collection) is never formatted in full only to be cut.
 fn debug_text(value: &dyn std::fmt::Debug) -> String {
     struct Bounded(String);
     impl std::fmt::Write for Bounded {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            let room = MAX_VALUE_BYTES - self.0.len();
+            let room = limits::value_bytes().saturating_sub(self.0.len());
             if s.len() <= room {
                 self.0.push_str(s);
                 return Ok(());

@@ -62,7 +62,7 @@ impl Draft {
 
     /// Writes the record: onto the current span, and to the log sinks.
     pub(super) fn emit(mut self) {
-        if self.message.len() > crate::record::limits::MAX_VALUE_BYTES {
+        if self.message.len() > crate::record::limits::value_bytes() {
             self.message = crate::record::value::clip(&self.message).into_owned();
         }
         let run = CURRENT_RUN.with(|c| c.borrow().clone());

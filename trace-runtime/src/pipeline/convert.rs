@@ -126,8 +126,21 @@ impl Converter {
             _ => {}
         }
         complete_span_data(r, data);
+        let limit = crate::record::limits::attributes();
+        if data.attributes.len() > limit {
+            cut_attributes(data, limit);
+        }
         data
     }
+}
+
+/// A span past the attribute count limit (one set below the record's inline slots, or the kit's
+/// own attributes on top of a full span): the first `limit` are kept, the rest counted.
+#[cold]
+fn cut_attributes(data: &mut SpanData, limit: usize) {
+    let over = data.attributes.len() - limit;
+    data.attributes.truncate(limit);
+    data.dropped_attributes_count = data.dropped_attributes_count.saturating_add(over as u32);
 }
 
 /// The kit's instrumentation scope: static strings and no attributes, so building it allocates

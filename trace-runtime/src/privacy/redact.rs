@@ -60,8 +60,6 @@ use regex::{Regex, RegexSet};
 
 use crate::record::ids::IdMap;
 
-use crate::record::limits::MAX_VALUE_BYTES;
-
 pub use crate::record::limits::TRUNCATED;
 
 /// The built-in rules: class and pattern, applied in this order (a bearer token is one match,
@@ -254,7 +252,7 @@ impl Redactor {
             return None;
         }
         let redacted = self.redact(text);
-        if redacted.len() <= MAX_VALUE_BYTES {
+        if redacted.len() <= crate::record::limits::value_bytes() {
             return match redacted {
                 Cow::Borrowed(_) => {
                     if cacheable {
@@ -356,7 +354,8 @@ impl CleanCache {
         if self.statics.len() >= Self::MAX_ENTRIES {
             self.clear_statics();
         }
-        let clean = text.len() <= MAX_VALUE_BYTES && matches!(redactor.redact(text), Cow::Borrowed(_));
+        let clean = text.len() <= crate::record::limits::value_bytes()
+            && matches!(redactor.redact(text), Cow::Borrowed(_));
         self.statics.insert(text.as_ptr() as usize, (text.len(), clean));
     }
 
@@ -458,6 +457,7 @@ impl Scrubber {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::limits::MAX_VALUE_BYTES;
 
     fn redacted(text: &str) -> String {
         Redactor::builtin().redact(text).into_owned()

@@ -22,7 +22,6 @@ use std::mem::MaybeUninit;
 use opentelemetry::KeyValue;
 
 use crate::record::clock::Tick;
-use crate::record::limits::{MAX_ATTRIBUTES, MAX_EVENTS};
 use crate::record::usage::Usage;
 use crate::record::value::{Attr, AttrValue};
 
@@ -234,7 +233,7 @@ impl Record {
     #[cold]
     fn spill_attr(&mut self, attr: Attr) {
         let extra = self.extra();
-        if INLINE_ATTRS + extra.attrs.len() < MAX_ATTRIBUTES {
+        if INLINE_ATTRS + extra.attrs.len() < limits::attributes() {
             extra.attrs.push(attr);
         } else {
             extra.dropped_attrs += 1;
@@ -303,7 +302,7 @@ impl Record {
 
     pub(crate) fn push_event(&mut self, event: EventRecord) {
         let extra = self.extra();
-        if extra.events.len() < MAX_EVENTS {
+        if extra.events.len() < limits::events() {
             extra.events.push(event);
         } else {
             extra.dropped_events += 1;

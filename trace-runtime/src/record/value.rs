@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 
-use crate::record::limits::MAX_VALUE_BYTES;
-
 /// A recorded attribute value.
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq)]
@@ -77,18 +75,21 @@ impl AttrValue {
     }
 }
 
-/// `s` if it fits [`MAX_VALUE_BYTES`]; otherwise its longest prefix (on a char boundary) that fits
-/// with [`TRUNCATED`](crate::record::limits::TRUNCATED) appended, so a reader sees that it was cut.
+/// `s` if it fits the value limit ([`MAX_VALUE_BYTES`] by default); otherwise its longest prefix
+/// (on a char boundary) that fits with [`TRUNCATED`](crate::record::limits::TRUNCATED) appended,
+/// so a reader sees that it was cut (a limit too short for the marker cuts without it).
 pub(crate) fn clip(s: &str) -> std::borrow::Cow<'_, str> {
     use crate::record::limits::TRUNCATED;
-    if s.len() <= MAX_VALUE_BYTES {
+    let limit = crate::record::limits::value_bytes();
+    if s.len() <= limit {
         return std::borrow::Cow::Borrowed(s);
     }
-    let mut end = MAX_VALUE_BYTES - TRUNCATED.len();
+    let marker = if limit >= 2 * TRUNCATED.len() { TRUNCATED } else { "" };
+    let mut end = limit - marker.len();
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    std::borrow::Cow::Owned(format!("{}{TRUNCATED}", &s[..end]))
+    std::borrow::Cow::Owned(format!("{}{marker}", &s[..end]))
 }
 
 /// The causes below an error, `caused by: ..` a line each and clipped, for
@@ -106,7 +107,11 @@ pub(crate) fn cause_chain(first: Option<&(dyn std::error::Error + 'static)>) -> 
 }
 
 fn owned_str(s: String) -> AttrValue {
-    if s.len() <= MAX_VALUE_BYTES { AttrValue::String(s.into_boxed_str()) } else { AttrValue::copy_str(&s) }
+    if s.len() <= crate::record::limits::value_bytes() {
+        AttrValue::String(s.into_boxed_str())
+    } else {
+        AttrValue::copy_str(&s)
+    }
 }
 
 /// Values accepted by string keys: `&str`, `String`, `&String`, `Box<str>`, `Arc<str>`, `Cow<str>`.
@@ -284,6 +289,7 @@ any_values!(BoolValue: bool, &bool);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::limits::MAX_VALUE_BYTES;
 
     #[test]
     fn long_strings_are_cut_on_a_char_boundary() {
