@@ -243,9 +243,10 @@ fn the_summary_is_printed_to_stderr_with_the_stdout_exporter_unless_turned_off()
         .collect::<Vec<_>>();
     assert_eq!(table.len(), 6, "{stderr}");
     assert!(table[1].starts_with("│ spans 2 · duration "), "{stderr}");
-    // 31 × $0.15 + 27 × $0.60 per million: $0.00002085, shown with three significant digits.
-    assert!(table[1].contains("· cost $0.0000208"), "{stderr}");
-    assert_eq!(table[3], "│ gpt-4o-mini                1       31       27        0         0 $0.0000208 │");
+    // 31 × $0.15 + 27 × $0.60 per million: exactly $0.00002085, shown with three significant
+    // digits, rounded half up from that decimal (its binary neighbour, below it, gave $0.0000208).
+    assert!(table[1].contains("· cost $0.0000209"), "{stderr}");
+    assert_eq!(table[3], "│ gpt-4o-mini                1       31       27        0         0 $0.0000209 │");
     assert!(table.iter().all(|l| l.chars().count() == 80));
 
     let stderr = child_stderr("summary_child", &[("TRACE_EXPORTER", "stdout"), ("TRACE_SUMMARY", "false")]);

@@ -82,15 +82,50 @@ pub struct CostBreakdown {
     pub cache_write: f64,
 }
 
+/// Costs are summed in whole units of 10⁻¹² US dollars, so they are exact decimals to the precision
+/// prices have (a millionth of a dollar per million tokens): `0.000104`, never
+/// `0.00010400000000000001`. A value in dollars is the `f64` nearest that decimal.
+const UNITS_PER_DOLLAR: f64 = 1e12;
+
+/// `dollars` as whole units (the nearest: a cost made by [`dollars`] comes back exactly).
+pub(crate) fn units(dollars: f64) -> u128 {
+    if dollars.is_finite() && dollars > 0.0 { (dollars * UNITS_PER_DOLLAR).round() as u128 } else { 0 }
+}
+
+fn dollars(units: u128) -> f64 {
+    units as f64 / UNITS_PER_DOLLAR
+}
+
+/// The cost of `tokens` at `per_million` dollars per million tokens, in units.
+fn cost_units(tokens: u64, per_million: f64) -> u128 {
+    // Per million tokens in millionths of a dollar is per token in units.
+    let per_token =
+        if per_million.is_finite() && per_million > 0.0 { (per_million * 1e6).round() as u128 } else { 0 };
+    u128::from(tokens) * per_token
+}
+
+/// `a + b` in dollars, summed exactly (the ledgers' running totals).
+pub(crate) fn add_dollars(a: f64, b: f64) -> f64 {
+    dollars(units(a) + units(b))
+}
+
 impl CostBreakdown {
     /// Everything on the prompt side: input and cache.
     pub fn prompt(&self) -> f64 {
-        self.input + self.cache_read + self.cache_write
+        dollars(units(self.input) + units(self.cache_read) + units(self.cache_write))
     }
 
     /// The whole cost.
+    ///
+    /// ```
+    /// use trace_runtime::{cost::Price, Usage};
+    ///
+    /// let price = Price::new(0.10, 0.40); // per million tokens
+    /// let usage = Usage { input_tokens: 40, output_tokens: 250, ..Default::default() };
+    /// assert_eq!(price.breakdown(&usage).total().to_string(), "0.000104", "an exact decimal");
+    /// ```
     pub fn total(&self) -> f64 {
-        self.prompt() + self.output
+        dollars(units(self.input) + units(self.cache_read) + units(self.cache_write) + units(self.output))
     }
 }
 
@@ -121,14 +156,16 @@ impl Price {
 
     /// The cost of `usage`, by kind of token.
     pub fn breakdown(&self, usage: &Usage) -> CostBreakdown {
-        const M: f64 = 1_000_000.0;
         let cached = usage.cache_read_tokens.saturating_add(usage.cache_write_tokens);
         let uncached = usage.input_tokens.saturating_sub(cached);
         CostBreakdown {
-            input: uncached as f64 * self.input / M,
-            output: usage.output_tokens as f64 * self.output / M,
-            cache_read: usage.cache_read_tokens as f64 * self.cache_read.unwrap_or(self.input) / M,
-            cache_write: usage.cache_write_tokens as f64 * self.cache_write.unwrap_or(self.input) / M,
+            input: dollars(cost_units(uncached, self.input)),
+            output: dollars(cost_units(usage.output_tokens, self.output)),
+            cache_read: dollars(cost_units(usage.cache_read_tokens, self.cache_read.unwrap_or(self.input))),
+            cache_write: dollars(cost_units(
+                usage.cache_write_tokens,
+                self.cache_write.unwrap_or(self.input),
+            )),
         }
     }
 
@@ -391,6 +428,33 @@ pub(crate) fn read_prices(path: &Path) -> Result<HashMap<String, Price>, PriceFi
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn costs_are_exact_decimals_to_the_precision_of_prices() {
+        // Every built-in price, over token counts that make binary floating point show noise
+        // (0.00010400000000000001): the printed cost has no more decimals than units allow.
+        for (model, price) in BUILTIN_PRICES {
+            for tokens in [1u64, 3, 7, 31, 40, 250, 999, 12_345] {
+                let usage = Usage {
+                    input_tokens: tokens * 3,
+                    output_tokens: tokens,
+                    cache_read_tokens: tokens,
+                    ..Default::default()
+                };
+                let b = price.breakdown(&usage);
+                for (what, cost) in [("total", b.total()), ("prompt", b.prompt()), ("output", b.output)] {
+                    let text = cost.to_string();
+                    let decimals = text.split('.').nth(1).map_or(0, str::len);
+                    assert!(decimals <= 12, "{model} {what} for {tokens} tokens: {text}");
+                }
+            }
+        }
+        let mut ledger = crate::llm::tokens::Ledger::default();
+        for _ in 0..1000 {
+            ledger.add("p", "m", Usage::default(), Some(0.000104));
+        }
+        assert_eq!(ledger.priced_cost().to_string(), "0.104", "a running total stays exact");
+    }
+
     use super::*;
 
     fn table(entries: &[(&str, Price)]) -> HashMap<String, Price> {

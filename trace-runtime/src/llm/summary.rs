@@ -259,10 +259,15 @@ fn count(n: u64) -> String {
 
 /// US dollars: four decimals from a cent up, three significant digits below.
 fn money(c: f64) -> String {
-    if c >= 0.01 || c <= 0.0 {
-        return format!("${c:.4}");
+    let decimals = if c >= 0.01 || c <= 0.0 { 4 } else { (-c.log10()).floor() as usize + 3 };
+    // Rounded half up from the exact decimal the cost is (see `cost`), not from its binary
+    // neighbour: $0.00002085 shows as $0.0000209.
+    if c > 0.0 && decimals <= 12 {
+        let step = 10u128.pow(12 - decimals as u32);
+        let rounded = (crate::llm::cost::units(c) + step / 2) / step;
+        let scale = 10u128.pow(decimals as u32);
+        return format!("${}.{:0decimals$}", rounded / scale, rounded % scale);
     }
-    let decimals = (-c.log10()).floor() as usize + 3;
     format!("${c:.decimals$}")
 }
 
@@ -315,12 +320,12 @@ mod tests {
             text,
             "\
 ╭─ Trace summary: a very long trace name that goes on and on and on past the … ╮
-│ spans 12 · duration 1.5 ms · 4 LLM calls · cost $0.0522 + unpriced models    │
+│ spans 12 · duration 1.5 ms · 4 LLM calls · cost $0.0523 + unpriced models    │
 │ model                  calls    input   output   cached reasoning       cost │
 │ gpt-4o                     2     2000      400     1000         0   $0.00725 │
 │ claude-sonnet-4-20250…     1     5000     2000        0       512    $0.0450 │
 │ house-model                1       10       20        0         0   unpriced │
-│ total                      4     7010     2420     1000       512  $0.0522+? │
+│ total                      4     7010     2420     1000       512  $0.0523+? │
 ╰──────────────────────────────────────────────────────────────────────────────╯
 "
         );

@@ -105,7 +105,7 @@ impl Ledger {
         entry.calls += 1;
         entry.usage += usage;
         match cost {
-            Some(c) => entry.cost += c,
+            Some(c) => entry.cost = crate::llm::cost::add_dollars(entry.cost, c),
             None => entry.unpriced_calls += 1,
         }
     }
@@ -117,7 +117,7 @@ impl Ledger {
                 Some(mine) => {
                     mine.calls += e.calls;
                     mine.usage += e.usage;
-                    mine.cost += e.cost;
+                    mine.cost = crate::llm::cost::add_dollars(mine.cost, e.cost);
                     mine.unpriced_calls += e.unpriced_calls;
                 }
                 None => self.entries.push(e.clone()),
@@ -157,7 +157,7 @@ impl Ledger {
 
     /// US dollars of the priced calls only.
     pub fn priced_cost(&self) -> f64 {
-        self.entries.iter().map(|e| e.cost).sum()
+        self.entries.iter().fold(0.0, |sum, e| crate::llm::cost::add_dollars(sum, e.cost))
     }
 
     /// Whether some call's model has no price.
