@@ -122,7 +122,24 @@ impl opentelemetry::propagation::Extractor for Pairs {
 #[test]
 fn header_names_match_regardless_of_case() {
     let carrier = Pairs(vec![("TraceParent", format!("00-{TRACE}-{PARENT}-01"))]);
-    assert_eq!(propagation::extract(&carrier).trace_id(), Some(TraceId::from_hex(TRACE).unwrap()));
+    let carrier: &dyn opentelemetry::propagation::Extractor = &carrier;
+    assert_eq!(propagation::extract(carrier).trace_id(), Some(TraceId::from_hex(TRACE).unwrap()));
+}
+
+#[test]
+fn a_hash_map_carrier_is_read_in_any_case() {
+    // OpenTelemetry's own `Extractor` for a map looks up the lowercase name only.
+    for name in ["Traceparent", "TRACEPARENT", "traceParent"] {
+        let map = HashMap::from([
+            (name.to_string(), format!("00-{TRACE}-{PARENT}-01")),
+            ("TraceState".to_string(), "vendor=a".to_string()),
+            ("Baggage".to_string(), "session.id=s-9".to_string()),
+        ]);
+        let (_, spans) = testing::capture(|| propagation::extract(&map).in_scope(|| trace!("handle", {})));
+        assert_eq!(spans[0].span_context.trace_id(), TraceId::from_hex(TRACE).unwrap(), "{name}");
+        assert_eq!(spans[0].span_context.trace_state().get("vendor"), Some("a"), "{name}");
+        assert!(spans[0].attributes.iter().any(|kv| kv.key.as_str() == "session.id"), "{name}: baggage too");
+    }
 }
 
 #[cfg(feature = "http")]

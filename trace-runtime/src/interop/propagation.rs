@@ -31,9 +31,9 @@
 //! assert!(server[0].parent_span_is_remote);
 //! ```
 //!
-//! Any carrier implementing OpenTelemetry's [`Injector`] / [`Extractor`] works (header names are
-//! matched without regard to case where the carrier lists its keys; a `HashMap<String, String>`,
-//! as OpenTelemetry implements it, wants lowercase names);
+//! [`inject`] writes into any OpenTelemetry [`Injector`]; [`extract`] reads a
+//! `HashMap<String, String>` or any [`Extractor`] passed as `&dyn Extractor` (a [`Carrier`]),
+//! header names matched without regard to case (`Traceparent` in a map included);
 //! [`inject_headers`] / [`extract_headers`] take an `http::HeaderMap` (feature `http`).
 //! [`Propagator`] is the same as an OpenTelemetry `TextMapPropagator`, installed as the global one
 //! by [`init`](crate::init).
@@ -131,7 +131,7 @@ pub fn inject_context(cx: &Context, carrier: &mut dyn Injector) {
 
 /// The `baggage` members of `carrier`, as `(key, value)` (percent-decoded, bounded by the W3C
 /// limits, malformed members skipped, by OpenTelemetry's baggage propagator).
-fn baggage_pairs(carrier: &dyn Extractor) -> Vec<(String, String)> {
+fn baggage_pairs<C: Carrier + ?Sized>(carrier: &C) -> Vec<(String, String)> {
     use opentelemetry::baggage::BaggageExt;
     let cx = BaggagePropagator::new().extract_with_context(&opentelemetry::Context::new(), &AnyCase(carrier));
     cx.baggage().iter().map(|(k, (v, _))| (k.to_string(), v.as_str().to_string())).collect()
@@ -162,7 +162,7 @@ fn baggage_pairs(carrier: &dyn Extractor) -> Vec<(String, String)> {
 /// let garbage = HashMap::from([("traceparent".to_string(), "00-xyz".to_string())]);
 /// assert_eq!(propagation::extract(&garbage).trace_id(), None);
 /// ```
-pub fn extract(carrier: &dyn Extractor) -> Context {
+pub fn extract<C: Carrier + ?Sized>(carrier: &C) -> Context {
     let sink = thread_state::current().sink;
     let otel_cx = w3c().extract_with_context(&opentelemetry::Context::new(), &AnyCase(carrier));
     let sc = otel_cx.span().span_context().clone();
@@ -219,10 +219,10 @@ pub fn extract_headers(headers: &http::HeaderMap) -> Context {
     let first = lines.next();
     let rest: Vec<&str> = lines.collect();
     if rest.is_empty() {
-        return extract(&HeaderExtractor(headers));
+        return extract(&HeaderExtractor(headers) as &dyn Extractor);
     }
     let tracestate = first.into_iter().chain(rest).collect::<Vec<_>>().join(",");
-    extract(&JoinedTraceState { headers: HeaderExtractor(headers), tracestate })
+    extract(&JoinedTraceState { headers: HeaderExtractor(headers), tracestate } as &dyn Extractor)
 }
 
 /// A header map whose `tracestate` lines were joined into one list.
@@ -275,11 +275,72 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
+/// Where [`extract`] reads `traceparent`, `tracestate` and `baggage`: a `HashMap<String, String>`
+/// (names in any case: `Traceparent`, `TRACEPARENT`) or any OpenTelemetry [`Extractor`] passed
+/// as `&dyn Extractor` (an `http::HeaderMap` goes to [`extract_headers`], which joins its
+/// `tracestate` lines).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use trace_runtime::opentelemetry::propagation::Extractor;
+/// use trace_runtime::propagation;
+///
+/// let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string();
+/// let map = HashMap::from([("Traceparent".to_string(), traceparent.clone())]);
+/// assert!(propagation::extract(&map).trace_id().is_some(), "any case");
+///
+/// struct Metadata(Vec<(String, String)>);
+/// impl Extractor for Metadata {
+///     fn get(&self, key: &str) -> Option<&str> {
+///         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+///     }
+///     fn keys(&self) -> Vec<&str> { self.0.iter().map(|(k, _)| k.as_str()).collect() }
+/// }
+/// let metadata = Metadata(vec![("traceparent".into(), traceparent)]);
+/// assert!(propagation::extract(&metadata as &dyn Extractor).trace_id().is_some());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a carrier `propagation::extract` reads",
+    label = "a `HashMap<String, String>`, or an OpenTelemetry `Extractor` as `&dyn Extractor`",
+    note = "for a type implementing `opentelemetry::propagation::Extractor`, pass `&carrier as &dyn Extractor`"
+)]
+pub trait Carrier {
+    /// The value under `key`, however the carrier matches names.
+    fn get(&self, key: &str) -> Option<&str>;
+    /// Every name in the carrier.
+    fn keys(&self) -> Vec<&str>;
+}
+
+impl Carrier for dyn Extractor + '_ {
+    fn get(&self, key: &str) -> Option<&str> {
+        Extractor::get(self, key)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        Extractor::keys(self)
+    }
+}
+
+/// Names in any case: OpenTelemetry's own `Extractor` for a map looks up the lowercase name
+/// only, so `Traceparent` set by hand was never found.
+impl<S: std::hash::BuildHasher> Carrier for std::collections::HashMap<String, String, S> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match std::collections::HashMap::get(self, key) {
+            Some(value) => Some(value),
+            None => self.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        std::collections::HashMap::keys(self).map(String::as_str).collect()
+    }
+}
+
 /// A carrier read with header names matched regardless of case (`Traceparent` from a carrier
 /// built by hand), and a `traceparent` that breaks the W3C format hidden, so it starts a new trace.
-struct AnyCase<'a>(&'a dyn Extractor);
+struct AnyCase<'a, C: Carrier + ?Sized>(&'a C);
 
-impl Extractor for AnyCase<'_> {
+impl<C: Carrier + ?Sized> Extractor for AnyCase<'_, C> {
     fn get(&self, key: &str) -> Option<&str> {
         let value = self.0.get(key).or_else(|| {
             let name = self.0.keys().into_iter().find(|k| k.eq_ignore_ascii_case(key))?;
