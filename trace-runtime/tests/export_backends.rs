@@ -136,6 +136,61 @@ fn otlp_http_protobuf_delivers_the_same() {
 }
 
 #[test]
+fn otlp_gzip_compresses_grpc_and_http_bodies() {
+    let _serial = serial();
+    let collector = common::grpc_receiver();
+    let guard = init_with(
+        base()
+            .exporter(Exporter::Otlp)
+            .otlp_protocol(OtlpProtocol::Grpc)
+            .otlp_endpoint(collector.url())
+            .otlp_gzip(true)
+            .build(),
+    )
+    .unwrap();
+    turn();
+    assert!(guard.flush());
+    let state = &collector.state;
+    assert!(wait_until(WAIT, || otlp_spans(&state.grpc.lock().unwrap()).len() >= 4));
+    check_otlp(&state.grpc.lock().unwrap());
+    assert_eq!(state.header("grpc-encoding").as_deref(), Some("gzip"), "the request was compressed");
+    guard.shutdown().expect("everything was sent");
+
+    let collector = common::http_receiver();
+    let guard = init_with(
+        base()
+            .exporter(Exporter::Otlp)
+            .otlp_protocol(OtlpProtocol::HttpProtobuf)
+            .otlp_endpoint(collector.url())
+            .otlp_gzip(true)
+            .build(),
+    )
+    .unwrap();
+    turn();
+    assert!(guard.flush());
+    let state = &collector.state;
+    let decode = || -> Vec<ExportTraceServiceRequest> {
+        state
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, body)| {
+                let mut raw = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body.as_slice()), &mut raw)
+                    .expect("a gzip body");
+                ExportTraceServiceRequest::decode(raw.as_slice()).unwrap()
+            })
+            .collect()
+    };
+    assert!(wait_until(WAIT, || !state.bodies.lock().unwrap().is_empty()));
+    assert!(wait_until(WAIT, || otlp_spans(&decode()).len() >= 4));
+    check_otlp(&decode());
+    assert_eq!(state.header("content-encoding").as_deref(), Some("gzip"));
+    guard.shutdown().expect("everything was sent");
+}
+
+#[test]
 fn otlp_http_json_delivers_json() {
     let _serial = serial();
     let collector = common::http_receiver();

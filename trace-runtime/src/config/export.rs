@@ -19,6 +19,7 @@ pub(crate) struct ExportOptions {
     otlp_endpoint: Option<String>,
     otlp_protocol: Option<OtlpProtocol>,
     otlp_headers: Vec<(String, String)>,
+    otlp_gzip: Option<bool>,
     zipkin_endpoint: Option<String>,
     service_version: Option<String>,
     resource: Vec<KeyValue>,
@@ -36,6 +37,7 @@ pub(crate) fn resolve(
     env: Env<'_>,
     exporters: &[Exporter],
 ) -> Result<ExportSettings, ConfigError> {
+    let mut warnings = Vec::new();
     let mut resource = match env("OTEL_RESOURCE_ATTRIBUTES") {
         Some(value) => parse_attributes(&value)?,
         None => Vec::new(),
@@ -70,7 +72,13 @@ pub(crate) fn resolve(
         }
     };
     let otlp = if exporters.contains(&Exporter::Otlp) {
-        Some(resolve_otlp(&options.otlp_endpoint, options.otlp_protocol, options.otlp_headers, env)?)
+        let mut otlp =
+            resolve_otlp(&options.otlp_endpoint, options.otlp_protocol, options.otlp_headers, env)?;
+        otlp.gzip = match options.otlp_gzip {
+            Some(gzip) => gzip,
+            None => otlp_compression(env, &mut warnings),
+        };
+        Some(otlp)
     } else {
         None
     };
@@ -95,7 +103,27 @@ pub(crate) fn resolve(
         resource,
         adaptive: adaptive.then_some(slow_trace),
         breaker,
+        warnings,
     })
+}
+
+/// `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION`: `gzip` or
+/// `none` (the default); another value is a warning, and no compression.
+fn otlp_compression(env: Env<'_>, warnings: &mut Vec<String>) -> bool {
+    let Some((variable, value)) = ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"]
+        .into_iter()
+        .find_map(|v| env(v).map(|value| (v, value)))
+    else {
+        return false;
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "gzip" => true,
+        "none" | "" => false,
+        _ => {
+            warnings.push(format!("`{variable}` is `{value}`: expected gzip or none; sending uncompressed"));
+            false
+        }
+    }
 }
 
 fn resolve_otlp(
@@ -153,7 +181,7 @@ fn resolve_otlp(
         Some(t) => Some(t),
         None => millis_env(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?,
     };
-    Ok(OtlpSettings { protocol, endpoint, headers, timeout })
+    Ok(OtlpSettings { protocol, endpoint, headers, timeout, gzip: false })
 }
 
 /// A base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`) as the traces URL: HTTP adds `/v1/traces`.
@@ -266,6 +294,19 @@ impl ConfigBuilder {
     /// ```
     pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.export_options().otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Gzip-compresses OTLP request bodies, over gRPC and HTTP (replaces
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION` / `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, `gzip` or
+    /// `none`; default none).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().otlp_gzip(true).build();
+    /// # drop(config);
+    /// ```
+    pub fn otlp_gzip(mut self, gzip: bool) -> Self {
+        self.export_options().otlp_gzip = Some(gzip);
         self
     }
 
@@ -415,6 +456,25 @@ mod tests {
         assert_eq!(s.endpoint, "http://collector:4318/v1/traces");
         assert_eq!(s.headers, vec![("x-api-key".into(), "a b".into()), ("tenant".into(), "other".into())]);
         assert_eq!(s.timeout, Some(Duration::from_millis(2500)));
+        assert!(!s.gzip, "uncompressed by default");
+    }
+
+    #[test]
+    fn otlp_compression_is_gzip_or_none_and_a_bad_value_is_a_warning() {
+        let with = |vars: &[(&str, &str)]| resolve_env(vars, &[Exporter::Otlp]).unwrap();
+        assert!(with(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]).otlp.unwrap().gzip);
+        let traces_win = with(&[
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none"),
+        ]);
+        assert!(!traces_win.otlp.unwrap().gzip);
+        let bad = with(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli")]);
+        assert!(!bad.otlp.unwrap().gzip);
+        assert!(
+            bad.warnings[0].contains("`OTEL_EXPORTER_OTLP_COMPRESSION` is `brotli`"),
+            "{:?}",
+            bad.warnings
+        );
     }
 
     #[test]

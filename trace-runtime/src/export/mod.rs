@@ -75,6 +75,8 @@ pub(crate) struct OtlpSettings {
     pub(crate) endpoint: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
+    /// Bodies gzip-compressed (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
+    pub(crate) gzip: bool,
 }
 
 /// Everything exporting needs, resolved.
@@ -85,6 +87,8 @@ pub(crate) struct ExportSettings {
     pub(crate) otlp: Option<OtlpSettings>,
     pub(crate) zipkin_endpoint: Option<String>,
     pub(crate) zipkin_timeout: Option<Duration>,
+    /// Bad values of standard variables read here, replaced by their defaults.
+    pub(crate) warnings: Vec<String>,
     pub(crate) service_version: Option<String>,
     /// `OTEL_RESOURCE_ATTRIBUTES`, then the builder's attributes (which win).
     pub(crate) resource: Vec<KeyValue>,

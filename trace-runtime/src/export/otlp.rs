@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{
+    Compression, Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
@@ -53,6 +55,7 @@ impl Otlp {
                     .with_timeout(client_timeout)
                     .with_metadata(metadata)
                     .with_retry_policy(RetryPolicy::disabled());
+                let builder = if s.gzip { builder.with_compression(Compression::Gzip) } else { builder };
                 // `https://` trusts the webpki roots (`tls` feature); `check_endpoint` refused
                 // `https://` without it.
                 #[cfg(feature = "tls")]
@@ -75,15 +78,15 @@ impl Otlp {
                     .build()
                     .map_err(|e| format!("cannot build its HTTP client: {e}"))?;
                 let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
-                opentelemetry_otlp::SpanExporter::builder()
+                let builder = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_protocol(protocol)
                     .with_endpoint(s.endpoint.clone())
                     .with_timeout(client_timeout)
                     .with_headers(headers)
                     .with_http_client(client)
-                    .with_retry_policy(RetryPolicy::disabled())
-                    .build()
+                    .with_retry_policy(RetryPolicy::disabled());
+                if s.gzip { builder.with_compression(Compression::Gzip) } else { builder }.build()
             }
         };
         built.map_err(|e| format!("cannot build the OTLP exporter for {}: {e}", s.endpoint))

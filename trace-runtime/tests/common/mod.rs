@@ -196,7 +196,11 @@ pub fn grpc_receiver() -> Receiver {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let _ = tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(Grpc(shared)))
+            // Gzip accepted, as collectors do: a compressed request is refused otherwise.
+            .add_service(
+                TraceServiceServer::new(Grpc(shared))
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+            )
             .serve_with_incoming(incoming)
             .await;
     });
