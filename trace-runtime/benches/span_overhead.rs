@@ -7,6 +7,8 @@
 //! - `kit/disabled`: `#[trace_pipeline]` before `init()`;
 //! - `kit/sync_0_attrs`, `kit/sync_4_attrs`, `kit/async_*`, `kit/llm_usage`: inside a sampled
 //!   root, exporting through the real pipeline to an exporter that discards;
+//! - `kit/sync_4_attrs_in_session`: the same span under a root that set `session.id` and
+//!   `user.id`, which every span below carries (one reference-counted set per span);
 //! - `kit/llm_stream_4_chunks`: a streamed LLM response of 4 chunks, each reporting usage,
 //!   through `trace_llm_stream` (one span; its two name copies are the only allocations);
 //! - `otel_sdk/in_span_4_attrs`: `opentelemetry_sdk` `tracer.in_span` with a `BatchSpanProcessor`
@@ -252,6 +254,9 @@ fn overhead(c: &mut Criterion) {
         g.bench_function("kit/async_4_attrs", |b| b.iter(|| poll_once(kit_async_4_attrs(black_box(7)))));
         g.bench_function("kit/llm_usage", |b| b.iter(|| kit_llm_usage(black_box(7))));
         g.bench_function("kit/llm_stream_4_chunks", |b| b.iter(|| kit_llm_stream(black_box(7))));
+    });
+    trace!("session root", session.id = "s-bench", user.id = "u-bench", {
+        g.bench_function("kit/sync_4_attrs_in_session", |b| b.iter(|| kit_4_attrs(black_box(7))));
     });
     drop(guard);
 

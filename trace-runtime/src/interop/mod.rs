@@ -185,14 +185,19 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
     }
     let (found, mut flags, assoc) = live::of(sc).unwrap_or_default();
     let sink = if found != 0 { found } else { sink };
-    if sc.is_sampled() {
+    let trace_id = u128::from_be_bytes(sc.trace_id().to_bytes());
+    let sampled = match sc.is_remote() {
+        true => crate::span::gate::remote_sampled(trace_id, sc.is_sampled()),
+        false => sc.is_sampled(),
+    };
+    if sampled {
         flags |= ctx_flags::SAMPLED;
     }
     if sc.is_remote() {
         flags |= ctx_flags::REMOTE;
     }
     Ctx {
-        trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
+        trace_id,
         span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
         sink,
         flags,

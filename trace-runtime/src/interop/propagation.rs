@@ -172,7 +172,7 @@ pub fn extract<C: Carrier + ?Sized>(carrier: &C) -> Context {
     let trace_id = u128::from_be_bytes(sc.trace_id().to_bytes());
     remember(trace_id, sc.trace_state());
     let mut flags = ctx_flags::REMOTE;
-    if sc.is_sampled() {
+    if crate::span::gate::remote_sampled(trace_id, sc.is_sampled()) {
         flags |= ctx_flags::SAMPLED;
     }
     let span_id = u64::from_be_bytes(sc.span_id().to_bytes());

@@ -55,9 +55,6 @@ pub(crate) enum Decision {
 #[inline(always)]
 pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
     if parent.trace_id != 0 {
-        if parent.flags & ctx_flags::REMOTE != 0 && !PARENT_BASED.load(Ordering::Relaxed) {
-            return decide_under_remote(l, parent);
-        }
         if !parent.sampled() {
             return Decision::Inert;
         }
@@ -74,22 +71,15 @@ pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
     decide_root(l, parent.sink)
 }
 
-/// A span under a remote parent with a sampler that is not parent-based: the ratio decides on
-/// the trace id, whatever the parent's flag (a capture records it, as it does every root).
-#[cold]
-#[inline(never)]
-fn decide_under_remote(l: &thread_state::Local, parent: Ctx) -> Decision {
-    let in_capture = parent.sink != 0;
-    if !in_capture && !PIPELINE_ON.load(Ordering::Relaxed) {
-        return Decision::Inert;
-    }
-    let span_id = l.ids.span_id();
-    if in_capture || ((parent.trace_id as u64) >> 1) < SAMPLE_THRESHOLD.load(Ordering::Relaxed) {
-        let parent_id = parent.span_id;
-        let sink = parent.sink;
-        Decision::Record { trace_id: parent.trace_id, span_id, parent_id, sink, flags: flags::REMOTE_PARENT }
+/// Whether spans under a remote parent of `trace_id` record, the parent's sampled flag being
+/// `remote_sampled`: the flag decides for the `parentbased_*` samplers (the default), the ratio on
+/// the trace id for the others. Applied where a remote context is made (`propagation::extract`,
+/// a remote OpenTelemetry parent), so the span hot path checks nothing more.
+pub(crate) fn remote_sampled(trace_id: u128, remote_sampled: bool) -> bool {
+    if PARENT_BASED.load(Ordering::Relaxed) {
+        remote_sampled
     } else {
-        Decision::Unsampled(Ctx { trace_id: parent.trace_id, span_id, sink: parent.sink, ..Ctx::EMPTY })
+        ((trace_id as u64) >> 1) < SAMPLE_THRESHOLD.load(Ordering::Relaxed)
     }
 }
 
