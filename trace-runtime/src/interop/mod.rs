@@ -196,13 +196,7 @@ pub(crate) fn ctx_of(sc: &SpanContext, sink: u32) -> Ctx {
     if sc.is_remote() {
         flags |= ctx_flags::REMOTE;
     }
-    Ctx {
-        trace_id,
-        span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
-        sink,
-        flags,
-        assoc,
-    }
+    Ctx { trace_id, span_id: u64::from_be_bytes(sc.span_id().to_bytes()), sink, flags, assoc }
 }
 
 /// The parent of a span started through the OpenTelemetry API with `parent_cx` as its context.

@@ -16,14 +16,21 @@ pub(crate) struct Converter {
     anchor: &'static Anchor,
     /// Emptied attribute vectors sent back by the lanes (see [`super::rehome`]).
     spare: Vec<Vec<KeyValue>>,
+    /// Association sets of converted spans, released [`RETIRED`] at a time: one run of
+    /// decrements on a set's counter instead of one per span, each taking its cache line back
+    /// from the application thread that counts it up.
+    retired: Vec<std::sync::Arc<crate::record::association::AssocSet>>,
 }
+
+/// Association sets held back before they are released together.
+const RETIRED: usize = 64;
 
 /// Spare attribute vectors the worker keeps at most.
 const MAX_SPARE: usize = 4 * 1024;
 
 impl Converter {
     pub(crate) fn new() -> Self {
-        Converter { anchor: clock::anchor(), spare: Vec::new() }
+        Converter { anchor: clock::anchor(), spare: Vec::new(), retired: Vec::new() }
     }
 
     /// Takes back emptied attribute vectors until `needed` are at hand.
@@ -180,8 +187,13 @@ impl Converter {
             if let AttrValue::Static(text) = attr.value {
                 stage.note_static(text);
             }
-            if let AttrValue::Association(set) = &mut attr.value {
-                association = Some(std::sync::Arc::clone(&set.0));
+            if matches!(attr.value, AttrValue::Association(_)) {
+                // Moved out, not cloned: no count taken here, one given back later.
+                if let AttrValue::Association(set) =
+                    std::mem::replace(&mut attr.value, AttrValue::Bool(false))
+                {
+                    association = Some(set.0);
+                }
                 return;
             }
             let key = attr.key;
@@ -200,6 +212,10 @@ impl Converter {
                 if !out.iter().any(|a| a.key == kv.key) {
                     out.push(kv.clone());
                 }
+            }
+            self.retired.push(set);
+            if self.retired.len() >= RETIRED {
+                self.retired.clear();
             }
         }
         if let Some(u) = r.usage() {
