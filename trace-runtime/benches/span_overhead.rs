@@ -24,6 +24,9 @@
 //! records every span too (its trace never reaches that limit) and the systems compare on a span
 //! that is recorded. The kit and the SDK still overload there; fastrace's queue grows unbounded.
 //!
+//! `frame/kit_4_attrs_in_session` is `frame/kit_4_attrs` under roots that set `session.id` and
+//! `user.id` (carried to every span below).
+//!
 //! The `frame/*` cases measure what a per-audio-frame function pays: each call does about 2.5 µs
 //! of work, the spans of every 64 calls form one trace (a root per 64, as a turn of a voice
 //! pipeline would), and every system's export thread keeps up, so every span is delivered. The
@@ -239,6 +242,12 @@ fn overhead(c: &mut Criterion) {
     let dropped_before = trace_runtime::metrics().spans_dropped_queue_full;
     let kit_root = |body: &mut dyn FnMut()| trace!("turn", { body() });
     g.bench_function("frame/kit_4_attrs", |b| b.iter_custom(|iters| per_trace(iters, kit_root, frame_kit)));
+    // The same, each root setting `session.id` and `user.id`, which every span below carries.
+    let session_root =
+        |body: &mut dyn FnMut()| trace!("turn", session.id = "s-bench", user.id = "u-bench", { body() });
+    g.bench_function("frame/kit_4_attrs_in_session", |b| {
+        b.iter_custom(|iters| per_trace(iters, session_root, frame_kit))
+    });
     assert_eq!(
         trace_runtime::metrics().spans_dropped_queue_full,
         dropped_before,
