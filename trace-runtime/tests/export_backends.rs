@@ -116,17 +116,8 @@ fn otlp_http_protobuf_delivers_the_same() {
     turn();
     assert!(guard.flush());
     let state = &collector.state;
-    let decode = || -> Vec<ExportTraceServiceRequest> {
-        state
-            .bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, _, b)| ExportTraceServiceRequest::decode(b.as_slice()).unwrap())
-            .collect()
-    };
-    assert!(wait_until(WAIT, || otlp_spans(&decode()).len() >= 4));
-    check_otlp(&decode());
+    assert!(wait_until(WAIT, || otlp_spans(&http_requests(state, false)).len() >= 4));
+    check_otlp(&http_requests(state, false));
     let bodies = state.bodies.lock().unwrap();
     assert_eq!(bodies[0].0, "/v1/traces", "the signal path is added to the base endpoint");
     assert_eq!(bodies[0].1, "application/x-protobuf");
@@ -135,59 +126,51 @@ fn otlp_http_protobuf_delivers_the_same() {
     guard.shutdown().expect("everything was sent");
 }
 
+/// The export requests an OTLP/HTTP collector received, bodies gunzipped when `gzip`.
+fn http_requests(state: &common::State, gzip: bool) -> Vec<ExportTraceServiceRequest> {
+    let bodies = state.bodies.lock().unwrap();
+    bodies
+        .iter()
+        .map(|(_, _, body)| {
+            let mut raw = Vec::new();
+            match gzip {
+                true => {
+                    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body.as_slice()), &mut raw)
+                        .map(|_| raw)
+                        .expect("a gzip body")
+                }
+                false => body.clone(),
+            }
+        })
+        .map(|raw| ExportTraceServiceRequest::decode(raw.as_slice()).unwrap())
+        .collect()
+}
+
 #[test]
 fn otlp_gzip_compresses_grpc_and_http_bodies() {
     let _serial = serial();
-    let collector = common::grpc_receiver();
-    let guard = init_with(
-        base()
-            .exporter(Exporter::Otlp)
-            .otlp_protocol(OtlpProtocol::Grpc)
-            .otlp_endpoint(collector.url())
-            .otlp_gzip(true)
-            .build(),
-    )
-    .unwrap();
-    turn();
-    assert!(guard.flush());
-    let state = &collector.state;
-    assert!(wait_until(WAIT, || otlp_spans(&state.grpc.lock().unwrap()).len() >= 4));
-    check_otlp(&state.grpc.lock().unwrap());
-    assert_eq!(state.header("grpc-encoding").as_deref(), Some("gzip"), "the request was compressed");
-    guard.shutdown().expect("everything was sent");
-
-    let collector = common::http_receiver();
-    let guard = init_with(
-        base()
-            .exporter(Exporter::Otlp)
-            .otlp_protocol(OtlpProtocol::HttpProtobuf)
-            .otlp_endpoint(collector.url())
-            .otlp_gzip(true)
-            .build(),
-    )
-    .unwrap();
-    turn();
-    assert!(guard.flush());
-    let state = &collector.state;
-    let decode = || -> Vec<ExportTraceServiceRequest> {
-        state
-            .bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, _, body)| {
-                let mut raw = Vec::new();
-                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body.as_slice()), &mut raw)
-                    .expect("a gzip body");
-                ExportTraceServiceRequest::decode(raw.as_slice()).unwrap()
-            })
-            .collect()
-    };
-    assert!(wait_until(WAIT, || !state.bodies.lock().unwrap().is_empty()));
-    assert!(wait_until(WAIT, || otlp_spans(&decode()).len() >= 4));
-    check_otlp(&decode());
-    assert_eq!(state.header("content-encoding").as_deref(), Some("gzip"));
-    guard.shutdown().expect("everything was sent");
+    for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf] {
+        let grpc = protocol == OtlpProtocol::Grpc;
+        let collector = if grpc { common::grpc_receiver() } else { common::http_receiver() };
+        let guard = init_with(
+            base()
+                .exporter(Exporter::Otlp)
+                .otlp_protocol(protocol)
+                .otlp_endpoint(collector.url())
+                .otlp_gzip(true)
+                .build(),
+        )
+        .unwrap();
+        turn();
+        assert!(guard.flush());
+        let state = &collector.state;
+        let received = || if grpc { state.grpc.lock().unwrap().clone() } else { http_requests(state, true) };
+        assert!(wait_until(WAIT, || otlp_spans(&received()).len() >= 4), "{protocol:?}");
+        check_otlp(&received());
+        let (header, value) = if grpc { ("grpc-encoding", "gzip") } else { ("content-encoding", "gzip") };
+        assert_eq!(state.header(header).as_deref(), Some(value), "{protocol:?}: the request was compressed");
+        guard.shutdown().expect("everything was sent");
+    }
 }
 
 #[test]

@@ -47,3 +47,22 @@ pub fn assert_error(span: &SpanData, description: &str) {
 pub fn assert_unset(span: &SpanData) {
     assert_eq!(span.status, Status::Unset, "{:?} status", span.name);
 }
+
+/// An exporter keeping every span it is given, for pass cases that go through `init` (an
+/// in-memory exporter forgets its spans at shutdown; this one does not).
+#[derive(Clone, Debug, Default)]
+pub struct Memory(pub std::sync::Arc<std::sync::Mutex<Vec<SpanData>>>);
+
+impl trace_runtime::opentelemetry_sdk::trace::SpanExporter for Memory {
+    async fn export(&self, batch: Vec<SpanData>) -> trace_runtime::opentelemetry_sdk::error::OTelSdkResult {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
+        Ok(())
+    }
+}
+
+impl Memory {
+    /// The spans exported so far.
+    pub fn spans(&self) -> Vec<SpanData> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}

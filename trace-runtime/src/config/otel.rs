@@ -113,14 +113,7 @@ pub(super) fn count(
     name: &str,
     warnings: &mut Vec<String>,
 ) -> Option<usize> {
-    let raw = env(name)?;
-    match raw.trim().parse::<usize>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            warnings.push(format!("`{name}` is `{raw}`: expected a whole number; using the default"));
-            None
-        }
-    }
+    whole_number(env, name, 0, warnings)
 }
 
 /// A whole number above 0 from the standard variable `name` (`OTEL_BSP_MAX_QUEUE_SIZE`, ...);
@@ -130,13 +123,25 @@ pub(super) fn positive(
     name: &str,
     warnings: &mut Vec<String>,
 ) -> Option<usize> {
+    whole_number(env, name, 1, warnings)
+}
+
+fn whole_number(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    min: usize,
+    warnings: &mut Vec<String>,
+) -> Option<usize> {
     let raw = env(name)?;
-    match raw.parse::<usize>() {
-        Ok(n) if n > 0 => Some(n),
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n >= min => Some(n),
         _ => {
-            warnings.push(format!(
-                "`{name}` is `{raw}`: expected a whole number greater than 0; using the default"
-            ));
+            let expected = if min == 0 {
+                "a whole number".to_string()
+            } else {
+                format!("a whole number of at least {min}")
+            };
+            warnings.push(format!("`{name}` is `{raw}`: expected {expected}; using the default"));
             None
         }
     }

@@ -2,7 +2,7 @@
 //! stores, and the remote sinks, with the resource they describe the service by and the plain
 //! settings `config` resolves for them (endpoints, adaptive sampling, circuit breakers).
 
-mod console;
+pub(crate) mod console;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
 pub(crate) mod resource;

@@ -84,21 +84,21 @@ impl Budget<'_> {
     /// At most `calls` LLM calls (GenAI spans other than tools and agents).
     #[track_caller]
     pub fn llm_calls_at_most(&self, calls: u64) -> &Self {
-        let n = self.activity().llm_calls;
-        if n > calls {
-            let lines = self.list(|s| (Activity::of(s).llm_calls > 0).then(String::new));
-            fail(format!("{n} LLM calls, over the budget of {calls}:\n{lines}"));
-        }
-        self
+        self.calls_at_most(calls, "LLM calls", |a| a.llm_calls)
     }
 
     /// At most `calls` tool calls (`execute_tool` spans).
     #[track_caller]
     pub fn tool_calls_at_most(&self, calls: u64) -> &Self {
-        let n = self.activity().tool_calls;
+        self.calls_at_most(calls, "tool calls", |a| a.tool_calls)
+    }
+
+    #[track_caller]
+    fn calls_at_most(&self, calls: u64, what: &str, count: impl Fn(&Activity) -> u64) -> &Self {
+        let n = count(&self.activity());
         if n > calls {
-            let lines = self.list(|s| (Activity::of(s).tool_calls > 0).then(String::new));
-            fail(format!("{n} tool calls, over the budget of {calls}:\n{lines}"));
+            let lines = self.list(|s| (count(&Activity::of(s)) > 0).then(String::new));
+            fail(format!("{n} {what}, over the budget of {calls}:\n{lines}"));
         }
         self
     }

@@ -1,12 +1,13 @@
 //! A captured trace as text to compare with an expected string: names, kinds, status and the
 //! attributes that say what a span did, with ids, times and durations left out.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
+
+use crate::export::console::tree::SpanTree;
 
 /// The attributes a snapshot shows, when a span has them (and its parent does not have the same).
 pub const SNAPSHOT_KEYS: &[&str] = &[
@@ -71,52 +72,12 @@ pub fn snapshot(spans: &[SpanData]) -> String {
 /// assert_eq!(testing::snapshot_with(&spans, &["app.tenant"]), "job app.tenant=acme\n");
 /// ```
 pub fn snapshot_with(spans: &[SpanData], extra_keys: &[&str]) -> String {
-    let index: HashMap<SpanId, usize> =
-        spans.iter().enumerate().map(|(i, s)| (s.span_context.span_id(), i)).collect();
-    let parent = |i: usize| {
-        let s = &spans[i];
-        index.get(&s.parent_span_id).copied().filter(|&p| p != i && !s.parent_span_is_remote)
-    };
-    let mut children = vec![Vec::new(); spans.len()];
-    let mut tops = Vec::new();
-    for i in 0..spans.len() {
-        match parent(i) {
-            Some(p) => children[p].push(i),
-            None => tops.push(i),
-        }
-    }
-    let order = |list: &mut Vec<usize>| {
-        list.sort_by(|&a, &b| {
-            (spans[a].start_time, &spans[a].name).cmp(&(spans[b].start_time, &spans[b].name))
-        })
-    };
-    order(&mut tops);
-    children.iter_mut().for_each(order);
-
+    let tree = SpanTree::new(spans);
     let mut out = String::new();
-    let mut visited = vec![false; spans.len()];
-    for top in tops {
-        let mut stack = vec![(top, String::new(), None::<bool>)];
-        while let Some((i, prefix, last)) = stack.pop() {
-            if std::mem::replace(&mut visited[i], true) {
-                continue;
-            }
-            let (connector, extend) = match last {
-                None => ("", ""),
-                Some(false) => ("├─ ", "│  "),
-                Some(true) => ("└─ ", "   "),
-            };
-            let _ = writeln!(
-                out,
-                "{prefix}{connector}{}",
-                line(&spans[i], parent(i).map(|p| &spans[p]), extra_keys)
-            );
-            let kids = &children[i];
-            for (k, &kid) in kids.iter().enumerate().rev() {
-                stack.push((kid, format!("{prefix}{extend}"), Some(k + 1 == kids.len())));
-            }
-        }
-    }
+    tree.walk(usize::MAX / 4, |i, prefix, _| {
+        let parent = tree.parent(i).map(|p| &spans[p]);
+        let _ = writeln!(out, "{prefix}{}", line(&spans[i], parent, extra_keys));
+    });
     out
 }
 

@@ -1,23 +1,10 @@
 // `#[trace_agent]`, `#[trace_tool]` and `#[trace_fn]` on every fn shape, with IO capture on: the
 // tool's parameters and result recorded as JSON (or `Debug` text), `error.type` on failure.
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use trace_runtime::config::Exporter;
-use trace_runtime::opentelemetry_sdk::error::OTelSdkResult;
-use trace_runtime::opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use trace_runtime::{Config, trace, trace_agent, trace_fn, trace_tool};
-use ui_tests::{assert_child, span, str_attr};
-
-#[derive(Clone, Debug, Default)]
-struct Memory(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanExporter for Memory {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.lock().unwrap().extend(batch);
-        Ok(())
-    }
-}
+use ui_tests::{Memory, assert_child, span, str_attr};
 
 /// Only `Debug`: recorded as its debug text.
 #[derive(Debug)]
@@ -107,7 +94,7 @@ fn main() {
     let _ = generic(5u8);
     assert_eq!(plain() + unsafe { plain_unsafe() } + agent.step(), 4);
     guard.flush();
-    let spans = memory.0.lock().unwrap().clone();
+    let spans = memory.spans();
 
     let run = span(&spans, "invoke_agent planner");
     assert_child(run, span(&spans, "turn"));

@@ -1,22 +1,8 @@
 // `input = EXPR` and `output = path`: recorded as GenAI JSON messages when IO capture is on.
-use std::sync::{Arc, Mutex};
-
 use trace_runtime::config::Exporter;
 use trace_runtime::io::Message;
-use trace_runtime::opentelemetry_sdk::error::OTelSdkResult;
-use trace_runtime::opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use trace_runtime::{Config, trace_llm};
-use ui_tests::{attr, span};
-
-#[derive(Clone, Debug, Default)]
-struct Memory(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanExporter for Memory {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.lock().unwrap().extend(batch);
-        Ok(())
-    }
-}
+use ui_tests::{Memory, attr, span};
 
 fn reply_messages(text: &String) -> Vec<Message> {
     vec![Message::assistant(text.as_str()).finish_reason("stop")]
@@ -41,7 +27,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     assert_eq!(runtime.block_on(ask("yes")), "YES");
     assert!(guard.flush());
-    let spans = memory.0.lock().unwrap().clone();
+    let spans = memory.spans();
     let s = span(&spans, "chat gpt-4o");
     assert_eq!(
         attr(s, "gen_ai.input.messages").as_str(),

@@ -16,6 +16,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use crate::export::trace_buffer::TraceBuffer;
 
 mod render;
+pub(crate) mod tree;
 
 use render::render_trace;
 

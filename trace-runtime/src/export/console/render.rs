@@ -29,21 +29,8 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
     let Some(first) = spans.first() else {
         return String::new();
     };
-    let index: HashMap<SpanId, usize> =
-        spans.iter().enumerate().map(|(i, s)| (s.span_context.span_id(), i)).collect();
-    let mut children = vec![Vec::new(); spans.len()];
-    let mut tops = Vec::new();
-    for (i, span) in spans.iter().enumerate() {
-        let local_parent = !span.parent_span_is_remote;
-        match index.get(&span.parent_span_id).filter(|_| local_parent) {
-            Some(&p) if p != i => children[p].push(i),
-            _ => tops.push(i),
-        }
-    }
-    tops.sort_by_key(|&i| spans[i].start_time);
-    for list in &mut children {
-        list.sort_by_key(|&i| spans[i].start_time);
-    }
+    let tree = super::tree::SpanTree::new(spans);
+    let (index, tops) = (&tree.index, &tree.tops);
 
     let (start, end) = spans
         .iter()
@@ -61,51 +48,27 @@ pub(crate) fn render_trace(spans: &[SpanData], color: bool) -> String {
 
     // An association attribute equal to the parent's is shown once, where it was set.
     let associated = crate::span::association::known_keys();
-    let parent_of = |i: usize| {
-        let span = &spans[i];
-        index.get(&span.parent_span_id).filter(|_| !span.parent_span_is_remote).map(|&p| &spans[p])
-    };
-    let mut visited = vec![false; spans.len()];
-    // Spans in a parent cycle (corrupt ids) hang off no top; the pass over all indices
-    // prints them instead of dropping them.
-    for top in tops.iter().copied().chain(0..spans.len()) {
-        // Iterative, so deep nesting cannot overflow the stack.
-        let mut stack: Vec<(usize, String, Option<bool>)> = vec![(top, String::new(), None)];
-        while let Some((i, prefix, last)) = stack.pop() {
-            if std::mem::replace(&mut visited[i], true) {
-                continue;
-            }
-            let (connector, extend) = match last {
-                None => ("", ""),
-                Some(false) => ("├─ ", "│  "),
-                Some(true) => ("└─ ", "   "),
-            };
-            let mut child_prefix = prefix.clone();
-            if prefix.chars().count() < MAX_INDENT_LEVELS * 3 {
-                child_prefix.push_str(extend);
-            }
-            let kids = &children[i];
-            // Keeps the vertical line down to the first child unbroken.
-            let body = if kids.is_empty() { child_prefix.clone() } else { format!("{child_prefix}│ ") };
-            let head = format!("{prefix}{connector}{}", span_head(&spans[i], &index, color));
-            let inherited = |kv: &KeyValue| {
-                associated.contains(&kv.key.as_str())
-                    && parent_of(i).is_some_and(|p| p.attributes.iter().any(|a| a == kv))
-            };
-            let own: Vec<KeyValue> =
-                spans[i].attributes.iter().filter(|kv| !inherited(kv)).cloned().collect();
-            let attrs = attr_items(&own);
-            write_wrapped(&mut out, &head, "  ", &attrs, &body, color);
-            for event in spans[i].events.iter() {
-                let head = format!("{body}• {}", clip(&one_line(&event.name), MAX_NAME_CHARS));
-                let attrs = attr_items(&event.attributes);
-                write_wrapped(&mut out, &head, " ", &attrs, &format!("{body}  "), color);
-            }
-            for (k, &kid) in kids.iter().enumerate().rev() {
-                stack.push((kid, child_prefix.clone(), Some(k + 1 == kids.len())));
-            }
+    tree.walk(MAX_INDENT_LEVELS, |i, prefix, child_prefix| {
+        // Keeps the vertical line down to the first child unbroken.
+        let body = if tree.children(i).is_empty() {
+            child_prefix.to_string()
+        } else {
+            format!("{child_prefix}│ ")
+        };
+        let head = format!("{prefix}{}", span_head(&spans[i], index, color));
+        let inherited = |kv: &KeyValue| {
+            associated.contains(&kv.key.as_str())
+                && tree.parent(i).is_some_and(|p| spans[p].attributes.iter().any(|a| a == kv))
+        };
+        let own: Vec<KeyValue> = spans[i].attributes.iter().filter(|kv| !inherited(kv)).cloned().collect();
+        let attrs = attr_items(&own);
+        write_wrapped(&mut out, &head, "  ", &attrs, &body, color);
+        for event in spans[i].events.iter() {
+            let head = format!("{body}• {}", clip(&one_line(&event.name), MAX_NAME_CHARS));
+            let attrs = attr_items(&event.attributes);
+            write_wrapped(&mut out, &head, " ", &attrs, &format!("{body}  "), color);
         }
-    }
+    });
     out
 }
 
