@@ -1,6 +1,7 @@
 //! Export settings from the builder and the environment: OTLP, Zipkin, the resource, adaptive
 //! sampling and the circuit breaker.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -20,6 +21,8 @@ pub(crate) struct ExportOptions {
     otlp_protocol: Option<OtlpProtocol>,
     otlp_headers: Vec<(String, String)>,
     otlp_gzip: Option<bool>,
+    otlp_certificate: Option<PathBuf>,
+    otlp_client_identity: Option<(PathBuf, PathBuf)>,
     zipkin_endpoint: Option<String>,
     service_version: Option<String>,
     resource: Vec<KeyValue>,
@@ -78,6 +81,7 @@ pub(crate) fn resolve(
             Some(gzip) => gzip,
             None => otlp_compression(env, &mut warnings),
         };
+        otlp_tls(&mut otlp, options.otlp_certificate, options.otlp_client_identity, env, &mut warnings);
         Some(otlp)
     } else {
         None
@@ -105,6 +109,58 @@ pub(crate) fn resolve(
         breaker,
         warnings,
     })
+}
+
+/// The OTLP exporter's TLS files: a CA (`OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` or
+/// `otlp_certificate`) and a client certificate and key for mutual TLS
+/// (`OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE` and `_CLIENT_KEY`, or
+/// `otlp_client_identity`). A file that cannot be read, or a certificate without its key, is a
+/// warning naming it, and the exporter goes without.
+fn otlp_tls(
+    otlp: &mut OtlpSettings,
+    certificate: Option<PathBuf>,
+    identity: Option<(PathBuf, PathBuf)>,
+    env: Env<'_>,
+    warnings: &mut Vec<String>,
+) {
+    let path_of = |name: &str| {
+        let traces = format!("OTEL_EXPORTER_OTLP_TRACES_{name}");
+        let general = format!("OTEL_EXPORTER_OTLP_{name}");
+        env(&traces).map(|p| (traces, p)).or_else(|| env(&general).map(|p| (general, p)))
+    };
+    let read = |source: &str, path: &Path, warnings: &mut Vec<String>| match std::fs::read(path) {
+        Ok(pem) => Some(pem),
+        Err(e) => {
+            warnings.push(format!(
+                "{source} is `{}`, which cannot be read ({e}); the OTLP exporter goes without it",
+                path.display()
+            ));
+            None
+        }
+    };
+    let certificate = certificate
+        .map(|p| ("`otlp_certificate`".to_string(), p))
+        .or_else(|| path_of("CERTIFICATE").map(|(v, p)| (format!("`{v}`"), PathBuf::from(p))));
+    otlp.ca_pem = certificate.and_then(|(source, path)| read(&source, &path, warnings));
+    let identity = match identity {
+        Some((cert, key)) => Some(("`otlp_client_identity`".to_string(), cert, key)),
+        None => match (path_of("CLIENT_CERTIFICATE"), path_of("CLIENT_KEY")) {
+            (Some((v, cert)), Some((_, key))) => Some((format!("`{v}`"), cert.into(), key.into())),
+            (Some((v, _)), None) | (None, Some((v, _))) => {
+                warnings.push(format!(
+                    "`{v}` is set without its pair (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and \
+                     `OTEL_EXPORTER_OTLP_CLIENT_KEY` go together); no client certificate is presented"
+                ));
+                None
+            }
+            (None, None) => None,
+        },
+    };
+    otlp.client_pem = identity.and_then(|(source, cert, key)| {
+        let cert = read(&source, &cert, warnings);
+        let key = read(&source, &key, warnings);
+        Some((cert?, key?))
+    });
 }
 
 /// `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION`: `gzip` or
@@ -181,7 +237,7 @@ fn resolve_otlp(
         Some(t) => Some(t),
         None => millis_env(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?,
     };
-    Ok(OtlpSettings { protocol, endpoint, headers, timeout, gzip: false })
+    Ok(OtlpSettings { protocol, endpoint, headers, timeout, gzip: false, ca_pem: None, client_pem: None })
 }
 
 /// A base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`) as the traces URL: HTTP adds `/v1/traces`.
@@ -294,6 +350,31 @@ impl ConfigBuilder {
     /// ```
     pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.export_options().otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// A PEM file of CA certificates that verify the OTLP collector's certificate, beside the
+    /// system's roots (replaces `OTEL_EXPORTER_OTLP_CERTIFICATE`): a collector with a private CA.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().otlp_certificate("/etc/otel/ca.pem").build();
+    /// # drop(config);
+    /// ```
+    pub fn otlp_certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.export_options().otlp_certificate = Some(pem_file.into());
+        self
+    }
+
+    /// A client certificate and its private key (PEM files) the OTLP exporter presents, for
+    /// collectors that require mutual TLS (replaces `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().otlp_client_identity("client.pem", "client-key.pem").build();
+    /// # drop(config);
+    /// ```
+    pub fn otlp_client_identity(mut self, certificate: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.export_options().otlp_client_identity = Some((certificate.into(), key.into()));
         self
     }
 
@@ -457,6 +538,51 @@ mod tests {
         assert_eq!(s.headers, vec![("x-api-key".into(), "a b".into()), ("tenant".into(), "other".into())]);
         assert_eq!(s.timeout, Some(Duration::from_millis(2500)));
         assert!(!s.gzip, "uncompressed by default");
+    }
+
+    #[test]
+    fn otlp_tls_files_are_read_and_a_missing_one_or_half_a_pair_is_a_warning() {
+        let dir = std::env::temp_dir().join(format!("trace-otlp-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let (ca, cert, key) = (file("ca.pem", "CA"), file("cert.pem", "CERT"), file("key.pem", "KEY"));
+        let s = resolve_env(
+            &[
+                ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem"),
+                ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", &ca),
+                ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cert),
+                ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key),
+            ],
+            &[Exporter::Otlp],
+        )
+        .unwrap();
+        assert!(s.warnings.is_empty(), "the _TRACES_ form wins: {:?}", s.warnings);
+        let otlp = s.otlp.unwrap();
+        assert_eq!(otlp.ca_pem.as_deref(), Some(b"CA".as_slice()));
+        assert_eq!(otlp.client_pem, Some((b"CERT".to_vec(), b"KEY".to_vec())));
+
+        let s = resolve_env(
+            &[("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem"), ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key)],
+            &[Exporter::Otlp],
+        )
+        .unwrap();
+        let otlp = s.otlp.as_ref().unwrap();
+        assert_eq!((otlp.ca_pem.as_ref(), otlp.client_pem.as_ref()), (None, None));
+        assert!(
+            s.warnings.iter().any(|w| w.contains("`OTEL_EXPORTER_OTLP_CERTIFICATE` is `/no/such/ca.pem`")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.warnings.iter().any(|w| w.contains("`OTEL_EXPORTER_OTLP_CLIENT_KEY` is set without its pair")),
+            "{:?}",
+            s.warnings
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` | `grpc`, `http/protobuf` or `http/json` | `grpc` |
 //! | `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` | `key=value,...` (values percent-encoded), e.g. auth | none |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` | ms per OTLP export call | `TRACE_EXPORT_TIMEOUT_MS` |
+//! | `OTEL_EXPORTER_OTLP_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY` (and `_TRACES_` forms) | PEM files: a CA that verifies an `https://` collector (beside the system's roots), and a client certificate and key for mutual TLS; an unreadable file is a warning | none |
 //! | `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` | `gzip` or `none`, over gRPC and HTTP; another value is a warning | `none` |
 //! | `OTEL_EXPORTER_ZIPKIN_ENDPOINT`, `OTEL_EXPORTER_ZIPKIN_TIMEOUT` | Zipkin v2 spans URL; ms per call | `http://localhost:9411/api/v2/spans` |
 //! | `OTEL_SERVICE_NAME` | resource `service.name` | `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else the binary's name |

@@ -77,6 +77,12 @@ pub(crate) struct OtlpSettings {
     pub(crate) timeout: Option<Duration>,
     /// Bodies gzip-compressed (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
     pub(crate) gzip: bool,
+    /// PEM of the CA certificates that verify the collector (`OTEL_EXPORTER_OTLP_CERTIFICATE`),
+    /// beside the system's and webpki's roots.
+    pub(crate) ca_pem: Option<Vec<u8>>,
+    /// PEM certificate and key the exporter presents (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`): mutual TLS.
+    pub(crate) client_pem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Everything exporting needs, resolved.

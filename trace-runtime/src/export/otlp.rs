@@ -58,10 +58,21 @@ impl Otlp {
                 let builder = if s.gzip { builder.with_compression(Compression::Gzip) } else { builder };
                 // `https://` trusts the webpki roots (`tls` feature); `check_endpoint` refused
                 // `https://` without it.
+                // The system's roots and webpki's, a private CA beside them, and a client identity
+                // for mutual TLS.
                 #[cfg(feature = "tls")]
                 let builder = if s.endpoint.starts_with("https://") {
-                    use opentelemetry_otlp::tonic_types::transport::ClientTlsConfig;
-                    builder.with_tls_config(ClientTlsConfig::new().with_enabled_roots())
+                    use opentelemetry_otlp::tonic_types::transport::{
+                        Certificate, ClientTlsConfig, Identity,
+                    };
+                    let mut tls = ClientTlsConfig::new().with_enabled_roots();
+                    if let Some(ca) = &s.ca_pem {
+                        tls = tls.ca_certificate(Certificate::from_pem(ca));
+                    }
+                    if let Some((cert, key)) = &s.client_pem {
+                        tls = tls.identity(Identity::from_pem(cert, key));
+                    }
+                    builder.with_tls_config(tls)
                 } else {
                     builder
                 };
@@ -73,10 +84,26 @@ impl Otlp {
                 } else {
                     Protocol::HttpBinary
                 };
-                let client = reqwest::Client::builder()
-                    .timeout(client_timeout)
-                    .build()
-                    .map_err(|e| format!("cannot build its HTTP client: {e}"))?;
+                let client = reqwest::Client::builder().timeout(client_timeout);
+                #[cfg(feature = "tls")]
+                let client = {
+                    let mut client = client;
+                    if let Some(ca) = &s.ca_pem {
+                        for cert in reqwest::Certificate::from_pem_bundle(ca)
+                            .map_err(|e| format!("its CA certificate is not PEM: {e}"))?
+                        {
+                            client = client.add_root_certificate(cert);
+                        }
+                    }
+                    if let Some((cert, key)) = &s.client_pem {
+                        let pem = [cert.as_slice(), b"\n", key.as_slice()].concat();
+                        let identity = reqwest::Identity::from_pem(&pem)
+                            .map_err(|e| format!("its client certificate and key are not PEM: {e}"))?;
+                        client = client.identity(identity);
+                    }
+                    client
+                };
+                let client = client.build().map_err(|e| format!("cannot build its HTTP client: {e}"))?;
                 let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
                 let builder = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()

@@ -207,6 +207,33 @@ pub fn grpc_receiver() -> Receiver {
     Receiver { addr, state }
 }
 
+/// An OTLP/gRPC collector over TLS with `identity` (PEM certificate and key), asking clients
+/// for a certificate signed by `client_ca` when one is given (mutual TLS).
+#[allow(dead_code)] // used by the TLS tests only
+pub fn grpc_tls_receiver(identity: (String, String), client_ca: Option<String>) -> Receiver {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(State::default());
+    let shared = state.clone();
+    runtime_thread(move || async move {
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(identity.0, identity.1));
+        if let Some(ca) = client_ca {
+            tls = tls.client_ca_root(Certificate::from_pem(ca));
+        }
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let _ = tonic::transport::Server::builder()
+            .tls_config(tls)
+            .unwrap()
+            .add_service(TraceServiceServer::new(Grpc(shared)))
+            .serve_with_incoming(incoming)
+            .await;
+    });
+    Receiver { addr, state }
+}
+
 /// A loopback address nothing listens on.
 pub fn closed_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
