@@ -58,6 +58,7 @@ mod export;
 mod exporter;
 pub(crate) mod llm;
 mod otel;
+mod otlp;
 mod parse;
 mod telemetry;
 
