@@ -9,8 +9,7 @@ mod common;
 #[path = "privacy_support/mod.rs"]
 mod support;
 
-use std::io::{BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -109,7 +108,7 @@ impl HttpsCollector {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (config, requests) = (config.clone(), requests.clone());
-                std::thread::spawn(move || serve(config, stream, &requests));
+                std::thread::spawn(move || support::serve_tls(config, stream, &requests));
             }
         });
         collector
@@ -133,18 +132,6 @@ impl HttpsCollector {
 fn rustls_pemfile_der(pem: &str) -> CertificateDer<'static> {
     use rustls::pki_types::pem::PemObject;
     CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
-}
-
-fn serve(config: Arc<rustls::ServerConfig>, stream: TcpStream, requests: &Mutex<Vec<support::Request>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(connection) = rustls::ServerConnection::new(config) else { return };
-    let mut tls = rustls::StreamOwned::new(connection, stream);
-    let mut reader = BufReader::new(&mut tls);
-    let Some(request) = support::read_request(&mut reader) else { return };
-    requests.lock().unwrap().push(request);
-    support::respond(reader.get_mut(), 200, "");
-    tls.conn.send_close_notify();
-    let _ = tls.flush();
 }
 
 fn turn() {

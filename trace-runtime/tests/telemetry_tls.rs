@@ -35,15 +35,14 @@ fn without_tls_an_https_endpoint_is_an_init_error_naming_the_feature() {
 
 #[cfg(feature = "tls")]
 mod tls {
-    use std::io::{BufReader, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     use trace_runtime::telemetry::{self, HttpTelemetrySink, Payload, TelemetrySink};
 
-    use super::support::{Request, read_request, respond};
+    use super::support::Request;
     use super::*;
 
     /// An HTTPS/1.1 server on 127.0.0.1 with a fresh self-signed certificate for `localhost`,
@@ -77,7 +76,7 @@ mod tls {
             std::thread::spawn(move || {
                 for stream in listener.incoming().flatten() {
                     let (config, requests) = (config.clone(), requests.clone());
-                    std::thread::spawn(move || serve(config, stream, &requests));
+                    std::thread::spawn(move || support::serve_tls(config, stream, &requests));
                 }
             });
             server
@@ -90,20 +89,6 @@ mod tls {
         fn requests(&self) -> Vec<Request> {
             self.requests.lock().unwrap().clone()
         }
-    }
-
-    /// One connection: the handshake (a client that does not trust the certificate ends here),
-    /// one request, a 200.
-    fn serve(config: Arc<rustls::ServerConfig>, stream: TcpStream, requests: &Mutex<Vec<Request>>) {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        let Ok(connection) = rustls::ServerConnection::new(config) else { return };
-        let mut tls = rustls::StreamOwned::new(connection, stream);
-        let mut reader = BufReader::new(&mut tls);
-        let Some(request) = read_request(&mut reader) else { return };
-        requests.lock().unwrap().push(request);
-        respond(reader.get_mut(), 200, "");
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
     }
 
     fn trusting(server: &TlsServer) -> HttpTelemetrySink {

@@ -187,49 +187,38 @@ impl TraceService for Grpc {
 
 /// An OTLP/gRPC collector.
 pub fn grpc_receiver() -> Receiver {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = Arc::new(State::default());
-    let shared = state.clone();
-    runtime_thread(move || async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = tonic::transport::Server::builder()
-            // Gzip accepted, as collectors do: a compressed request is refused otherwise.
-            .add_service(
-                TraceServiceServer::new(Grpc(shared))
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
-            )
-            .serve_with_incoming(incoming)
-            .await;
-    });
-    Receiver { addr, state }
+    grpc_server(|server| server)
 }
 
 /// An OTLP/gRPC collector over TLS with `identity` (PEM certificate and key), asking clients
 /// for a certificate signed by `client_ca` when one is given (mutual TLS).
 #[allow(dead_code)] // used by the TLS tests only
+#[cfg(feature = "tls")]
 pub fn grpc_tls_receiver(identity: (String, String), client_ca: Option<String>) -> Receiver {
     use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(identity.0, identity.1));
+    if let Some(ca) = client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(ca));
+    }
+    grpc_server(move |server| server.tls_config(tls).unwrap())
+}
+
+fn grpc_server(
+    configure: impl FnOnce(tonic::transport::Server) -> tonic::transport::Server + Send + 'static,
+) -> Receiver {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(State::default());
     let shared = state.clone();
     runtime_thread(move || async move {
-        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(identity.0, identity.1));
-        if let Some(ca) = client_ca {
-            tls = tls.client_ca_root(Certificate::from_pem(ca));
-        }
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = tonic::transport::Server::builder()
-            .tls_config(tls)
-            .unwrap()
-            .add_service(TraceServiceServer::new(Grpc(shared)))
-            .serve_with_incoming(incoming)
-            .await;
+        let mut server = configure(tonic::transport::Server::builder());
+        // Gzip accepted, as collectors do: a compressed request is refused otherwise.
+        let service =
+            TraceServiceServer::new(Grpc(shared)).accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let _ = server.add_service(service).serve_with_incoming(incoming).await;
     });
     Receiver { addr, state }
 }

@@ -124,6 +124,20 @@ pub fn respond(stream: &mut impl Write, status: u16, body: &str) {
     let _ = stream.write_all(answer.as_bytes());
 }
 
+/// One HTTPS connection of a test server: the handshake (a client that does not trust the
+/// certificate, or presents none where one is required, ends here), one request recorded, a 200.
+pub fn serve_tls(config: Arc<rustls::ServerConfig>, stream: TcpStream, requests: &Mutex<Vec<Request>>) {
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+    let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+    let mut tls = rustls::StreamOwned::new(connection, stream);
+    let mut reader = BufReader::new(&mut tls);
+    let Some(request) = read_request(&mut reader) else { return };
+    requests.lock().unwrap().push(request);
+    respond(reader.get_mut(), 200, "");
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}
+
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
