@@ -103,7 +103,8 @@ fn the_payload_carries_counts_and_names_never_content() {
         request.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
     assert_eq!(
         header_names,
-        ["connection", "content-length", "content-type", "host", "user-agent"].map(String::from).into(),
+        // reqwest's own `accept: */*` besides ours: still no cookie, no auth, no machine id.
+        ["accept", "content-length", "content-type", "host", "user-agent"].map(String::from).into(),
         "no other header (no cookie, no auth, no machine id)"
     );
     assert_eq!(request.header("user-agent"), Some(concat!("trace-runtime/", env!("CARGO_PKG_VERSION"))));

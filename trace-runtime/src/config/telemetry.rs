@@ -84,7 +84,9 @@ impl TelemetryConfig {
 }
 
 fn expected_endpoint(e: &EndpointError) -> &'static str {
-    if e.needs_tls() {
+    if e.needs_client() {
+        "`Config::builder().telemetry_sink(..)`: this build has no HTTP client (build trace-runtime with an exporter feature, `otlp`, `zipkin` or `sinks`, or `http-client`)"
+    } else if e.needs_tls() {
         "an http:// URL (https:// needs trace-runtime's `tls` cargo feature; or send through a local collector, or use `Config::builder().telemetry_sink(..)`)"
     } else if cfg!(feature = "tls") {
         "an http:// or https:// URL such as http://127.0.0.1:4318/v1/telemetry"

@@ -37,7 +37,7 @@ mod breaker;
 mod label;
 mod payload;
 mod sink;
-#[cfg(feature = "tls")]
+#[cfg(feature = "http-client")]
 mod tls;
 mod worker;
 

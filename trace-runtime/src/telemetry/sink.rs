@@ -1,8 +1,6 @@
 //! Where telemetry batches go: a [`TelemetrySink`] set in code, or [`HttpTelemetrySink`], which POSTs the
 //! JSON payload to `TRACE_TELEMETRY_ENDPOINT`.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::Payload;
@@ -86,6 +84,14 @@ impl EndpointError {
     pub(crate) fn needs_tls(&self) -> bool {
         self.problem == NEEDS_TLS
     }
+
+    /// Whether the endpoint was refused for a build without an HTTP client.
+    pub(crate) fn needs_client(&self) -> bool {
+        #[cfg(not(feature = "http-client"))]
+        return self.problem == NEEDS_CLIENT;
+        #[cfg(feature = "http-client")]
+        false
+    }
 }
 
 #[cfg(feature = "tls")]
@@ -99,13 +105,13 @@ const NEEDS_TLS: &str = "uses https, which this build cannot send: build trace-r
      send through a local http collector, or give `Config` a sink in code";
 
 /// POSTs each batch as JSON (`Content-Type: application/json`) to an `http://` or `https://`
-/// endpoint, with one connection per batch. A status other than 2xx (a redirect included) is a
-/// failure.
+/// endpoint. A status other than 2xx (a redirect included) is a failure.
 ///
-/// `http://` goes through a small built-in HTTP/1.1 client, in every build. `https://` needs the
-/// `tls` cargo feature, which sends through `reqwest` and rustls, trusting the system's root
-/// certificates; without it, `https://` endpoints are refused with an error that says so. Either
-/// way the request runs on the telemetry thread, never on a span exporter's.
+/// Both go through `reqwest`, driven by a current-thread runtime on the telemetry thread (so the
+/// request never runs on a span exporter's thread), in every build with an exporter feature
+/// (`otlp`, `zipkin`, `sinks`) or `http-client`; `https://` also needs the `tls` feature, which
+/// trusts the system's root certificates. A build without them refuses the endpoint with an error
+/// that says so (give `Config` a sink in code instead).
 ///
 /// ```
 /// use trace_runtime::telemetry::HttpTelemetrySink;
@@ -123,16 +129,14 @@ const NEEDS_TLS: &str = "uses https, which this build cannot send: build trace-r
 pub struct HttpTelemetrySink {
     url: String,
     timeout: Duration,
-    transport: Transport,
+    #[cfg(feature = "http-client")]
+    client: super::tls::TlsClient,
 }
 
-#[derive(Debug, Clone)]
-enum Transport {
-    /// The built-in HTTP/1.1 client: `authority` always has a port.
-    Plain { authority: String, path: String },
-    #[cfg(feature = "tls")]
-    Tls(super::tls::TlsClient),
-}
+/// Why any endpoint is refused in a build without an HTTP client.
+#[cfg(not(feature = "http-client"))]
+const NEEDS_CLIENT: &str = "cannot be sent by this build: build trace-runtime with an exporter feature (`otlp`, \
+     `zipkin`, `sinks`) or `http-client`, which bring its HTTP client, or give `Config` a sink in code";
 
 impl HttpTelemetrySink {
     /// A sink for `url` with a 5 s timeout per request.
@@ -165,36 +169,24 @@ impl HttpTelemetrySink {
         if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(error("has a path with spaces or control characters"));
         }
-        let url = url.trim().to_string();
-        let timeout = Duration::from_secs(5);
-        #[cfg(feature = "tls")]
-        if tls {
+        #[cfg(not(feature = "http-client"))]
+        return Err(error(NEEDS_CLIENT));
+        #[cfg(feature = "http-client")]
+        {
+            let url = url.trim().to_string();
             // reqwest parses the URL again on each send: a URL it refuses is refused here, once.
             if reqwest::Url::parse(&url).map_or(true, |u| u.host_str().is_none_or(str::is_empty)) {
                 return Err(error("has no usable host"));
             }
-            return Ok(HttpTelemetrySink {
+            Ok(HttpTelemetrySink {
                 url,
-                timeout,
-                transport: Transport::Tls(super::tls::TlsClient::new()),
-            });
+                timeout: Duration::from_secs(5),
+                client: super::tls::TlsClient::new(),
+            })
         }
-        let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok())
-            && !authority.ends_with(']')
-        {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
-        Ok(HttpTelemetrySink {
-            url,
-            timeout,
-            transport: Transport::Plain { authority, path: path.to_string() },
-        })
     }
 
-    /// Bounds connecting, writing and reading the answer, each (`https://`: connecting, and the
-    /// whole request to three times the timeout).
+    /// Bounds connecting, and the whole request to three times the timeout.
     ///
     /// ```
     /// use std::time::Duration;
@@ -206,10 +198,8 @@ impl HttpTelemetrySink {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
-        #[cfg(feature = "tls")]
-        if let Transport::Tls(client) = &mut self.transport {
-            client.reset();
-        }
+        #[cfg(feature = "http-client")]
+        self.client.reset();
         self
     }
 
@@ -219,76 +209,20 @@ impl HttpTelemetrySink {
     #[cfg(feature = "tls")]
     #[doc(hidden)]
     pub fn __trust_only_certificate(mut self, der: &[u8]) -> Self {
-        if let Transport::Tls(client) = &mut self.transport {
-            client.trust_only(der);
-        }
+        self.client.trust_only(der);
         self
-    }
-
-    /// Each address the host resolves to in turn (`localhost` may give `::1` first while the
-    /// collector listens on `127.0.0.1` only), until one accepts.
-    fn connect(authority: &str, timeout: Duration) -> std::io::Result<TcpStream> {
-        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolved to no address");
-        for address in authority.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&address, timeout) {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
-    }
-
-    /// The plain-HTTP POST: the status of the answer.
-    fn post(authority: &str, path: &str, timeout: Duration, body: &[u8]) -> std::io::Result<u16> {
-        let mut stream = Self::connect(authority, timeout)?;
-        stream.set_write_timeout(Some(timeout))?;
-        stream.set_read_timeout(Some(timeout))?;
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: trace-runtime/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            path,
-            authority,
-            env!("CARGO_PKG_VERSION"),
-            body.len()
-        );
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        stream.flush()?;
-        // Only the status line matters; read at most a small bounded prefix of the answer, within
-        // one timeout in all (a server sending a byte at a time cannot hold the thread longer).
-        let mut answer = [0u8; 512];
-        let mut len = 0;
-        let deadline = std::time::Instant::now() + timeout;
-        while len < answer.len() && !answer[..len].contains(&b'\n') {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "no status line within the timeout",
-                ));
-            }
-            stream.set_read_timeout(Some(left))?;
-            match stream.read(&mut answer[len..])? {
-                0 => break,
-                n => len += n,
-            }
-        }
-        let line = String::from_utf8_lossy(&answer[..len]);
-        line.split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no HTTP status line"))
     }
 }
 
 impl TelemetrySink for HttpTelemetrySink {
     fn send(&mut self, payload: &Payload) -> Result<(), DeliveryError> {
         let body = serde_json::to_vec(payload).map_err(|e| DeliveryError::new(e.to_string()))?;
-        let status = match &mut self.transport {
-            Transport::Plain { authority, path } => {
-                Self::post(authority, path, self.timeout, &body).map_err(|e| e.to_string())
-            }
-            #[cfg(feature = "tls")]
-            Transport::Tls(client) => client.post(&self.url, body, self.timeout),
+        #[cfg(feature = "http-client")]
+        let status = self.client.post(&self.url, body, self.timeout);
+        #[cfg(not(feature = "http-client"))]
+        let status: Result<u16, String> = {
+            drop(body);
+            Err(NEEDS_CLIENT.to_string())
         };
         match status {
             Ok(status) if (200..300).contains(&status) => Ok(()),
@@ -306,22 +240,11 @@ impl TelemetrySink for HttpTelemetrySink {
 mod tests {
     use super::*;
 
-    fn plain(url: &str) -> (String, String) {
-        match HttpTelemetrySink::new(url).unwrap().transport {
-            Transport::Plain { authority, path } => (authority, path),
-            #[cfg(feature = "tls")]
-            Transport::Tls(_) => panic!("{url} is plain HTTP"),
-        }
-    }
-
     #[test]
     fn endpoints_are_parsed_or_refused_with_the_reason() {
-        assert_eq!(
-            plain("http://127.0.0.1:4318/v1/telemetry"),
-            ("127.0.0.1:4318".into(), "/v1/telemetry".into())
-        );
-        assert_eq!(plain("HTTP://collector"), ("collector:80".into(), "/".into()));
-        assert_eq!(plain("http://[::1]:9000/t").0, "[::1]:9000");
+        for url in ["http://127.0.0.1:4318/v1/telemetry", "HTTP://collector", "http://[::1]:9000/t"] {
+            assert_eq!(HttpTelemetrySink::new(url).unwrap().destination(), url);
+        }
         assert!(
             HttpTelemetrySink::new("127.0.0.1:4318").unwrap_err().to_string().contains("not an http:// URL")
         );
@@ -343,13 +266,8 @@ mod tests {
 
     #[cfg(feature = "tls")]
     #[test]
-    fn with_tls_https_goes_through_reqwest() {
+    fn with_tls_https_is_taken() {
         let sink = HttpTelemetrySink::new("HTTPS://t.example:8443/v1/telemetry").unwrap();
-        assert!(matches!(sink.transport, Transport::Tls(_)));
         assert_eq!(sink.destination(), "HTTPS://t.example:8443/v1/telemetry");
-        assert!(matches!(
-            HttpTelemetrySink::new("http://t.example").unwrap().transport,
-            Transport::Plain { .. }
-        ));
     }
 }

@@ -1,5 +1,6 @@
-//! `https://` telemetry endpoints (`tls` feature): the POST goes through `reqwest` with rustls,
-//! driven by a current-thread runtime that lives on the telemetry thread.
+//! The telemetry endpoint's HTTP client (`http-client` feature, brought by every exporter
+//! feature): the POST goes through `reqwest` (with rustls for `https://`, `tls` feature), driven
+//! by a current-thread runtime that lives on the telemetry thread.
 //!
 //! Not `reqwest::blocking`: that client runs a thread of its own, and the telemetry layer is one
 //! parked thread. The runtime and the client are built on the first send, so a sink that is
@@ -8,7 +9,7 @@
 
 use std::time::Duration;
 
-/// The TLS half of [`HttpTelemetrySink`](super::HttpTelemetrySink).
+/// The client of [`HttpTelemetrySink`](super::HttpTelemetrySink).
 pub(super) struct TlsClient {
     /// DER certificates trusted instead of the system's roots (tests with a self-signed server).
     roots: Vec<Vec<u8>>,
@@ -36,6 +37,7 @@ impl TlsClient {
         TlsClient { roots: Vec::new(), ready: None }
     }
 
+    #[cfg(feature = "tls")]
     pub(super) fn trust_only(&mut self, der: &[u8]) {
         self.roots.push(der.to_vec());
         self.ready = None;
@@ -47,8 +49,7 @@ impl TlsClient {
     }
 
     /// POSTs `body` to `url`; the HTTP status, or why there is none. Connecting is bounded by
-    /// `timeout`, and the whole request (connect, handshake, send, status line) by three of it,
-    /// the bound of the plain-HTTP path's connect, write and read together.
+    /// `timeout`, and the whole request (connect, handshake, send, status line) by three of it.
     pub(super) fn post(&mut self, url: &str, body: Vec<u8>, timeout: Duration) -> Result<u16, String> {
         let ready = match &mut self.ready {
             Some(ready) => ready,
@@ -84,8 +85,7 @@ impl Ready {
             .connect_timeout(timeout)
             .timeout(timeout.saturating_mul(3))
             .user_agent(concat!("trace-runtime/", env!("CARGO_PKG_VERSION")))
-            // A redirect is a failure, as on the plain-HTTP path: counts never go to a host the
-            // application did not name.
+            // A redirect is a failure: counts never go to a host the application did not name.
             .redirect(reqwest::redirect::Policy::none());
         if !roots.is_empty() {
             let certificates = roots
