@@ -36,18 +36,30 @@ static ATTRIBUTES: AtomicUsize = AtomicUsize::new(MAX_ATTRIBUTES);
 static EVENTS: AtomicUsize = AtomicUsize::new(MAX_EVENTS);
 
 /// The longest string value kept now, in bytes.
+///
+/// ```
+/// assert_eq!(trace_runtime::limits::value_bytes(), trace_runtime::limits::MAX_VALUE_BYTES);
+/// ```
 #[inline(always)]
 pub fn value_bytes() -> usize {
     VALUE_BYTES.load(Ordering::Relaxed)
 }
 
 /// The most attributes a span keeps now.
+///
+/// ```
+/// assert_eq!(trace_runtime::limits::attributes(), trace_runtime::limits::MAX_ATTRIBUTES);
+/// ```
 #[inline(always)]
 pub fn attributes() -> usize {
     ATTRIBUTES.load(Ordering::Relaxed)
 }
 
 /// The most events a span keeps now.
+///
+/// ```
+/// assert_eq!(trace_runtime::limits::events(), trace_runtime::limits::MAX_EVENTS);
+/// ```
 #[inline(always)]
 pub fn events() -> usize {
     EVENTS.load(Ordering::Relaxed)

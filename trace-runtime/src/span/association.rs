@@ -140,12 +140,7 @@ fn shared(kv: KeyValue) -> KeyValue {
 }
 
 /// A new set in `trace_id`: `own` over `parent`'s pairs.
-fn make(
-    trace_id: u128,
-    parent: Option<&AssocSet>,
-    own: Vec<KeyValue>,
-    user_keys: &[&'static str],
-) -> Arc<AssocSet> {
+fn make(trace_id: u128, parent: Option<&AssocSet>, own: Vec<KeyValue>) -> Arc<AssocSet> {
     let mut attrs: Vec<KeyValue> = parent.map(|p| p.attrs.clone()).unwrap_or_default();
     for kv in own.into_iter().map(shared) {
         if let Some(slot) = attrs.iter_mut().find(|a| a.key == kv.key) {
@@ -155,11 +150,6 @@ fn make(
         }
     }
     let mut registry = registry();
-    for key in user_keys {
-        if !BUILT_IN.contains(key) && !registry.user_keys.contains(key) {
-            registry.user_keys.push(key);
-        }
-    }
     registry.next = match registry.next {
         n if n >= AssocId::MAX => 1,
         n => n + 1,
@@ -239,13 +229,16 @@ pub(crate) fn start(record: &mut Record, parent: Option<Ctx>) {
     if own.is_empty() {
         return;
     }
-    let set = make(record.trace_id, record.association().map(|s| s.as_ref()), own, &[]);
+    let set = make(record.trace_id, record.association().map(|s| s.as_ref()), own);
     record.set_association(set);
 }
 
 /// A key declared `#[associated]` that this process used, for `baggage` extraction.
 #[cold]
 pub(crate) fn note_user_key(key: &'static str) {
+    if BUILT_IN.contains(&key) {
+        return;
+    }
     let mut registry = registry();
     if !registry.user_keys.contains(&key) {
         registry.user_keys.push(key);
@@ -263,7 +256,8 @@ pub(crate) fn set_current(key: &'static str, value: AttrValue) {
         return;
     }
     let kv = Attr::new(key, value).take_key_value();
-    let set = make(ctx.trace_id, lookup(ctx).as_deref(), vec![kv], &[key]);
+    note_user_key(key);
+    let set = make(ctx.trace_id, lookup(ctx).as_deref(), vec![kv]);
     l.ctx.set(Ctx { assoc: set.id, ..ctx });
     thread_state::write(Write::Association(set));
 }
@@ -294,7 +288,7 @@ pub(crate) fn from_remote(trace_id: u128, pairs: impl IntoIterator<Item = (Strin
     if own.is_empty() {
         return AssocId::NONE;
     }
-    let set = make(trace_id, None, own, &[]);
+    let set = make(trace_id, None, own);
     let id = set.id;
     let mut registry = registry();
     if registry.remote.len() >= REMOTE_KEPT {

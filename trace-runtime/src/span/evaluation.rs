@@ -45,24 +45,44 @@ impl Evaluation {
     }
 
     /// The score (`gen_ai.evaluation.score.value`); a non-finite score is left out.
+    ///
+    /// ```
+    /// use trace_runtime::Evaluation;
+    /// assert_ne!(Evaluation::new("relevance").score(0.5), Evaluation::new("relevance").score(f64::NAN));
+    /// assert_eq!(Evaluation::new("relevance").score(f64::NAN), Evaluation::new("relevance"));
+    /// ```
     pub fn score(mut self, score: f64) -> Self {
         self.score = score.is_finite().then_some(score);
         self
     }
 
     /// The label (`gen_ai.evaluation.score.label`), e.g. `"pass"`, `"relevant"`.
+    ///
+    /// ```
+    /// let pass = trace_runtime::Evaluation::new("correctness").label("pass");
+    /// # drop(pass);
+    /// ```
     pub fn label(mut self, label: &str) -> Self {
         self.label = Some(label.to_string());
         self
     }
 
     /// Why (`gen_ai.evaluation.explanation`), e.g. a judge model's reasoning.
+    ///
+    /// ```
+    /// let judged = trace_runtime::Evaluation::new("faithfulness").explanation("cites the source");
+    /// # drop(judged);
+    /// ```
     pub fn explanation(mut self, explanation: &str) -> Self {
         self.explanation = Some(explanation.to_string());
         self
     }
 
     /// The evaluation's name.
+    ///
+    /// ```
+    /// assert_eq!(trace_runtime::Evaluation::new("relevance").name(), "relevance");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }

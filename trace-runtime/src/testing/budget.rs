@@ -49,6 +49,10 @@ pub fn budget(spans: &[SpanData]) -> Budget<'_> {
 
 impl Budget<'_> {
     /// The trace's total cost in US dollars (priced models: `gen_ai.usage.cost`) is at most `usd`.
+    ///
+    /// ```
+    /// trace_runtime::testing::budget(&[]).total_cost_at_most(0.0); // no spans: within every budget
+    /// ```
     #[track_caller]
     pub fn total_cost_at_most(&self, usd: f64) -> &Self {
         let ledger = Ledger::from_spans(self.spans);
@@ -61,6 +65,10 @@ impl Budget<'_> {
     }
 
     /// The calls to `model` used at most `tokens` tokens (input and output).
+    ///
+    /// ```
+    /// trace_runtime::testing::budget(&[]).tokens_at_most("gpt-4o", 0); // no spans: within every budget
+    /// ```
     #[track_caller]
     pub fn tokens_at_most(&self, model: &str, tokens: u64) -> &Self {
         let used = Ledger::from_spans(self.spans).model(model).map_or(0, |e| e.usage.total_tokens());
@@ -82,12 +90,20 @@ impl Budget<'_> {
     }
 
     /// At most `calls` LLM calls (GenAI spans other than tools and agents).
+    ///
+    /// ```
+    /// trace_runtime::testing::budget(&[]).llm_calls_at_most(0); // no spans: within every budget
+    /// ```
     #[track_caller]
     pub fn llm_calls_at_most(&self, calls: u64) -> &Self {
         self.calls_at_most(calls, "LLM calls", |a| a.llm_calls)
     }
 
     /// At most `calls` tool calls (`execute_tool` spans).
+    ///
+    /// ```
+    /// trace_runtime::testing::budget(&[]).tool_calls_at_most(0); // no spans: within every budget
+    /// ```
     #[track_caller]
     pub fn tool_calls_at_most(&self, calls: u64) -> &Self {
         self.calls_at_most(calls, "tool calls", |a| a.tool_calls)
@@ -104,6 +120,10 @@ impl Budget<'_> {
     }
 
     /// No LLM, tool or agent span ended with status Error.
+    ///
+    /// ```
+    /// trace_runtime::testing::budget(&[]).no_failed_calls(); // no spans: within every budget
+    /// ```
     #[track_caller]
     pub fn no_failed_calls(&self) -> &Self {
         if self.activity().failed_calls > 0 {
@@ -119,6 +139,12 @@ impl Budget<'_> {
     }
 
     /// Every span named `name` took at most `limit`; there must be one at least.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_, spans) = trace_runtime::testing::capture(|| trace_runtime::trace!("step", {}));
+    /// trace_runtime::testing::budget(&spans).latency_at_most("step", Duration::from_secs(5));
+    /// ```
     #[track_caller]
     pub fn latency_at_most(&self, name: &str, limit: Duration) -> &Self {
         let named: Vec<&SpanData> = self.spans.iter().filter(|s| s.name == name).collect();

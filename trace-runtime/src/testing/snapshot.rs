@@ -10,6 +10,10 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::export::console::tree::SpanTree;
 
 /// The attributes a snapshot shows, when a span has them (and its parent does not have the same).
+///
+/// ```
+/// assert!(trace_runtime::testing::SNAPSHOT_KEYS.contains(&"gen_ai.tool.name"));
+/// ```
 pub const SNAPSHOT_KEYS: &[&str] = &[
     "gen_ai.provider.name",
     "gen_ai.request.model",
