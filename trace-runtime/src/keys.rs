@@ -380,6 +380,39 @@ trace_macros::define_keys! {
         time_to_first_byte_ms: f64,
     }
 
+    /// Voice agents.
+    pub mod voice {
+        /// One conversational turn, measured by [`realtime::Turn`](crate::realtime::Turn): each
+        /// delay in seconds, from the milestones the application marked.
+        pub mod turn {
+            /// Id of the turn in this process; carried to every span below the turn's.
+            #[associated]
+            id: i64,
+            /// User speech ended → end of utterance decided (the endpointing delay).
+            end_of_utterance_delay: f64,
+            /// User speech ended → final transcript.
+            transcription_delay: f64,
+            /// End of utterance and final transcript both in → the LLM's first token.
+            llm_ttft: f64,
+            /// LLM first token → the TTS's first audio byte.
+            tts_ttfb: f64,
+            /// TTS first audio byte → the first audio frame sent to the user.
+            audio_out_delay: f64,
+            /// User speech ended → first audio frame sent: the latency the user hears.
+            latency: f64,
+            /// The user barged in and the turn's generation was dropped: on the turn span and
+            /// on every span of the turn that the interruption cancelled.
+            interrupted: bool,
+            /// Seconds from the first audio sent (or, before any, from the user's speech end)
+            /// to the interruption.
+            interrupted_after: f64,
+            /// Output tokens the turn's LLM calls produced (by the interruption, if any).
+            output_tokens: i64,
+            /// Seconds of audio sent to the user (by the interruption, if any).
+            audio_sent: f64,
+        }
+    }
+
     /// Errors (OpenTelemetry conventions).
     pub mod error {
         /// Class of the error: a type name or a well-known code.

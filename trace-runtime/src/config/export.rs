@@ -7,7 +7,7 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 
 use super::{ConfigBuilder, ConfigError, Exporter};
-use crate::export::{ExportSettings, OtlpProtocol};
+use crate::export::{ExportSettings, OtlpProtocol, OtlpSettings};
 use crate::pipeline::breaker::BreakerConfig;
 
 /// Default adaptive-sampling threshold (`TRACE_SLOW_TRACE_MS`): traces whose root ran this long
@@ -36,16 +36,17 @@ pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// Resolves the export settings; OTLP and Zipkin variables are read only when those exporters
 /// are configured, so a stray variable cannot break a program that does not use them.
 pub(crate) fn resolve(
-    options: ExportOptions,
+    mut options: ExportOptions,
     env: Env<'_>,
     exporters: &[Exporter],
+    metrics_otlp: bool,
 ) -> Result<ExportSettings, ConfigError> {
     let mut warnings = Vec::new();
     let mut resource = match env("OTEL_RESOURCE_ATTRIBUTES") {
         Some(value) => parse_attributes(&value)?,
         None => Vec::new(),
     };
-    resource.extend(options.resource);
+    resource.extend(std::mem::take(&mut options.resource));
     let adaptive = match options.adaptive {
         Some(on) => on,
         None => bool_env(env, "TRACE_ADAPTIVE_SAMPLING")?.unwrap_or(false),
@@ -74,23 +75,13 @@ pub(crate) fn resolve(
             b
         }
     };
-    let otlp = if exporters.contains(&Exporter::Otlp) {
-        let mut otlp =
-            super::otlp::resolve(&options.otlp_endpoint, options.otlp_protocol, options.otlp_headers, env)?;
-        otlp.gzip = match options.otlp_gzip {
-            Some(gzip) => gzip,
-            None => super::otlp::compression(env, &mut warnings),
-        };
-        super::otlp::tls(
-            &mut otlp,
-            options.otlp_certificate,
-            options.otlp_client_identity,
-            env,
-            &mut warnings,
-        );
-        Some(otlp)
-    } else {
-        None
+    let otlp = match exporters.contains(&Exporter::Otlp) {
+        true => Some(otlp_signal(&options, &super::otlp::TRACES, env, &mut warnings)?),
+        false => None,
+    };
+    let metrics_otlp = match metrics_otlp {
+        true => Some(otlp_signal(&options, &super::otlp::METRICS, env, &mut warnings)?),
+        false => None,
     };
     let (zipkin_endpoint, zipkin_timeout) = if exporters.contains(&Exporter::Zipkin) {
         let (endpoint, variable) = match options.zipkin_endpoint {
@@ -107,6 +98,7 @@ pub(crate) fn resolve(
     };
     Ok(ExportSettings {
         otlp,
+        metrics_otlp,
         zipkin_endpoint,
         zipkin_timeout,
         service_version: options.service_version,
@@ -115,6 +107,35 @@ pub(crate) fn resolve(
         breaker,
         warnings,
     })
+}
+
+/// One OTLP signal's settings: the builder's, then the signal's variables, then the general ones.
+fn otlp_signal(
+    options: &ExportOptions,
+    signal: &super::otlp::Signal,
+    env: Env<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<OtlpSettings, ConfigError> {
+    let mut otlp = super::otlp::resolve(
+        signal,
+        &options.otlp_endpoint,
+        options.otlp_protocol,
+        options.otlp_headers.clone(),
+        env,
+    )?;
+    otlp.gzip = match options.otlp_gzip {
+        Some(gzip) => gzip,
+        None => super::otlp::compression(signal, env, warnings),
+    };
+    super::otlp::tls(
+        signal,
+        &mut otlp,
+        options.otlp_certificate.clone(),
+        options.otlp_client_identity.clone(),
+        env,
+        warnings,
+    );
+    Ok(otlp)
 }
 
 pub(super) fn check_endpoint(
@@ -375,7 +396,7 @@ mod tests {
     fn resolve_env(vars: &[(&str, &str)], exporters: &[Exporter]) -> Result<ExportSettings, ConfigError> {
         let vars: HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        resolve(ExportOptions::default(), &|name| vars.get(name).cloned(), exporters)
+        resolve(ExportOptions::default(), &|name| vars.get(name).cloned(), exporters, false)
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` | ms per OTLP export call | `TRACE_EXPORT_TIMEOUT_MS` |
 //! | `OTEL_EXPORTER_OTLP_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY` (and `_TRACES_` forms) | PEM files: a CA that verifies an `https://` collector (beside the system's roots), and a client certificate and key for mutual TLS; an unreadable file is a warning | none |
 //! | `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` | `gzip` or `none`, over gRPC and HTTP; another value is a warning | `none` |
+//! | `OTEL_METRICS_EXPORTER` | GenAI and voice-turn metrics: comma list of `otlp` (the OTLP variables above, their `_METRICS_` forms winning; `/v1/metrics` for HTTP), `console`, `none`; an unknown name is a warning and skipped | `none` |
+//! | `OTEL_METRIC_EXPORT_INTERVAL` | ms between metric exports (and one at shutdown) | `60000` |
 //! | `OTEL_EXPORTER_ZIPKIN_ENDPOINT`, `OTEL_EXPORTER_ZIPKIN_TIMEOUT` | Zipkin v2 spans URL; ms per call | `http://localhost:9411/api/v2/spans` |
 //! | `OTEL_SERVICE_NAME` | resource `service.name` | `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else the binary's name |
 //! | `OTEL_RESOURCE_ATTRIBUTES` | more resource attributes, `key=value,...` (values percent-encoded) | none |
@@ -57,6 +59,7 @@ mod error;
 mod export;
 mod exporter;
 pub(crate) mod llm;
+mod metrics;
 mod otel;
 mod otlp;
 mod parse;
@@ -111,6 +114,7 @@ pub struct Config {
     sqlite_path: Option<PathBuf>,
     log_dir: Option<std::path::PathBuf>,
     export: export::ExportOptions,
+    metrics: metrics::MetricsOptions,
     pub(crate) llm: llm::Builder,
 }
 
@@ -133,6 +137,7 @@ impl fmt::Debug for Config {
             .field("sqlite_path", &self.sqlite_path)
             .field("log_dir", &self.log_dir)
             .field("export", &self.export)
+            .field("metrics", &self.metrics)
             .field("llm", &self.llm)
             .finish()
     }
@@ -256,7 +261,8 @@ impl Config {
             Some(c) => c,
             None => parse_bool(&env, "TRACE_CAPTURE_IO")?.unwrap_or(false),
         };
-        let mut export = export::resolve(self.export, &env, &exporters)?;
+        let metrics = metrics::resolve(self.metrics, &env, &mut warnings);
+        let mut export = export::resolve(self.export, &env, &exporters, metrics.otlp)?;
         warnings.append(&mut export.warnings);
         let service_name = self
             .service_name
@@ -293,6 +299,7 @@ impl Config {
             environment,
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
             export,
+            metrics,
             llm,
             propagators,
             warnings,
@@ -329,6 +336,9 @@ pub(crate) struct Settings {
     pub(crate) sqlite_path: PathBuf,
     pub(crate) log_dir: Option<std::path::PathBuf>,
     pub(crate) export: crate::export::ExportSettings,
+    /// Where the GenAI metrics go (`OTEL_METRICS_EXPORTER`, `with_metric_exporter`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) metrics: metrics::MetricsSettings,
     pub(crate) llm: crate::llm::stage::Options,
     /// The global propagators to install (`OTEL_PROPAGATORS`).
     pub(crate) propagators: crate::interop::Propagators,

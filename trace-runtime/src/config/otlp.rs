@@ -1,5 +1,6 @@
 //! The OTLP exporter's settings from the standard variables: protocol, endpoint, headers,
-//! timeout, compression and TLS files (`OTEL_EXPORTER_OTLP_*`, the `_TRACES_` forms winning).
+//! timeout, compression and TLS files (`OTEL_EXPORTER_OTLP_*`, the signal's own forms —
+//! `_TRACES_`, `_METRICS_` — winning).
 
 use std::path::{Path, PathBuf};
 
@@ -7,12 +8,48 @@ use super::ConfigError;
 use super::export::{Env, check_endpoint, check_header, millis_env, parse_pairs};
 use crate::export::{OtlpProtocol, OtlpSettings};
 
+/// The variables and URL path of one OTLP signal.
+pub(crate) struct Signal {
+    /// The signal's infix in its own variables: `TRACES`, `METRICS`.
+    infix: &'static str,
+    /// Added to a base endpoint for HTTP: `/v1/traces`.
+    path: &'static str,
+    protocol: &'static str,
+    endpoint: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    compression: &'static str,
+}
+
+/// Spans.
+pub(crate) const TRACES: Signal = Signal {
+    infix: "TRACES",
+    path: "/v1/traces",
+    protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    endpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+};
+
+/// Metrics.
+pub(crate) const METRICS: Signal = Signal {
+    infix: "METRICS",
+    path: "/v1/metrics",
+    protocol: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    endpoint: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    headers: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+};
+
 /// The OTLP exporter's TLS files: a CA (`OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` or
 /// `otlp_certificate`) and a client certificate and key for mutual TLS
 /// (`OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE` and `_CLIENT_KEY`, or
 /// `otlp_client_identity`). A file that cannot be read, or a certificate without its key, is a
 /// warning naming it, and the exporter goes without.
 pub(super) fn tls(
+    signal: &Signal,
     otlp: &mut OtlpSettings,
     certificate: Option<PathBuf>,
     identity: Option<(PathBuf, PathBuf)>,
@@ -20,9 +57,9 @@ pub(super) fn tls(
     warnings: &mut Vec<String>,
 ) {
     let path_of = |name: &str| {
-        let traces = format!("OTEL_EXPORTER_OTLP_TRACES_{name}");
+        let own = format!("OTEL_EXPORTER_OTLP_{}_{name}", signal.infix);
         let general = format!("OTEL_EXPORTER_OTLP_{name}");
-        env(&traces).map(|p| (traces, p)).or_else(|| env(&general).map(|p| (general, p)))
+        env(&own).map(|p| (own, p)).or_else(|| env(&general).map(|p| (general, p)))
     };
     let read = |source: &str, path: &Path, warnings: &mut Vec<String>| match std::fs::read(path) {
         Ok(pem) => Some(pem),
@@ -59,10 +96,10 @@ pub(super) fn tls(
     });
 }
 
-/// `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION`: `gzip` or
-/// `none` (the default); another value is a warning, and no compression.
-pub(super) fn compression(env: Env<'_>, warnings: &mut Vec<String>) -> bool {
-    let Some((variable, value)) = ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"]
+/// `OTEL_EXPORTER_OTLP_{TRACES,METRICS}_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION`:
+/// `gzip` or `none` (the default); another value is a warning, and no compression.
+pub(super) fn compression(signal: &Signal, env: Env<'_>, warnings: &mut Vec<String>) -> bool {
+    let Some((variable, value)) = [signal.compression, "OTEL_EXPORTER_OTLP_COMPRESSION"]
         .into_iter()
         .find_map(|v| env(v).map(|value| (v, value)))
     else {
@@ -79,6 +116,7 @@ pub(super) fn compression(env: Env<'_>, warnings: &mut Vec<String>) -> bool {
 }
 
 pub(super) fn resolve(
+    signal: &Signal,
     endpoint: &Option<String>,
     protocol: Option<OtlpProtocol>,
     extra_headers: Vec<(String, String)>,
@@ -87,9 +125,8 @@ pub(super) fn resolve(
     let protocol = match protocol {
         Some(p) => p,
         None => {
-            let variable = ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]
-                .into_iter()
-                .find(|v| env(v).is_some());
+            let variable =
+                [signal.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"].into_iter().find(|v| env(v).is_some());
             match variable {
                 None => OtlpProtocol::Grpc,
                 Some(variable) => {
@@ -104,18 +141,18 @@ pub(super) fn resolve(
         }
     };
     let http = protocol != OtlpProtocol::Grpc;
-    let (endpoint, variable) = match (endpoint, env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
-        (Some(e), _) => (signal_url(e, http), None),
-        (None, Some(e)) => (e, Some("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
+    let (endpoint, variable) = match (endpoint, env(signal.endpoint)) {
+        (Some(e), _) => (signal_url(e, signal, http), None),
+        (None, Some(e)) => (e, Some(signal.endpoint)),
         (None, None) => match env("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            Some(e) => (signal_url(&e, http), Some("OTEL_EXPORTER_OTLP_ENDPOINT")),
-            None if http => ("http://localhost:4318/v1/traces".to_string(), None),
+            Some(e) => (signal_url(&e, signal, http), Some("OTEL_EXPORTER_OTLP_ENDPOINT")),
+            None if http => (format!("http://localhost:4318{}", signal.path), None),
             None => ("http://localhost:4317".to_string(), None),
         },
     };
     check_endpoint(&endpoint, variable, "otlp_endpoint")?;
     let mut headers = Vec::new();
-    for variable in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+    for variable in ["OTEL_EXPORTER_OTLP_HEADERS", signal.headers] {
         if let Some(value) = env(variable) {
             for (k, v) in parse_pairs(&value, variable, "comma-separated key=value headers")? {
                 check_header(&k, &v, Some(variable), &value)?;
@@ -129,16 +166,17 @@ pub(super) fn resolve(
         headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
         headers.push((k, v));
     }
-    let timeout = match millis_env(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")? {
+    let timeout = match millis_env(env, signal.timeout)? {
         Some(t) => Some(t),
         None => millis_env(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?,
     };
     Ok(OtlpSettings { protocol, endpoint, headers, timeout, gzip: false, ca_pem: None, client_pem: None })
 }
 
-/// A base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`) as the traces URL: HTTP adds `/v1/traces`.
-fn signal_url(base: &str, http: bool) -> String {
-    if http { format!("{}/v1/traces", base.trim_end_matches('/')) } else { base.to_string() }
+/// A base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`) as the signal's URL: HTTP adds `/v1/traces`
+/// (or `/v1/metrics`).
+fn signal_url(base: &str, signal: &Signal, http: bool) -> String {
+    if http { format!("{}{}", base.trim_end_matches('/'), signal.path) } else { base.to_string() }
 }
 
 #[cfg(test)]
@@ -154,7 +192,42 @@ mod tests {
     fn resolve_env(vars: &[(&str, &str)], exporters: &[Exporter]) -> Result<ExportSettings, ConfigError> {
         let vars: HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        resolve_export(ExportOptions::default(), &|name| vars.get(name).cloned(), exporters)
+        resolve_export(ExportOptions::default(), &|name| vars.get(name).cloned(), exporters, false)
+    }
+
+    /// With `OTEL_METRICS_EXPORTER=otlp`: metrics' OTLP settings resolved too.
+    fn resolve_metrics(vars: &[(&str, &str)], exporters: &[Exporter]) -> Result<ExportSettings, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        resolve_export(ExportOptions::default(), &|name| vars.get(name).cloned(), exporters, true)
+    }
+
+    #[test]
+    fn metrics_take_the_same_variables_with_their_own_forms_winning() {
+        let vars = [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "tenant=acme"),
+            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "tenant=metrics"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "100"),
+            ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip"),
+        ];
+        let s = resolve_metrics(&vars, &[Exporter::Otlp]).unwrap();
+        let (traces, metrics) = (s.otlp.unwrap(), s.metrics_otlp.unwrap());
+        assert_eq!(traces.endpoint, "http://collector:4318/v1/traces");
+        assert_eq!(metrics.endpoint, "http://collector:4318/v1/metrics");
+        assert_eq!(traces.headers, vec![("tenant".into(), "acme".into())]);
+        assert_eq!(metrics.headers, vec![("tenant".into(), "metrics".into())]);
+        assert_eq!((traces.timeout, metrics.timeout), (Some(Duration::from_millis(100)), None));
+        assert_eq!((traces.gzip, metrics.gzip), (false, true));
+        let own = [
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:9/metrics"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+        ];
+        let metrics = resolve_metrics(&own, &[]).unwrap().metrics_otlp.unwrap();
+        assert_eq!((metrics.protocol, metrics.endpoint.as_str()), (OtlpProtocol::Grpc, "http://m:9/metrics"));
+        let bad = resolve_metrics(&[("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "udp")], &[]).unwrap_err();
+        assert!(bad.to_string().contains("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"), "{bad}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! settings `config` resolves for them (endpoints, adaptive sampling, circuit breakers).
 
 pub(crate) mod console;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
 pub(crate) mod resource;
@@ -91,6 +93,9 @@ pub(crate) struct OtlpSettings {
 #[cfg_attr(not(all(feature = "otlp", feature = "zipkin")), allow(dead_code))]
 pub(crate) struct ExportSettings {
     pub(crate) otlp: Option<OtlpSettings>,
+    /// OTLP for metrics (`OTEL_METRICS_EXPORTER=otlp`), from the same variables with the
+    /// `_METRICS_` forms winning.
+    pub(crate) metrics_otlp: Option<OtlpSettings>,
     pub(crate) zipkin_endpoint: Option<String>,
     pub(crate) zipkin_timeout: Option<Duration>,
     /// Bad values of standard variables read here, replaced by their defaults.

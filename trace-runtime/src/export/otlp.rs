@@ -35,89 +35,99 @@ impl Otlp {
     }
 
     fn build(&self) -> Result<opentelemetry_otlp::SpanExporter, String> {
-        let s = &self.settings;
         // The lane cancels the call at `self.timeout` and says so; the client's own bound is a
         // safety net just behind it.
         let client_timeout = self.timeout + CLIENT_MARGIN;
+        let s = &self.settings;
         let built = match s.protocol {
             OtlpProtocol::Grpc => {
-                let mut headers = http::HeaderMap::new();
-                for (k, v) in &s.headers {
-                    let name = http::HeaderName::from_bytes(k.as_bytes())
-                        .map_err(|e| format!("header `{k}`: {e}"))?;
-                    let value = http::HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
-                    headers.insert(name, value);
-                }
-                let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
-                let builder = opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(s.endpoint.clone())
-                    .with_timeout(client_timeout)
-                    .with_metadata(metadata)
-                    .with_retry_policy(RetryPolicy::disabled());
-                let builder = if s.gzip { builder.with_compression(Compression::Gzip) } else { builder };
-                // `https://` trusts the webpki roots (`tls` feature); `check_endpoint` refused
-                // `https://` without it.
-                // The system's roots and webpki's, a private CA beside them, and a client identity
-                // for mutual TLS.
-                #[cfg(feature = "tls")]
-                let builder = if s.endpoint.starts_with("https://") {
-                    use opentelemetry_otlp::tonic_types::transport::{
-                        Certificate, ClientTlsConfig, Identity,
-                    };
-                    let mut tls = ClientTlsConfig::new().with_enabled_roots();
-                    if let Some(ca) = &s.ca_pem {
-                        tls = tls.ca_certificate(Certificate::from_pem(ca));
-                    }
-                    if let Some((cert, key)) = &s.client_pem {
-                        tls = tls.identity(Identity::from_pem(cert, key));
-                    }
-                    builder.with_tls_config(tls)
-                } else {
-                    builder
-                };
-                builder.build()
+                tonic(opentelemetry_otlp::SpanExporter::builder().with_tonic(), s, client_timeout)?.build()
             }
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let protocol = if s.protocol == OtlpProtocol::HttpJson {
-                    Protocol::HttpJson
-                } else {
-                    Protocol::HttpBinary
-                };
-                let client = reqwest::Client::builder().timeout(client_timeout);
-                #[cfg(feature = "tls")]
-                let client = {
-                    let mut client = client;
-                    if let Some(ca) = &s.ca_pem {
-                        for cert in reqwest::Certificate::from_pem_bundle(ca)
-                            .map_err(|e| format!("its CA certificate is not PEM: {e}"))?
-                        {
-                            client = client.add_root_certificate(cert);
-                        }
-                    }
-                    if let Some((cert, key)) = &s.client_pem {
-                        let pem = [cert.as_slice(), b"\n", key.as_slice()].concat();
-                        let identity = reqwest::Identity::from_pem(&pem)
-                            .map_err(|e| format!("its client certificate and key are not PEM: {e}"))?;
-                        client = client.identity(identity);
-                    }
-                    client
-                };
-                let client = client.build().map_err(|e| format!("cannot build its HTTP client: {e}"))?;
-                let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
-                let builder = opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(protocol)
-                    .with_endpoint(s.endpoint.clone())
-                    .with_timeout(client_timeout)
-                    .with_headers(headers)
-                    .with_http_client(client)
-                    .with_retry_policy(RetryPolicy::disabled());
-                if s.gzip { builder.with_compression(Compression::Gzip) } else { builder }.build()
+                http(opentelemetry_otlp::SpanExporter::builder().with_http(), s, client_timeout)?.build()
             }
         };
         built.map_err(|e| format!("cannot build the OTLP exporter for {}: {e}", s.endpoint))
     }
+}
+
+/// An OTLP/gRPC builder (of spans or metrics) set up from `s`: endpoint, timeout, headers as
+/// metadata, compression, TLS, and no retries.
+pub(crate) fn tonic<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
+    s: &OtlpSettings,
+    client_timeout: Duration,
+) -> Result<B, String> {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &s.headers {
+        let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
+        let value = http::HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
+        headers.insert(name, value);
+    }
+    let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+    let builder = builder
+        .with_endpoint(s.endpoint.clone())
+        .with_timeout(client_timeout)
+        .with_metadata(metadata)
+        .with_retry_policy(RetryPolicy::disabled());
+    let builder = if s.gzip { builder.with_compression(Compression::Gzip) } else { builder };
+    // `https://` trusts the system's roots and webpki's (`tls` feature; `check_endpoint` refused
+    // `https://` without it), a private CA beside them, and a client identity for mutual TLS.
+    #[cfg(feature = "tls")]
+    let builder = if s.endpoint.starts_with("https://") {
+        use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+        let mut tls = ClientTlsConfig::new().with_enabled_roots();
+        if let Some(ca) = &s.ca_pem {
+            tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &s.client_pem {
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        builder.with_tls_config(tls)
+    } else {
+        builder
+    };
+    Ok(builder)
+}
+
+/// An OTLP/HTTP builder (of spans or metrics) set up from `s`: protocol, endpoint, timeout,
+/// headers, compression, a reqwest client with the TLS files, and no retries.
+pub(crate) fn http<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    s: &OtlpSettings,
+    client_timeout: Duration,
+) -> Result<B, String> {
+    let protocol =
+        if s.protocol == OtlpProtocol::HttpJson { Protocol::HttpJson } else { Protocol::HttpBinary };
+    let client = reqwest::Client::builder().timeout(client_timeout);
+    #[cfg(feature = "tls")]
+    let client = {
+        let mut client = client;
+        if let Some(ca) = &s.ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(ca)
+                .map_err(|e| format!("its CA certificate is not PEM: {e}"))?
+            {
+                client = client.add_root_certificate(cert);
+            }
+        }
+        if let Some((cert, key)) = &s.client_pem {
+            let pem = [cert.as_slice(), b"\n", key.as_slice()].concat();
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| format!("its client certificate and key are not PEM: {e}"))?;
+            client = client.identity(identity);
+        }
+        client
+    };
+    let client = client.build().map_err(|e| format!("cannot build its HTTP client: {e}"))?;
+    let headers: HashMap<String, String> = s.headers.iter().cloned().collect();
+    let builder = builder
+        .with_protocol(protocol)
+        .with_endpoint(s.endpoint.clone())
+        .with_timeout(client_timeout)
+        .with_headers(headers)
+        .with_http_client(client)
+        .with_retry_policy(RetryPolicy::disabled());
+    Ok(if s.gzip { builder.with_compression(Compression::Gzip) } else { builder })
 }
 
 impl DynExporter for Otlp {

@@ -97,6 +97,8 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
             report,
             warnings,
             logs: Default::default(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         });
     }
     let logs = log::from_settings(&settings)?;
@@ -129,11 +131,26 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
     let interval = settings.telemetry.interval;
     let mut report = InitReport { tracing, telemetry: settings.telemetry.state.clone() };
     let propagators = settings.propagators;
+    #[cfg(feature = "metrics")]
+    let metrics = {
+        let to = std::mem::take(&mut settings.metrics).destinations(settings.export.metrics_otlp.take());
+        match crate::export::metrics::MeterPipeline::start(to, resource.clone(), timeout) {
+            Ok(metrics) => metrics,
+            Err(error) => {
+                INITIALISED.store(false, Ordering::Release);
+                return Err(InitError::Exporter(error));
+            }
+        }
+    };
     let (mut exporters, left_out) = exporters(settings);
     warnings.extend(left_out);
     exporters.extend(logs.exporters());
     print_warnings(&warnings);
     if let Err(errors) = pipeline::install(exporters, resource, options) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = metrics {
+            let _ = metrics.shutdown(Instant::now() + Duration::from_secs(1));
+        }
         INITIALISED.store(false, Ordering::Release);
         return Err(InitError::Exporter(errors.join("; ")));
     }
@@ -149,7 +166,15 @@ pub fn init_with(config: Config) -> Result<TraceGuard, InitError> {
         report.telemetry = TelemetryState::Off(TelemetryOff::NoThread);
     }
     crate::privacy::debug_report(debug, &report);
-    Ok(TraceGuard { active: true, timeout, report, warnings, logs: logs.install() })
+    Ok(TraceGuard {
+        active: true,
+        timeout,
+        report,
+        warnings,
+        logs: logs.install(),
+        #[cfg(feature = "metrics")]
+        metrics,
+    })
 }
 
 /// The documented console output of what `init` let pass with a warning (see [`init`]).
@@ -229,6 +254,9 @@ pub struct TraceGuard {
     report: InitReport,
     warnings: Vec<String>,
     logs: log::Installed,
+    /// The meter provider the worker records GenAI metrics into, when metrics are on.
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::export::metrics::MeterPipeline>,
 }
 
 /// What shutdown could not deliver: spans an exporter failed on, exporters that failed to shut
@@ -288,7 +316,12 @@ impl TraceGuard {
         let logs = self.logs.start_flush(deadline);
         let spans = pipeline::flush(true, self.timeout);
         let logs = logs.is_none_or(|done| done.recv_timeout(left(deadline)).is_ok());
-        spans && logs
+        // After the spans: the worker recorded their metrics while converting them.
+        #[cfg(feature = "metrics")]
+        let metrics = self.metrics.as_ref().is_none_or(|m| m.flush());
+        #[cfg(not(feature = "metrics"))]
+        let metrics = true;
+        spans && logs && metrics
     }
 
     /// Stops recording, exports what is queued and shuts the exporters down, reporting what
@@ -311,6 +344,11 @@ impl TraceGuard {
         gate::release();
         let telemetry = crate::telemetry::stop();
         let result = pipeline::shutdown(deadline);
+        // After the worker finished: it recorded every span's metrics.
+        #[cfg(feature = "metrics")]
+        let metrics = self.metrics.take().map_or(Ok(()), |m| m.shutdown(pipeline::before(deadline)));
+        #[cfg(not(feature = "metrics"))]
+        let metrics: Result<(), String> = Ok(());
         let logs_done = logs.is_none_or(|done| done.recv_timeout(left(deadline)).is_ok());
         self.logs.remove();
         let telemetry_done = telemetry.wait(left(deadline));
@@ -327,6 +365,9 @@ impl TraceGuard {
                     self.timeout
                 ),
             });
+        }
+        if let Err(reason) = metrics {
+            return Err(ShutdownError { reason });
         }
         match result {
             Ok(report) if report.errors.is_empty() && report.failed_exports == 0 => Ok(()),

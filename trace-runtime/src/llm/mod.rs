@@ -5,8 +5,11 @@
 //! [`summary`](crate::summary), [`io`](crate::io), [`stream`](crate::stream)); the stage is
 //! installed into the export pipeline by `init` and `testing`.
 
+pub(crate) mod conversation;
 pub mod cost;
 pub mod io;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 pub(crate) mod openinference;
 pub(crate) mod stage;
 pub mod stream;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::llm::conversation::{ConversationSummary, Turns};
 use crate::llm::cost::{self, Price};
 use crate::llm::summary::{Activity, TraceSummary};
 use crate::llm::tokens;
@@ -109,6 +110,15 @@ pub(crate) fn finished_summary(trace_id: u128) -> Option<TraceSummary> {
     summaries().iter().rev().find(|(id, _)| *id == trace_id).map(|(_, s)| s.clone())
 }
 
+fn conversations() -> std::sync::MutexGuard<'static, VecDeque<(u128, ConversationSummary)>> {
+    static CONVERSATIONS: Mutex<VecDeque<(u128, ConversationSummary)>> = Mutex::new(VecDeque::new());
+    CONVERSATIONS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn finished_conversation(trace_id: u128) -> Option<ConversationSummary> {
+    conversations().iter().rev().find(|(id, _)| *id == trace_id).map(|(_, s)| s.clone())
+}
+
 /// Installs the LLM stage into the export pipeline; `init` and `testing` call it before any span
 /// can start, so every span the worker converts goes through it.
 pub(crate) fn install() {
@@ -123,7 +133,12 @@ struct LlmStage {
     /// SipHash.
     spans: crate::record::ids::IdMap<u128, (u64, Activity)>,
     order: VecDeque<u128>,
-    to_print: Vec<TraceSummary>,
+    /// Turns per trace ([`crate::realtime::Turn`]), for the conversation summary.
+    turns: crate::record::ids::IdMap<u128, Turns>,
+    to_print: Vec<String>,
+    /// The GenAI metrics' instruments, when a metric exporter is installed.
+    #[cfg(feature = "metrics")]
+    metrics: Option<Arc<crate::llm::metrics::Instruments>>,
     /// The redaction rules, with the strings they leave unchanged.
     scrub: crate::privacy::redact::Scrubber,
 }
@@ -135,7 +150,10 @@ impl LlmStage {
             prices: cost::snapshot(),
             spans: Default::default(),
             order: VecDeque::new(),
+            turns: Default::default(),
             to_print: Vec::new(),
+            #[cfg(feature = "metrics")]
+            metrics: crate::llm::metrics::current(),
             scrub: crate::privacy::redact::Scrubber::new(),
         }
     }
@@ -156,6 +174,7 @@ impl LlmStage {
                     && let Some(old) = self.order.pop_front()
                 {
                     self.spans.remove(&old);
+                    self.turns.remove(&old);
                 }
                 self.order.push_back(trace);
                 self.spans.insert(trace, (1, activity));
@@ -175,8 +194,20 @@ impl LlmStage {
             tool_calls: activity.tool_calls,
             failed_calls: activity.failed_calls,
         };
-        if self.settings.summary && record.sink == 0 {
-            self.to_print.push(summary.clone());
+        let print = self.settings.summary && record.sink == 0;
+        if print {
+            self.to_print.push(summary.to_string());
+        }
+        if let Some(turns) = self.turns.remove(&trace) {
+            let conversation = turns.summary(summary.name.clone());
+            if print {
+                self.to_print.push(conversation.to_string());
+            }
+            let mut kept = conversations();
+            if kept.len() >= KEPT_SUMMARIES {
+                kept.pop_front();
+            }
+            kept.push_back((trace, conversation));
         }
         let mut kept = summaries();
         if kept.len() >= KEPT_SUMMARIES {
@@ -192,6 +223,10 @@ impl Stage for LlmStage {
         self.settings = current();
         self.scrub.refresh();
         self.prices = cost::snapshot();
+        #[cfg(feature = "metrics")]
+        {
+            self.metrics = crate::llm::metrics::current();
+        }
     }
 
     /// Notes a static string of the span being converted: redaction then knows it by address.
@@ -231,6 +266,23 @@ impl Stage for LlmStage {
             }
             breakdown = b;
         }
+        // Before the metrics (which read the interruption) and the mirror (which may drop the
+        // GenAI names they read).
+        let usage = record.usage();
+        let cancelled = record.flags & flags::CANCELLED != 0;
+        let turn = crate::realtime::turn::on_span(span, usage.map_or(0, |u| u.output_tokens), cancelled);
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics
+            && record.sink == 0
+        {
+            metrics.record_call(span, usage, cancelled);
+            if let Some(turn) = &turn {
+                metrics.record_turn(turn);
+            }
+        }
+        if let Some(turn) = turn {
+            self.turns.entry(record.trace_id).or_default().add(&turn);
+        }
         match self.settings.semconv {
             Semconv::GenAi => {}
             Semconv::OpenInference => {
@@ -249,10 +301,7 @@ impl Stage for LlmStage {
         if self.to_print.is_empty() {
             return;
         }
-        let mut text = String::new();
-        for summary in self.to_print.drain(..) {
-            text.push_str(&summary.to_string());
-        }
+        let text: String = self.to_print.drain(..).collect();
         use std::io::Write;
         // The summary is a documented console output; a closed stderr is not worth a panic.
         let _ = std::io::stderr().lock().write_all(text.as_bytes());

@@ -40,6 +40,7 @@ use std::time::Duration;
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::SpanData;
 
+pub use crate::llm::conversation::{ConversationSummary, StageStats};
 use crate::llm::tokens::{Ledger, LedgerEntry};
 use crate::record::usage::Usage;
 
@@ -148,7 +149,7 @@ impl TraceSummary {
 }
 
 /// Width of the box, borders included.
-const WIDTH: usize = 80;
+pub(super) const WIDTH: usize = 80;
 /// Width of the model column.
 const MODEL: usize = 22;
 
@@ -230,17 +231,17 @@ fn row(model: &str, calls: u64, u: &Usage, cost: &str) -> String {
     )
 }
 
-fn line(f: &mut fmt::Formatter<'_>, content: &str) -> fmt::Result {
+pub(super) fn line(f: &mut fmt::Formatter<'_>, content: &str) -> fmt::Result {
     let pad = (WIDTH - 4).saturating_sub(width(content));
     writeln!(f, "│ {content}{} │", " ".repeat(pad))
 }
 
-fn width(s: &str) -> usize {
+pub(super) fn width(s: &str) -> usize {
     s.chars().count()
 }
 
 /// `s` cut to `max` characters, an ellipsis marking the cut.
-fn fit(s: &str, max: usize) -> String {
+pub(super) fn fit(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
     }
@@ -271,7 +272,7 @@ fn money(c: f64) -> String {
     format!("${c:.decimals$}")
 }
 
-fn duration(d: Duration) -> String {
+pub(super) fn duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs >= 1.0 {
         format!("{secs:.2} s")

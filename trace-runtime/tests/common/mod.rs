@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -47,6 +53,8 @@ pub struct State {
     pub bodies: Mutex<Vec<(String, String, Vec<u8>)>>,
     /// Accepted gRPC requests.
     pub grpc: Mutex<Vec<ExportTraceServiceRequest>>,
+    /// Accepted gRPC metrics requests.
+    pub grpc_metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
     /// Headers (gRPC metadata) of the last request.
     pub last_headers: Mutex<Vec<(String, String)>>,
 }
@@ -185,7 +193,27 @@ impl TraceService for Grpc {
     }
 }
 
-/// An OTLP/gRPC collector.
+#[tonic::async_trait]
+impl MetricsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let state = &self.0;
+        *state.last_headers.lock().unwrap() = request
+            .metadata()
+            .clone()
+            .into_headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        state.grpc_metrics.lock().unwrap().push(request.into_inner());
+        state.accepted.fetch_add(1, Ordering::SeqCst);
+        Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success: None }))
+    }
+}
+
+/// An OTLP/gRPC collector of traces and metrics.
 pub fn grpc_receiver() -> Receiver {
     grpc_server(|server| server)
 }
@@ -216,9 +244,10 @@ fn grpc_server(
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let mut server = configure(tonic::transport::Server::builder());
         // Gzip accepted, as collectors do: a compressed request is refused otherwise.
-        let service =
-            TraceServiceServer::new(Grpc(shared)).accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-        let _ = server.add_service(service).serve_with_incoming(incoming).await;
+        let service = TraceServiceServer::new(Grpc(shared.clone()))
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let metrics = MetricsServiceServer::new(Grpc(shared));
+        let _ = server.add_service(service).add_service(metrics).serve_with_incoming(incoming).await;
     });
     Receiver { addr, state }
 }

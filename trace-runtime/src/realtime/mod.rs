@@ -33,6 +33,8 @@
 //! assert_eq!(events, ["connection.created", "connection.state_change", "message.received"]);
 //! ```
 
+pub(crate) mod turn;
+
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -40,6 +42,8 @@ use opentelemetry::KeyValue;
 use crate::keys::{self, Key};
 use crate::record::value::{Attr, AttrValue};
 use crate::span;
+
+pub use turn::{Milestone, Turn};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
