@@ -38,13 +38,14 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures::Stream;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanData, SpanExporter};
 use trace_runtime::config::Exporter;
+use trace_runtime::realtime::{Milestone, Turn};
 use trace_runtime::{Config, Usage, record_usage, trace, trace_llm, trace_llm_stream, trace_pipeline};
 
 #[inline(never)]
@@ -263,6 +264,24 @@ fn overhead(c: &mut Criterion) {
         g.bench_function("kit/async_4_attrs", |b| b.iter(|| poll_once(kit_async_4_attrs(black_box(7)))));
         g.bench_function("kit/llm_usage", |b| b.iter(|| kit_llm_usage(black_box(7))));
         g.bench_function("kit/llm_stream_4_chunks", |b| b.iter(|| kit_llm_stream(black_box(7))));
+        // The voice turn's milestones, from the audio thread: a first mark, a mark already made
+        // (every frame marks "first audio out"), and audio sent.
+        g.bench_function("turn/mark_first", |b| {
+            b.iter_batched(
+                Turn::start,
+                |turn| {
+                    turn.mark(black_box(Milestone::SpeechEnded));
+                    turn
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        let turn = Turn::start();
+        turn.mark(Milestone::FirstAudioOut);
+        g.bench_function("turn/mark_again", |b| b.iter(|| turn.mark(black_box(Milestone::FirstAudioOut))));
+        g.bench_function("turn/audio_sent", |b| {
+            b.iter(|| turn.audio_sent(black_box(Duration::from_millis(20))))
+        });
     });
     trace!("session root", session.id = "s-bench", user.id = "u-bench", {
         g.bench_function("kit/sync_4_attrs_in_session", |b| b.iter(|| kit_4_attrs(black_box(7))));

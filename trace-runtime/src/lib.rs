@@ -38,6 +38,10 @@
 //!   trace ends ([`summary`]), streamed responses ([`stream`]), opt-in prompt capture ([`io`])
 //!   scrubbed by [`redact`] before export, and speech, media and connection helpers
 //!   ([`realtime`]).
+//! - GenAI client metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`, time
+//!   to first chunk) to any OpenTelemetry metric exporter or OTLP
+//!   ([`ConfigBuilder::with_metric_exporter`], `OTEL_METRICS_EXPORTER`), and a voice turn's
+//!   latency by stage with barge-ins ([`realtime::Turn`]).
 
 // docs.rs: each feature-gated item says which cargo feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]

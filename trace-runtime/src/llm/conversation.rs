@@ -1,28 +1,4 @@
-//! The summary of a voice conversation: its turns, its interruptions and, per stage of a turn,
-//! the p50 / p95 / max delay, in the trace summary's box style.
-//!
-//! Built by the export worker from the turn spans ([`Turn`](crate::realtime::Turn)) of a
-//! trace, when the trace's root ends; printed beside the trace summary when that is on. The
-//! percentiles are over the turns that were not interrupted: an interrupted turn's delays are
-//! not a normal turn's, and are counted apart.
-//!
-//! ```
-//! use trace_runtime::summary::{ConversationSummary, StageStats};
-//!
-//! let summary = ConversationSummary {
-//!     name: "call".into(),
-//!     turns: 3,
-//!     interrupted: 1,
-//!     stages: vec![StageStats { name: "voice.turn.latency", turns: 2, p50: 0.81, p95: 0.93, max: 0.93 }],
-//! };
-//! assert_eq!(summary.to_string(), "\
-//! ╭─ Conversation: call ─────────────────────────────────────────────────────────╮
-//! │ 3 turns · 1 interrupted                                                      │
-//! │ stage                            turns        p50        p95        max      │
-//! │ latency                              2   810.0 ms   930.0 ms   930.0 ms      │
-//! ╰──────────────────────────────────────────────────────────────────────────────╯
-//! ");
-//! ```
+//! The summary of a voice conversation's turns: [`ConversationSummary`].
 
 use std::fmt;
 use std::time::Duration;
@@ -35,9 +11,32 @@ use crate::realtime::turn::{self, STAGE_COUNT, TurnFigures};
 /// Turns of one conversation kept for its percentiles; later ones are counted, not measured.
 const KEPT_TURNS: usize = 10_000;
 
-/// A finished conversation's turns; see the [module](self) docs.
+/// A finished voice conversation: its turns, its interruptions and, per stage of a turn,
+/// the p50 / p95 / max delay, in the trace summary's box style.
+///
+/// Built by the export worker from the turn spans ([`Turn`](crate::realtime::Turn)) of a
+/// trace, when the trace's root ends; printed beside the trace summary when that is on. The
+/// percentiles are over the turns that were not interrupted: an interrupted turn's delays are
+/// not a normal turn's, and are counted apart.
+///
+/// ```
+/// use trace_runtime::summary::{ConversationSummary, StageStats};
+///
+/// let summary = ConversationSummary {
+///     name: "call".into(),
+///     turns: 3,
+///     interrupted: 1,
+///     stages: vec![StageStats { name: "voice.turn.latency", turns: 2, p50: 0.81, p95: 0.93, max: 0.93 }],
+/// };
+/// assert_eq!(summary.to_string(), "\
+/// ╭─ Conversation: call ─────────────────────────────────────────────────────────╮
+/// │ 3 turns · 1 interrupted                                                      │
+/// │ stage                            turns        p50        p95        max      │
+/// │ latency                              2   810.0 ms   930.0 ms   930.0 ms      │
+/// ╰──────────────────────────────────────────────────────────────────────────────╯
+/// ");
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
 pub struct ConversationSummary {
     /// The root span's name.
     pub name: String,
@@ -51,7 +50,6 @@ pub struct ConversationSummary {
 
 /// One stage's delays over a conversation's uninterrupted turns, in seconds.
 #[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
 pub struct StageStats {
     /// The stage's attribute and metric name, e.g. `voice.turn.latency`.
     pub name: &'static str,

@@ -1,56 +1,17 @@
-//! The voice turn: the milestones of one conversational turn, from the user's speech to the
-//! agent's first audio, and whether the user barged in.
-//!
-//! [`Turn::start`] inside the turn's span (one made by `trace!`, `#[trace_pipeline]`, ...) gives a
-//! cheap, cloneable handle: the STT task, the LLM task and the audio thread each mark what they
-//! see ([`Turn::mark`]: a clock read and one atomic store, no allocation, no lock; the first mark
-//! of a milestone wins, so marking on every frame is harmless). The export worker, converting the
-//! turn's span, writes each stage's delay (`voice.turn.*`, seconds), and the GenAI metrics
-//! pipeline records each as a histogram.
-//!
-//! **Interruption.** When the user barges in, call [`Turn::interrupt`], then drop the generation
-//! futures (the LLM stream, the TTS): the turn span and every span of the turn that the drop
-//! cancelled say `voice.turn.interrupted = true`, the turn span says when
-//! (`voice.turn.interrupted_after`, and a `voice.turn.interrupted` event at that instant) and what
-//! had been produced by then (`voice.turn.output_tokens` from its LLM calls' usage,
-//! `voice.turn.audio_sent` from [`Turn::audio_sent`]). Delays measured on an interrupted turn
-//! carry `voice.turn.interrupted = true` in their metrics too: they are never reported as a
-//! normal turn's.
-//!
-//! ```
-//! use std::time::{Duration, Instant};
-//! use trace_runtime::realtime::{Milestone, Turn};
-//! use trace_runtime::{testing, trace};
-//!
-//! let (_, spans) = testing::capture(|| {
-//!     trace!("voice.turn", {
-//!         let turn = Turn::start();
-//!         let speech_end = Instant::now();
-//!         turn.mark_at(Milestone::SpeechEnded, speech_end);
-//!         turn.mark_at(Milestone::EndOfUtterance, speech_end + Duration::from_millis(300));
-//!         turn.mark_at(Milestone::FinalTranscript, speech_end + Duration::from_millis(250));
-//!         turn.mark_at(Milestone::LlmFirstToken, speech_end + Duration::from_millis(700));
-//!         turn.mark_at(Milestone::TtsFirstByte, speech_end + Duration::from_millis(850));
-//!         turn.mark_at(Milestone::FirstAudioOut, speech_end + Duration::from_millis(870));
-//!     })
-//! });
-//! let get = |k: &str| spans[0].attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
-//! assert_eq!(get("voice.turn.end_of_utterance_delay").as_deref(), Some("0.3"));
-//! assert_eq!(get("voice.turn.llm_ttft").as_deref(), Some("0.4"));
-//! assert_eq!(get("voice.turn.latency").as_deref(), Some("0.87"));
-//! assert_eq!(get("voice.turn.interrupted"), None);
-//! ```
+//! The voice turn: [`Turn`], its milestones, and the export worker's side that writes a turn's
+//! delays on its span.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::Event;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::keys::voice::turn as key;
+use crate::record::clock;
 use crate::span;
 
 /// A moment of a conversational turn, marked by [`Turn::mark`].
@@ -95,16 +56,12 @@ pub(crate) fn stage_names() -> [&'static str; STAGE_COUNT] {
     STAGES.map(|(k, _, _)| k.name())
 }
 
-/// Offsets are stored as nanoseconds from the turn's start plus this bias, so a milestone
-/// before the start (speech that began before the turn was made) fits too; 0 is "not marked".
-const BIAS: i64 = 1 << 62;
-
 struct TurnState {
     id: u64,
     trace_id: u128,
     span_id: u64,
-    started: Instant,
-    started_wall: SystemTime,
+    /// The clock tick of each milestone (the span clock: one `rdtsc` where it can); 0 is "not
+    /// marked".
     marks: [AtomicU64; MILESTONES],
     interrupted: AtomicU64,
     audio_sent_ns: AtomicU64,
@@ -112,34 +69,57 @@ struct TurnState {
     output_tokens: AtomicU64,
 }
 
-impl TurnState {
-    fn encode(&self, at: Instant) -> u64 {
-        let offset = match at.checked_duration_since(self.started) {
-            Some(after) => i64::try_from(after.as_nanos()).unwrap_or(BIAS - 1).min(BIAS - 1),
-            None => {
-                -i64::try_from(self.started.duration_since(at).as_nanos()).unwrap_or(BIAS - 1).min(BIAS - 1)
-            }
-        };
-        (offset + BIAS) as u64
-    }
-
-    /// Seconds from the turn's start, if marked.
-    fn at(slot: &AtomicU64) -> Option<f64> {
-        match slot.load(Ordering::Relaxed) {
-            0 => None,
-            v => Some((v as i64 - BIAS) as f64 * 1e-9),
-        }
-    }
-
-    fn mark(&self, slot: &AtomicU64, at: Instant) {
-        // A load first: marking again on every frame reads a line it does not write.
-        if slot.load(Ordering::Relaxed) == 0 {
-            let _ = slot.compare_exchange(0, self.encode(at), Ordering::Relaxed, Ordering::Relaxed);
-        }
+#[inline]
+fn mark(slot: &AtomicU64, tick: impl FnOnce() -> clock::Tick) {
+    // A load first: marking again (every frame marks "first audio out") reads the clock not at
+    // all and a line it does not write.
+    if slot.load(Ordering::Relaxed) == 0 {
+        let _ = slot.compare_exchange(0, tick().max(1), Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
-/// One conversational turn; see the [module](self) docs. Cloning shares the turn.
+/// One conversational turn of a voice agent: its milestones, from the user's speech to the
+/// agent's first audio, and whether the user barged in.
+///
+/// [`Turn::start`] inside the turn's span (one made by `trace!`, `#[trace_pipeline]`, ...) gives a
+/// cheap handle, shared by cloning: the STT task, the LLM task and the audio thread each mark what
+/// they see ([`Turn::mark`]: a clock read and one atomic store, no allocation, no lock; the first mark
+/// of a milestone wins, so marking on every frame is harmless). The export worker, converting the
+/// turn's span, writes each stage's delay (`voice.turn.*`, seconds), and the GenAI metrics
+/// pipeline records each as a histogram.
+///
+/// **Interruption.** When the user barges in, call [`Turn::interrupt`], then drop the generation
+/// futures (the LLM stream, the TTS): the turn span and every span of the turn that the drop
+/// cancelled say `voice.turn.interrupted = true`, the turn span says when
+/// (`voice.turn.interrupted_after`, and a `voice.turn.interrupted` event at that instant) and what
+/// had been produced by then (`voice.turn.output_tokens` from its LLM calls' usage,
+/// `voice.turn.audio_sent` from [`Turn::audio_sent`]). Delays measured on an interrupted turn
+/// carry `voice.turn.interrupted = true` in their metrics too: they are never reported as a
+/// normal turn's.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use trace_runtime::realtime::{Milestone, Turn};
+/// use trace_runtime::{testing, trace};
+///
+/// let (_, spans) = testing::capture(|| {
+///     trace!("voice.turn", {
+///         let turn = Turn::start();
+///         let speech_end = Instant::now();
+///         turn.mark_at(Milestone::SpeechEnded, speech_end);
+///         turn.mark_at(Milestone::EndOfUtterance, speech_end + Duration::from_millis(300));
+///         turn.mark_at(Milestone::FinalTranscript, speech_end + Duration::from_millis(250));
+///         turn.mark_at(Milestone::LlmFirstToken, speech_end + Duration::from_millis(700));
+///         turn.mark_at(Milestone::TtsFirstByte, speech_end + Duration::from_millis(850));
+///         turn.mark_at(Milestone::FirstAudioOut, speech_end + Duration::from_millis(870));
+///     })
+/// });
+/// let get = |k: &str| spans[0].attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+/// assert_eq!(get("voice.turn.end_of_utterance_delay").as_deref(), Some("0.3"));
+/// assert_eq!(get("voice.turn.llm_ttft").as_deref(), Some("0.4"));
+/// assert_eq!(get("voice.turn.latency").as_deref(), Some("0.87"));
+/// assert_eq!(get("voice.turn.interrupted"), None);
+/// ```
 #[derive(Clone, Default)]
 pub struct Turn(Option<Arc<TurnState>>);
 
@@ -159,12 +139,11 @@ impl Turn {
         };
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        clock::init();
         let state = Arc::new(TurnState {
             id,
             trace_id: u128::from_be_bytes(trace_id.to_bytes()),
             span_id: u64::from_be_bytes(span_id.to_bytes()),
-            started: Instant::now(),
-            started_wall: SystemTime::now(),
             marks: Default::default(),
             interrupted: AtomicU64::new(0),
             audio_sent_ns: AtomicU64::new(0),
@@ -184,7 +163,7 @@ impl Turn {
     #[inline]
     pub fn mark(&self, milestone: Milestone) {
         if let Some(state) = &self.0 {
-            state.mark(&state.marks[milestone as usize], Instant::now());
+            mark(&state.marks[milestone as usize], clock::now);
         }
     }
 
@@ -192,7 +171,8 @@ impl Turn {
     /// already marked keeps its first time.
     pub fn mark_at(&self, milestone: Milestone, at: Instant) {
         if let Some(state) = &self.0 {
-            state.mark(&state.marks[milestone as usize], at);
+            let anchor = clock::anchor();
+            mark(&state.marks[milestone as usize], || anchor.tick_of(at, anchor.rate()));
         }
     }
 
@@ -209,7 +189,7 @@ impl Turn {
     /// the drop cancels are marked interrupted. The first call's time is kept.
     pub fn interrupt(&self) {
         if let Some(state) = &self.0 {
-            state.mark(&state.interrupted, Instant::now());
+            mark(&state.interrupted, clock::now);
         }
     }
 
@@ -221,9 +201,34 @@ impl Turn {
     /// The latency the user hears so far: speech ended → first audio out, once both are marked.
     pub fn latency(&self) -> Option<Duration> {
         let state = self.0.as_ref()?;
-        let from = TurnState::at(&state.marks[Milestone::SpeechEnded as usize])?;
-        let to = TurnState::at(&state.marks[Milestone::FirstAudioOut as usize])?;
-        (to >= from).then(|| Duration::from_secs_f64(to - from))
+        let seconds = Clock::new().between(
+            &state.marks[Milestone::SpeechEnded as usize],
+            &state.marks[Milestone::FirstAudioOut as usize],
+        )?;
+        Some(Duration::from_secs_f64(seconds))
+    }
+}
+
+/// Reads marks as seconds.
+struct Clock {
+    anchor: &'static clock::Anchor,
+    rate: f64,
+}
+
+impl Clock {
+    fn new() -> Self {
+        let anchor = clock::anchor();
+        Clock { anchor, rate: anchor.rate() }
+    }
+
+    /// Seconds from the mark in `from` to the one in `to`, both marked, in that order.
+    fn between(&self, from: &AtomicU64, to: &AtomicU64) -> Option<f64> {
+        let (from, to) = (from.load(Ordering::Relaxed), to.load(Ordering::Relaxed));
+        if from == 0 || to == 0 {
+            return None;
+        }
+        let seconds = to.wrapping_sub(from) as i64 as f64 * self.rate * 1e-9;
+        (seconds >= 0.0).then_some(seconds)
     }
 }
 
@@ -286,50 +291,42 @@ pub(crate) fn on_span(span: &mut SpanData, output_tokens: u64, cancelled: bool) 
 
 /// Writes the turn's figures on its span.
 fn finish(state: &TurnState, span: &mut SpanData) -> TurnFigures {
-    let at = |m: Milestone| TurnState::at(&state.marks[m as usize]);
+    let clock = Clock::new();
+    let slot = |m: Milestone| &state.marks[m as usize];
+    // Microseconds are what a turn's stage can mean; more digits are clock noise.
+    let round = |s: f64| (s * 1e6).round() / 1e6;
     let mut figures = TurnFigures::default();
     for (i, (key, from, to)) in STAGES.iter().enumerate() {
-        let start = from.iter().map(|m| at(*m)).try_fold(f64::MIN, |acc, t| t.map(|t| acc.max(t)));
-        if let (Some(start), Some(end)) = (start, at(*to))
-            && end >= start
-        {
-            // Microseconds are what a turn's stage can mean; more digits are clock noise.
-            let delay = ((end - start) * 1e6).round() / 1e6;
-            figures.stages[i] = Some(delay);
-            span.attributes.push(KeyValue::new(key.name(), delay));
+        // From the later of the `from` milestones, once all of them are marked.
+        let marked = from.iter().all(|m| slot(*m).load(Ordering::Relaxed) != 0);
+        let start = from.iter().map(|m| slot(*m)).max_by_key(|s| s.load(Ordering::Relaxed));
+        if let Some(delay) = start.filter(|_| marked).and_then(|s| clock.between(s, slot(*to))) {
+            figures.stages[i] = Some(round(delay));
+            span.attributes.push(KeyValue::new(key.name(), round(delay)));
         }
     }
-    let tokens = state.output_tokens.load(Ordering::Relaxed);
+    let tokens = i64::try_from(state.output_tokens.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
     let audio = state.audio_sent_ns.load(Ordering::Relaxed) as f64 * 1e-9;
-    if let Some(when) = TurnState::at(&state.interrupted) {
+    let when = state.interrupted.load(Ordering::Relaxed);
+    if when != 0 {
         figures.interrupted = true;
         span.attributes.push(KeyValue::new(key::interrupted.name(), true));
-        if let Some(from) = at(Milestone::FirstAudioOut).or(at(Milestone::SpeechEnded))
-            && when >= from
-        {
-            span.attributes
-                .push(KeyValue::new(key::interrupted_after.name(), ((when - from) * 1e6).round() / 1e6));
+        let from = [Milestone::FirstAudioOut, Milestone::SpeechEnded]
+            .map(slot)
+            .into_iter()
+            .find(|s| s.load(Ordering::Relaxed) != 0);
+        if let Some(after) = from.and_then(|from| clock.between(from, &state.interrupted)) {
+            span.attributes.push(KeyValue::new(key::interrupted_after.name(), round(after)));
         }
-        let offset = Duration::from_secs_f64(when.abs());
-        let wall = if when >= 0.0 {
-            state.started_wall.checked_add(offset)
-        } else {
-            state.started_wall.checked_sub(offset)
-        };
+        let at = clock.anchor.to_system_time(when, clock.rate).clamp(span.start_time, span.end_time);
         let attributes = vec![
-            KeyValue::new(key::output_tokens.name(), i64::try_from(tokens).unwrap_or(i64::MAX)),
+            KeyValue::new(key::output_tokens.name(), tokens),
             KeyValue::new(key::audio_sent.name(), audio),
         ];
-        span.events.events.push(Event::new(
-            "voice.turn.interrupted",
-            wall.unwrap_or(span.end_time),
-            attributes,
-            0,
-        ));
+        span.events.events.push(Event::new("voice.turn.interrupted", at, attributes, 0));
     }
     if tokens > 0 {
-        span.attributes
-            .push(KeyValue::new(key::output_tokens.name(), i64::try_from(tokens).unwrap_or(i64::MAX)));
+        span.attributes.push(KeyValue::new(key::output_tokens.name(), tokens));
     }
     if audio > 0.0 {
         span.attributes.push(KeyValue::new(key::audio_sent.name(), audio));

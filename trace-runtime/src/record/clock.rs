@@ -96,6 +96,15 @@ impl Anchor {
         elapsed.as_nanos() as f64 / ticks as f64
     }
 
+    /// The tick of `at`, a moment of the monotonic clock (before the anchor too).
+    pub(crate) fn tick_of(&self, at: Instant, rate: f64) -> Tick {
+        let nanos = match at.checked_duration_since(self.instant) {
+            Some(after) => after.as_nanos() as f64,
+            None => -(self.instant.duration_since(at).as_nanos() as f64),
+        };
+        self.ticks.wrapping_add_signed((nanos / rate) as i64)
+    }
+
     /// Wall-clock time of `tick`, given a `rate` from [`Anchor::rate`].
     pub(crate) fn to_system_time(&self, tick: Tick, rate: f64) -> SystemTime {
         // Ticks since the anchor fit an i64 for centuries; f64 <-> i64 are single instructions,
