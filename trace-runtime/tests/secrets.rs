@@ -93,6 +93,9 @@ fn scenario() {
             global::tracer("bridge").in_span(format!("otel {SECRET}"), |cx| {
                 let span = cx.span();
                 span.set_attribute(KeyValue::new("otel.arg", SECRET));
+                // A GenAI call through the API: its metric points carry the model too.
+                span.set_attribute(KeyValue::new("gen_ai.operation.name", "chat"));
+                span.set_attribute(KeyValue::new("gen_ai.request.model", format!("model-{SECRET}")));
                 span.add_event(format!("otel event {SECRET}"), vec![KeyValue::new("otel.event.arg", SECRET)]);
                 span.set_status(Status::error(format!("otel status {SECRET}")));
             });
@@ -195,7 +198,9 @@ fn a_secret_reaches_no_exporter_and_no_sink_in_clear() {
         std::env::set_var("TRACE_SINK_MAX_ATTEMPTS", "1");
         std::env::set_var("TRACE_SINK_TIMEOUT_MS", "5000");
     }
+    let metrics = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
     let mut builder = Config::builder()
+        .with_metric_exporter(metrics.clone())
         .service_name("secrets-test")
         .telemetry_enabled(false)
         .capture_io(true)
@@ -233,11 +238,17 @@ fn a_secret_reaches_no_exporter_and_no_sink_in_clear() {
     received.push(from_dir("file store", &traces));
     received.push(from_dir("sqlite store", &db_dir));
     received.push(from_dir("run directory", &runs));
+    let points = format!("{:?}", metrics.get_finished_metrics().expect("metrics were exported"));
+    received.push(Received { name: "metrics".into(), bytes: points.into_bytes() });
 
     let mut leaks = Vec::new();
     for r in &received {
         // The run directory holds log records only; every other destination also holds spans.
-        let mark = if r.name == "run directory" { LOG_MARK } else { ROOT };
+        let mark = match r.name.as_str() {
+            "run directory" => LOG_MARK,
+            "metrics" => "model-[REDACTED",
+            _ => ROOT,
+        };
         assert!(contains(&r.bytes, mark), "{} received nothing of the scenario", r.name);
         if r.name == "file store" {
             // The agent layer's texts were recorded (and scrubbed), not left out.

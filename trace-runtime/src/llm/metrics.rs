@@ -47,6 +47,15 @@ const CALL_KEYS: [&str; 6] = [
     "server.port",
 ];
 
+/// The points of one GenAI call, taken from its span.
+pub(crate) struct Call {
+    /// The point attributes: scrub them before recording.
+    pub(crate) attributes: Vec<KeyValue>,
+    seconds: f64,
+    first_chunk: Option<f64>,
+    tokens: Option<(u64, u64)>,
+}
+
 pub(crate) struct Instruments {
     tokens: Histogram<u64>,
     duration: Histogram<f64>,
@@ -95,9 +104,10 @@ pub(crate) fn current() -> Option<Arc<Instruments>> {
 }
 
 impl Instruments {
-    /// Records a GenAI call (a span with `gen_ai.operation.name`), before the OpenInference
-    /// mirror can take its names away.
-    pub(crate) fn record_call(&self, span: &SpanData, usage: Option<&Usage>, cancelled: bool) {
+    /// The points of a GenAI call (a span with `gen_ai.operation.name`), read before the
+    /// OpenInference mirror can take its names away; recorded by [`Self::record_call`] once
+    /// their attributes are scrubbed like the span's.
+    pub(crate) fn call(&self, span: &SpanData, usage: Option<&Usage>, cancelled: bool) -> Option<Call> {
         let mut attributes: Vec<KeyValue> = Vec::with_capacity(CALL_KEYS.len() + 2);
         let mut error_type = None;
         let mut first_chunk = None;
@@ -118,7 +128,7 @@ impl Instruments {
             }
         }
         if !attributes.iter().any(|kv| kv.key.as_str() == CALL_KEYS[0]) {
-            return;
+            return None;
         }
         let failed = matches!(span.status, opentelemetry::trace::Status::Error { .. });
         let error_type = match error_type {
@@ -128,20 +138,33 @@ impl Instruments {
             None if failed => Some(Value::from("_OTHER")),
             None => None,
         };
-        if let Some(usage) = usage {
-            for (kind, n) in [("input", usage.input_tokens), ("output", usage.output_tokens)] {
-                let mut point = attributes.clone();
-                point.push(KeyValue::new("gen_ai.token.type", kind));
-                self.tokens.record(n, &point);
-            }
-        }
         if let Some(e) = error_type {
             attributes.push(KeyValue::new("error.type", e));
         }
         let seconds = span.end_time.duration_since(span.start_time).map_or(0.0, |d| d.as_secs_f64());
+        Some(Call {
+            attributes,
+            seconds,
+            first_chunk,
+            tokens: usage.map(|u| (u.input_tokens, u.output_tokens)),
+        })
+    }
+
+    /// Records a call's points.
+    pub(crate) fn record_call(&self, call: Call) {
+        let Call { mut attributes, seconds, first_chunk, tokens } = call;
         self.duration.record(seconds, &attributes);
         if let Some(ttfc) = first_chunk {
             self.first_chunk.record(ttfc, &attributes);
+        }
+        if let Some((input, output)) = tokens {
+            // Token counts are not failures: their points go without `error.type`.
+            attributes.retain(|kv| kv.key.as_str() != "error.type");
+            for (kind, n) in [("input", input), ("output", output)] {
+                attributes.push(KeyValue::new("gen_ai.token.type", kind));
+                self.tokens.record(n, &attributes);
+                attributes.pop();
+            }
         }
     }
 

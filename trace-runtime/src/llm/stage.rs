@@ -272,14 +272,15 @@ impl Stage for LlmStage {
         let cancelled = record.flags & flags::CANCELLED != 0;
         let turn = crate::realtime::turn::on_span(span, usage.map_or(0, |u| u.output_tokens), cancelled);
         #[cfg(feature = "metrics")]
-        if let Some(metrics) = &self.metrics
-            && record.sink == 0
-        {
-            metrics.record_call(span, usage, cancelled);
-            if let Some(turn) = &turn {
-                metrics.record_turn(turn);
+        let call = match &self.metrics {
+            Some(metrics) if record.sink == 0 => {
+                if let Some(turn) = &turn {
+                    metrics.record_turn(turn);
+                }
+                metrics.call(span, usage, cancelled)
             }
-        }
+            _ => None,
+        };
         if let Some(turn) = turn {
             self.turns.entry(record.trace_id).or_default().add(&turn);
         }
@@ -292,6 +293,12 @@ impl Stage for LlmStage {
             Semconv::Both => crate::llm::openinference::mirror(span, record, breakdown),
         }
         self.scrub.span(span);
+        #[cfg(feature = "metrics")]
+        if let (Some(metrics), Some(mut call)) = (&self.metrics, call) {
+            // A metric point leaves the process like a span: scrubbed by the same rules.
+            self.scrub.attributes(&mut call.attributes);
+            metrics.record_call(call);
+        }
         // After redaction: the summary keeps (and may print) the root's name.
         self.count(record, span, activity);
     }

@@ -448,6 +448,14 @@ impl Scrubber {
         self.rules.apply(span, &mut self.clean);
     }
 
+    /// Scrubs each string of `attributes` (a metric point's, taken from a span before it was
+    /// scrubbed).
+    pub(crate) fn attributes(&mut self, attributes: &mut [KeyValue]) {
+        for kv in attributes {
+            self.rules.value(kv, &mut self.clean);
+        }
+    }
+
     /// The rules and the cache, for records that scrub themselves.
     pub(crate) fn parts(&mut self) -> (&Redactor, &mut CleanCache) {
         (&self.rules, &mut self.clean)
