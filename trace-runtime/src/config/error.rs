@@ -34,6 +34,17 @@ pub enum ConfigError {
         "price file `{path}` (`TRACE_PRICES`): {problem}; expected a JSON or TOML table of model names to {{ input, output, cache_read, cache_write }} in USD per million tokens"
     )]
     InvalidPrices { path: String, problem: String },
+    /// An exporter needs a setting that is neither in the environment nor in the builder.
+    #[error(
+        "`TRACE_EXPORTER` names `{exporter}`, which needs `{variable}`: set it, or call `Config::builder().{setting}(..)`"
+    )]
+    MissingSetting { exporter: &'static str, variable: &'static str, setting: &'static str },
+    /// A credential cannot be sent as an HTTP header (it holds a line break or another control
+    /// character); the message does not show it.
+    #[error(
+        "the `{exporter}` credential cannot be sent as the `{header}` header: it holds a character HTTP headers do not allow (a line break?); copy it again"
+    )]
+    InvalidSecret { exporter: &'static str, header: String },
     /// A variable the kit reads holds bytes that are not UTF-8.
     #[error(
         "environment variable `{variable}` is not valid UTF-8 (`{lossy}`): set it to a UTF-8 value or unset it"
@@ -42,7 +53,8 @@ pub enum ConfigError {
 }
 
 /// Prefixes and names of the environment variables the kit reads.
-const READ_PREFIXES: &[&str] = &["TRACE_", "OTEL_", "DD_", "AWS_"];
+const READ_PREFIXES: &[&str] =
+    &["TRACE_", "OTEL_", "DD_", "AWS_", "LANGFUSE_", "PHOENIX_", "LANGWATCH_", "LOGFIRE_"];
 const READ_NAMES: &[&str] = &["ENVIRONMENT"];
 
 /// The first variable the kit reads whose value is not UTF-8, as an error naming it.

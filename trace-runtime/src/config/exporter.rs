@@ -44,6 +44,18 @@ pub enum Exporter {
     Otlp,
     /// Zipkin v2 JSON (feature `zipkin`, on by default) to `OTEL_EXPORTER_ZIPKIN_ENDPOINT`.
     Zipkin,
+    /// Langfuse over OTLP (feature `otlp`), from `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`
+    /// or [`ConfigBuilder::langfuse`](crate::ConfigBuilder::langfuse).
+    Langfuse,
+    /// Phoenix over OTLP (feature `otlp`), from `PHOENIX_COLLECTOR_ENDPOINT` or
+    /// [`ConfigBuilder::phoenix`](crate::ConfigBuilder::phoenix), in OpenInference names.
+    Phoenix,
+    /// LangWatch over OTLP (feature `otlp`), from `LANGWATCH_API_KEY` or
+    /// [`ConfigBuilder::langwatch`](crate::ConfigBuilder::langwatch).
+    LangWatch,
+    /// Logfire over OTLP (feature `otlp`), from `LOGFIRE_TOKEN` or
+    /// [`ConfigBuilder::logfire`](crate::ConfigBuilder::logfire).
+    Logfire,
 }
 
 impl Exporter {
@@ -61,6 +73,10 @@ impl Exporter {
         "loki",
         "cloudwatch",
         "elasticsearch",
+        "langfuse",
+        "phoenix",
+        "langwatch",
+        "logfire",
     ];
 
     pub(super) fn parse(name: &str) -> Result<Self, ConfigError> {
@@ -69,6 +85,10 @@ impl Exporter {
             "none" => Ok(Exporter::None),
             "otlp" if cfg!(feature = "otlp") => Ok(Exporter::Otlp),
             "zipkin" if cfg!(feature = "zipkin") => Ok(Exporter::Zipkin),
+            "langfuse" if cfg!(feature = "otlp") => Ok(Exporter::Langfuse),
+            "phoenix" if cfg!(feature = "otlp") => Ok(Exporter::Phoenix),
+            "langwatch" if cfg!(feature = "otlp") => Ok(Exporter::LangWatch),
+            "logfire" if cfg!(feature = "otlp") => Ok(Exporter::Logfire),
             #[cfg(feature = "file-store")]
             "file" => Ok(Exporter::File),
             #[cfg(feature = "sqlite")]

@@ -8,7 +8,7 @@
 //! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | when `TRACE_QUEUE_SIZE`, `TRACE_BATCH_SIZE`, `TRACE_EXPORT_TIMEOUT_MS` are unset: the same settings; a bad value is a warning and the default stands | unset |
 //! | `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`), `OTEL_SPAN_EVENT_COUNT_LIMIT` | the longest string value (bytes), the most attributes and events on a span; past them values are cut and attributes and events dropped and counted; a bad value is a warning | `16384`, `128`, `128` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | the longest a finished span waits in the export worker for a full batch, in ms; a bad value is a warning | `200` |
-//! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `sinks` feature also `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
+//! | `TRACE_EXPORTER` | comma list of `stdout`, `otlp`, `zipkin`, `file`, `sqlite`, `none`; with the `otlp` feature also the LLM-observability backends `langfuse`, `phoenix`, `langwatch`, `logfire` (set up from the variables their own SDKs read: `LANGFUSE_PUBLIC_KEY`, `PHOENIX_COLLECTOR_ENDPOINT`, `LANGWATCH_API_KEY`, `LOGFIRE_TOKEN`, ...; see [`ConfigBuilder::langfuse`](crate::ConfigBuilder::langfuse)); with the `sinks` feature `rest`, `datadog`, `loki`, `cloudwatch`, `elasticsearch` (set up from their variables, see [`sinks`](crate::sinks)) | `stdout` |
 //! | `TRACE_LOCAL_DIR` | directory of the `file` exporter's JSON traces | `./traces` |
 //! | `TRACE_SQLITE_PATH` | database of the `sqlite` exporter | `./traces/traces.db` |
 //! | `TRACE_LOG_DIR` | directory of the run-directory log sink ([`log::RunDirSink`](crate::log::RunDirSink)) | none |
@@ -54,6 +54,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "otlp")]
+mod backends;
 mod builder;
 mod error;
 mod export;
@@ -115,13 +117,15 @@ pub struct Config {
     log_dir: Option<std::path::PathBuf>,
     export: export::ExportOptions,
     metrics: metrics::MetricsOptions,
+    #[cfg(feature = "otlp")]
+    backends: backends::BackendOptions,
     pub(crate) llm: llm::Builder,
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("exporters", &self.exporters)
+        let mut f = f.debug_struct("Config");
+        f.field("exporters", &self.exporters)
             .field("span_exporters", &self.span_exporters.iter().map(|e| e.name()).collect::<Vec<_>>())
             .field("service_name", &self.service_name)
             .field("environment", &self.environment)
@@ -137,9 +141,10 @@ impl fmt::Debug for Config {
             .field("sqlite_path", &self.sqlite_path)
             .field("log_dir", &self.log_dir)
             .field("export", &self.export)
-            .field("metrics", &self.metrics)
-            .field("llm", &self.llm)
-            .finish()
+            .field("metrics", &self.metrics);
+        #[cfg(feature = "otlp")]
+        f.field("backends", &self.backends);
+        f.field("llm", &self.llm).finish()
     }
 }
 
@@ -279,6 +284,8 @@ impl Config {
         let sqlite_path = self.sqlite_path.or_else(|| env("TRACE_SQLITE_PATH").map(PathBuf::from));
         let sqlite_path = sqlite_path.unwrap_or_else(|| PathBuf::from("traces").join("traces.db"));
         let llm = self.llm.resolve(&env, exporters.contains(&Exporter::Stdout))?;
+        #[cfg(feature = "otlp")]
+        let backends = backends::resolve(self.backends, &env, &exporters, &service_name)?;
         Ok(Settings {
             disabled_by,
             telemetry,
@@ -300,6 +307,8 @@ impl Config {
             log_dir: self.log_dir.or_else(|| env("TRACE_LOG_DIR").map(Into::into)),
             export,
             metrics,
+            #[cfg(feature = "otlp")]
+            backends,
             llm,
             propagators,
             warnings,
@@ -339,6 +348,9 @@ pub(crate) struct Settings {
     /// Where the GenAI metrics go (`OTEL_METRICS_EXPORTER`, `with_metric_exporter`).
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) metrics: metrics::MetricsSettings,
+    /// The LLM-observability backends' lanes (`langfuse`, `phoenix`, `langwatch`, `logfire`).
+    #[cfg(feature = "otlp")]
+    pub(crate) backends: Vec<crate::export::backends::BackendSettings>,
     pub(crate) llm: crate::llm::stage::Options,
     /// The global propagators to install (`OTEL_PROPAGATORS`).
     pub(crate) propagators: crate::interop::Propagators,

@@ -2,6 +2,8 @@
 //! stores, and the remote sinks, with the resource they describe the service by and the plain
 //! settings `config` resolves for them (endpoints, adaptive sampling, circuit breakers).
 
+#[cfg(feature = "otlp")]
+pub(crate) mod backends;
 pub(crate) mod console;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;

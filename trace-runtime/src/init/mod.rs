@@ -220,6 +220,10 @@ fn exporters(settings: Settings) -> (Vec<Box<dyn DynExporter>>, Vec<String>) {
             _ => {}
         }
     }
+    #[cfg(feature = "otlp")]
+    for backend in settings.backends {
+        out.push(crate::export::backends::BackendLane::boxed(backend, settings.export_timeout));
+    }
     out.extend(settings.span_exporters);
     if !warnings.is_empty() && out.is_empty() {
         warnings.push(

@@ -41,8 +41,42 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::llm::cost::CostBreakdown;
 use crate::record::Record;
+use crate::record::usage::Usage;
 
 pub(crate) fn mirror(span: &mut SpanData, record: &Record, cost: Option<CostBreakdown>) {
+    mirror_with(span, record.usage().copied(), cost);
+}
+
+/// The mirror of a span already exported by the worker (the Phoenix lane, whatever
+/// `TRACE_SEMCONV` says): usage from its `gen_ai.usage.*` attributes, and the cost total from
+/// `gen_ai.usage.cost`. A span mirrored already is left as it is.
+#[cfg(feature = "otlp")]
+pub(crate) fn mirror_exported(span: &mut SpanData) {
+    if span.attributes.iter().any(|kv| kv.key.as_str() == "openinference.span.kind") {
+        return;
+    }
+    let count = |key: &str| {
+        span.attributes.iter().find(|kv| kv.key.as_str() == key).and_then(|kv| match kv.value {
+            Value::I64(n) => u64::try_from(n).ok(),
+            _ => None,
+        })
+    };
+    let usage = count("gen_ai.usage.input_tokens").or(count("gen_ai.usage.output_tokens")).map(|_| Usage {
+        input_tokens: count("gen_ai.usage.input_tokens").unwrap_or(0),
+        output_tokens: count("gen_ai.usage.output_tokens").unwrap_or(0),
+        cache_read_tokens: count("gen_ai.usage.cache_read.input_tokens").unwrap_or(0),
+        cache_write_tokens: count("gen_ai.usage.cache_write.input_tokens").unwrap_or(0),
+        reasoning_tokens: count("gen_ai.usage.reasoning.output_tokens").unwrap_or(0),
+    });
+    let total =
+        span.attributes.iter().find(|kv| kv.key.as_str() == "gen_ai.usage.cost").map(|kv| kv.value.clone());
+    mirror_with(span, usage, None);
+    if let Some(total) = total {
+        span.attributes.push(KeyValue::new("llm.cost.total", total));
+    }
+}
+
+fn mirror_with(span: &mut SpanData, usage: Option<Usage>, cost: Option<CostBreakdown>) {
     let get =
         |key: &str| span.attributes.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.clone());
     let operation = get("gen_ai.operation.name").map(|v| v.as_str().into_owned());
@@ -61,7 +95,7 @@ pub(crate) fn mirror(span: &mut SpanData, record: &Record, cost: Option<CostBrea
         out.push(KeyValue::new("llm.provider", provider.clone()));
         out.push(KeyValue::new("llm.system", provider));
     }
-    if let Some(u) = record.usage() {
+    if let Some(u) = usage {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         out.push(KeyValue::new("llm.token_count.prompt", n(u.input_tokens)));
         out.push(KeyValue::new("llm.token_count.completion", n(u.output_tokens)));

@@ -450,6 +450,7 @@ impl Scrubber {
 
     /// Scrubs each string of `attributes` (a metric point's, taken from a span before it was
     /// scrubbed).
+    #[cfg(feature = "metrics")]
     pub(crate) fn attributes(&mut self, attributes: &mut [KeyValue]) {
         for kv in attributes {
             self.rules.value(kv, &mut self.clean);
