@@ -5,6 +5,7 @@
 mod format;
 mod html;
 mod logs;
+mod serve;
 mod tree;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ COMMANDS:
     models [--since T] [--until T]    tokens and cost per model of the spans started in [since, until)
     cleanup --older-than-days N       delete traces older than N days
     html <ID> [-o FILE]               write a self-contained HTML waterfall (default trace_<ID>.html)
+    serve [--addr HOST:PORT]          a local web viewer of the store (default 127.0.0.1:7007,
+                                      loopback only): every trace, searchable, new ones appearing
+                                      as they are written; a waterfall per trace
     logs [--trace ID] [--run RUN] [--level L] [--limit N]
                                       log records, oldest first: the N most recent (default 100),
                                       of one trace, of one run, at level L or above (debug, info,
@@ -107,7 +111,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
     }
     let Some((&command, options)) = rest.split_first() else {
         return Err(Failure::Usage(
-            "no command given: expected list, show, models, cleanup, html or logs".into(),
+            "no command given: expected list, show, models, cleanup, html, serve or logs".into(),
         ));
     };
     if options.iter().any(|o| *o == "-h" || *o == "--help") {
@@ -159,6 +163,11 @@ fn run(args: &[String]) -> Result<(), Failure> {
             println!("wrote {} ({} spans)", out.display(), spans.len());
             Ok(())
         }
+        "serve" => {
+            let addr = serve::addr(opts.text("--addr")?)?;
+            opts.done()?;
+            serve::serve(source, addr)
+        }
         "logs" => {
             let query = logs::Query {
                 trace: opts.text("--trace")?,
@@ -170,7 +179,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
             logs::logs(&source, query)
         }
         other => Err(Failure::Usage(format!(
-            "unknown command `{other}`: expected list, show, models, cleanup, html or logs"
+            "unknown command `{other}`: expected list, show, models, cleanup, html, serve or logs"
         ))),
     }
 }

@@ -192,6 +192,10 @@ pub struct TraceInfo {
     pub total_tokens: u64,
     /// Sum of its priced spans' cost; `None` if none was priced.
     pub cost: Option<f64>,
+    /// The `session.id` its spans carry, if any.
+    pub session_id: Option<String>,
+    /// The models its LLM spans called, each once.
+    pub models: Vec<String>,
     /// The file.
     pub path: PathBuf,
 }
@@ -297,6 +301,15 @@ impl LocalStore {
                         error_count: spans.iter().filter(|s| s.status == SpanStatus::Error).count(),
                         total_tokens: usages().map(|u| u.total_tokens).fold(0, u64::saturating_add),
                         cost: (!costs.is_empty()).then(|| costs.iter().sum()),
+                        models: {
+                            let mut models: Vec<String> = usages().filter_map(|u| u.model.clone()).collect();
+                            models.sort();
+                            models.dedup();
+                            models
+                        },
+                        session_id: spans.iter().find_map(|s| {
+                            s.attributes.get("session.id").and_then(|v| v.as_str()).map(str::to_string)
+                        }),
                         trace_id: file.trace_id,
                         timestamp: file.timestamp,
                         created_at: file.data.created_at,

@@ -76,6 +76,10 @@ pub struct TraceOverview {
     pub output_tokens: u64,
     /// Sum of the priced spans' cost; `None` if none was priced.
     pub cost: Option<f64>,
+    /// The `session.id` its spans carry, if any.
+    pub session_id: Option<String>,
+    /// The models its LLM spans called, each once.
+    pub models: Vec<String>,
 }
 
 impl SqliteStore {

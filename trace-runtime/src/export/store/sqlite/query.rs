@@ -33,7 +33,9 @@ impl SqliteStore {
         let sql = "SELECT trace_id,
                 COALESCE(MAX(CASE WHEN parent_span_id IS NULL OR parent_is_remote THEN name END), MIN(name)),
                 MIN(start_time_unix_nano), MAX(end_time_unix_nano), COUNT(*),
-                SUM(status = 'error'), SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(output_tokens, 0)), SUM(cost)
+                SUM(status = 'error'), SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(output_tokens, 0)), SUM(cost),
+                MAX(CASE WHEN json_valid(attributes) THEN json_extract(attributes, '$.\"session.id\"') END),
+                GROUP_CONCAT(DISTINCT model)
             FROM spans GROUP BY trace_id ORDER BY MIN(start_time_unix_nano) DESC LIMIT ?1";
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.fail(e))?;
         let rows = stmt
@@ -49,6 +51,20 @@ impl SqliteStore {
                     input_tokens: r.get::<_, i64>(6)?.max(0) as u64,
                     output_tokens: r.get::<_, i64>(7)?.max(0) as u64,
                     cost: r.get(8)?,
+                    // A session id stored as a number (an edited file) is still shown.
+                    session_id: r.get::<_, Option<rusqlite::types::Value>>(9)?.and_then(|v| match v {
+                        rusqlite::types::Value::Text(s) => Some(s),
+                        rusqlite::types::Value::Integer(n) => Some(n.to_string()),
+                        _ => None,
+                    }),
+                    models: r
+                        .get::<_, Option<String>>(10)?
+                        .map(|list| {
+                            let mut models: Vec<String> = list.split(',').map(str::to_string).collect();
+                            models.sort();
+                            models
+                        })
+                        .unwrap_or_default(),
                 })
             })
             .map_err(|e| self.fail(e))?;

@@ -1,0 +1,190 @@
+//! `trace-view serve`: the local web viewer. One page (embedded: no network, no CDN) built from a
+//! small JSON API over the same store the other commands read:
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /`, `GET /trace/{id}` | the page: the trace list, or one trace's waterfall |
+//! | `GET /api/traces?limit=N` | `{"traces": [{"trace_id", "name", "start", "duration", "spans", "errors", "tokens", "cost", "session_id", "models"}], "warnings": [..]}`, newest first (default 500) |
+//! | `GET /api/traces/{id}` | `{"trace_id", "spans": [..]}`: every span as the stores keep it (`StoredSpan`); `id` is the full id or its first 8 characters |
+//!
+//! Errors are `{"error": ".."}` with status 400 (a malformed id), 404 (no such trace) or 500
+//! (a corrupt file, named). The server binds loopback by default and answers one request at a
+//! time on its own thread: a viewer for one person, with nothing to tune.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+use trace_runtime::store::{StoreError, format_rfc3339 as format_time};
+
+use super::{Failure, Source, location};
+
+/// The page, with its script and styles inline.
+const PAGE: &str = include_str!("page.html");
+/// Traces `/api/traces` returns when no limit is asked.
+const DEFAULT_LIMIT: usize = 500;
+
+/// Serves `source` on `addr` until the process is stopped.
+pub(crate) fn serve(source: Source, addr: SocketAddr) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Failed(format!("cannot start the server's runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            Failure::Failed(format!(
+                "cannot listen on {addr}: {e} (is another viewer running? try --addr 127.0.0.1:0)"
+            ))
+        })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        // The documented console output of the command: where to point the browser.
+        println!("trace-view: serving {} on http://{bound}/ (Ctrl-C to stop)", location(&source));
+        let source = Arc::new(Mutex::new(source));
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let source = Arc::clone(&source);
+            let service = hyper::service::service_fn(move |request| {
+                let source = Arc::clone(&source);
+                async move { Ok::<_, Infallible>(answer(&source, &request)) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(async move {
+                // A browser closing its connection mid-answer is not an error worth reporting.
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    })
+}
+
+fn answer(source: &Mutex<Source>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "the viewer only answers GET");
+    }
+    let path = request.uri().path();
+    let source = source.lock().unwrap_or_else(|p| p.into_inner());
+    match path.trim_end_matches('/') {
+        "" => page(),
+        p if p.starts_with("/trace/") => page(),
+        "/api/traces" => {
+            let limit = query(request, "limit").and_then(|l| l.parse().ok()).unwrap_or(DEFAULT_LIMIT);
+            match traces(&source, limit) {
+                Ok(body) => json_response(StatusCode::OK, &body),
+                Err(e) => store_error(e),
+            }
+        }
+        p if p.starts_with("/api/traces/") => match trace(&source, &p["/api/traces/".len()..]) {
+            Ok(body) => json_response(StatusCode::OK, &body),
+            Err(e) => store_error(e),
+        },
+        _ => error(StatusCode::NOT_FOUND, &format!("no such page: {path}")),
+    }
+}
+
+fn query(request: &Request<Incoming>, name: &str) -> Option<String> {
+    request.uri().query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+fn page() -> Response<Full<Bytes>> {
+    response(StatusCode::OK, "text/html; charset=utf-8", Bytes::from_static(PAGE.as_bytes()))
+}
+
+fn response(status: StatusCode, content_type: &str, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Ok(value) = content_type.parse() {
+        headers.insert(hyper::header::CONTENT_TYPE, value);
+    }
+    // The page and its data are the user's traces: never cached, never framed by another site.
+    headers.insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-store"));
+    headers.insert("x-frame-options", hyper::header::HeaderValue::from_static("DENY"));
+    headers.insert("x-content-type-options", hyper::header::HeaderValue::from_static("nosniff"));
+    response
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    response(status, "application/json", Bytes::from(body.to_string()))
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, &json!({ "error": message }))
+}
+
+fn store_error(e: StoreError) -> Response<Full<Bytes>> {
+    let status = match &e {
+        StoreError::InvalidId { .. } => StatusCode::BAD_REQUEST,
+        StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &e.to_string())
+}
+
+fn traces(source: &Source, limit: usize) -> Result<Value, StoreError> {
+    let (rows, warnings): (Vec<Value>, Vec<String>) = match source {
+        Source::Dir(store) => {
+            let listing = store.list()?;
+            let rows = listing
+                .traces
+                .into_iter()
+                .take(limit)
+                .map(|t| {
+                    json!({
+                        "trace_id": t.trace_id, "name": t.name, "start": format_time(t.created_at),
+                        "duration": t.duration, "spans": t.span_count, "errors": t.error_count,
+                        "tokens": t.total_tokens, "cost": t.cost, "session_id": t.session_id, "models": t.models,
+                    })
+                })
+                .collect();
+            (rows, listing.warnings)
+        }
+        Source::Db(db) => {
+            let rows = db
+                .traces(limit)?
+                .into_iter()
+                .map(|t| {
+                    json!({
+                        "trace_id": t.trace_id, "name": t.name, "start": format_time(t.start_time),
+                        "duration": t.duration, "spans": t.span_count, "errors": t.error_count,
+                        "tokens": t.input_tokens.saturating_add(t.output_tokens), "cost": t.cost,
+                        "session_id": t.session_id, "models": t.models,
+                    })
+                })
+                .collect();
+            (rows, Vec::new())
+        }
+    };
+    Ok(json!({ "traces": rows, "warnings": warnings }))
+}
+
+fn trace(source: &Source, id: &str) -> Result<Value, StoreError> {
+    let (trace_id, spans) = match source {
+        Source::Dir(store) => {
+            let trace = store.get(id)?;
+            (trace.file.trace_id, trace.file.data.trace_spans)
+        }
+        Source::Db(db) => {
+            let trace_id = db.resolve_trace_id(id)?;
+            let spans = db.trace_spans(&trace_id)?;
+            (trace_id, spans)
+        }
+    };
+    Ok(json!({ "trace_id": trace_id, "spans": spans }))
+}
+
+/// Where `serve` listens unless told: loopback only.
+pub(crate) const DEFAULT_ADDR: &str = "127.0.0.1:7007";
+
+/// The address of `--addr`, checked.
+pub(crate) fn addr(value: Option<String>) -> Result<SocketAddr, Failure> {
+    let value = value.unwrap_or_else(|| DEFAULT_ADDR.to_string());
+    value
+        .parse()
+        .map_err(|_| Failure::Usage(format!("`--addr {value}`: expected HOST:PORT, e.g. {DEFAULT_ADDR}")))
+}
