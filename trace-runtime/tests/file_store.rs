@@ -413,7 +413,14 @@ fn corrupt_and_foreign_files_are_skipped_with_a_warning() {
     assert_eq!(listing.warnings.len(), 3, "{:?}", listing.warnings);
     assert!(listing.warnings.iter().any(|w| w.contains("deadbeef")));
     assert!(listing.warnings.iter().all(|w| w.starts_with("skipped `")));
-    assert!(matches!(store.get("deadbeef"), Err(StoreError::NotFound { .. })));
+    // Looked up by id, a file that cannot be read is corrupt, not missing: the error names it.
+    match store.get("deadbeef") {
+        Err(StoreError::Corrupt { path, problem }) => {
+            assert!(path.ends_with("trace_20240101_000000_deadbeef.json"), "{}", path.display());
+            assert!(problem.contains("not a trace file"), "{problem}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
     let (models, warnings) = store.model_totals(None, None).unwrap();
     assert!(models.is_empty());
     assert_eq!(warnings.len(), 3);

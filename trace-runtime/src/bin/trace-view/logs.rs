@@ -4,7 +4,7 @@
 use trace_runtime::log::Level;
 use trace_runtime::store::{LogFilter, LogRow, log_rows_of};
 
-use crate::{Failure, Source, format, location, warn};
+use crate::{Failure, Source, format, location, out, warn};
 
 /// Records shown when `--limit` is not given.
 pub(crate) const DEFAULT_LIMIT: u64 = 100;
@@ -15,6 +15,8 @@ pub(crate) struct Query {
     pub(crate) run: Option<String>,
     pub(crate) level: Option<Level>,
     pub(crate) limit: u64,
+    /// One JSON object per record, in an array.
+    pub(crate) json: bool,
 }
 
 pub(crate) fn logs(source: &Source, query: Query) -> Result<(), Failure> {
@@ -40,9 +42,21 @@ pub(crate) fn logs(source: &Source, query: Query) -> Result<(), Failure> {
         (Source::Db(db), Some(id)) => db.logs(&filter.trace(db.resolve_trace_id(&id)?))?,
         (Source::Db(db), None) => db.logs(&filter)?,
     };
+    if query.json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "time": trace_runtime::store::format_rfc3339(r.time), "level": r.level, "message": r.message,
+                    "trace_id": r.trace_id, "span_id": r.span_id, "run_id": r.run_id, "file": r.file, "line": r.line,
+                    "error_type": r.error_type, "error_message": r.error_message,
+                })
+            })
+            .collect();
+        return out::json(&serde_json::Value::Array(rows));
+    }
     if rows.is_empty() {
-        println!("no log records in {} for that selection", location(source));
-        return Ok(());
+        return out::line(&format!("no log records in {} for that selection", location(source)));
     }
     let mut table = format::Table::new(&["TIME (UTC)", "LEVEL", "TRACE", "RUN", "SOURCE", "MESSAGE"]);
     for row in &rows {
@@ -59,8 +73,7 @@ pub(crate) fn logs(source: &Source, query: Query) -> Result<(), Failure> {
             message(row),
         ]);
     }
-    print!("{}", table.render(&[false; 6]));
-    Ok(())
+    out::emit(&table.render(&[false; 6]))
 }
 
 /// The message, and for a failure its error type and (when it says more) the error's text.

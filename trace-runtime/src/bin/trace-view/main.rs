@@ -1,10 +1,14 @@
-//! `trace-view`: look at the traces of a local JSON store or a SQLite trace database.
+//! `trace-view`: look at the traces of a local JSON store or a SQLite trace database, in the
+//! terminal or in the browser (`serve`).
 //!
 //! `cargo run -p trace-runtime --bin trace-view -- --help`
 
+mod api;
+mod chrome;
 mod format;
 mod html;
 mod logs;
+mod out;
 mod serve;
 mod tree;
 
@@ -12,45 +16,140 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use trace_runtime::store::{LocalStore, ModelTotals, SqliteStore, StoreError, StoredSpan, parse_time};
+use clap::{Parser, Subcommand, ValueEnum};
+use trace_runtime::store::{LocalStore, ModelTotals, SqliteStore, StoreError, parse_time};
 
-const HELP: &str = "\
-trace-view: look at locally stored traces
+const AFTER_HELP: &str = "\
+Sources: --dir DIR is a directory of trace_*.json files (TRACE_EXPORTER=file); --db FILE a SQLite
+trace database (TRACE_EXPORTER=sqlite). Default: the directory $TRACE_LOCAL_DIR (else ./traces);
+if it holds no trace file, the database $TRACE_SQLITE_PATH (else ./traces/traces.db) when it
+exists.
 
-USAGE:
-    trace-view [--dir DIR | --db FILE] <COMMAND> [OPTIONS]
+ID is a trace id or any unique prefix of it (4 characters or more). Times are UTC: 2024-12-01,
+2024-12-01T14:30:00 or 2024-12-01T14:30:00Z.
 
-SOURCES:
-    --dir DIR    a directory of trace_*.json files (TRACE_EXPORTER=file)
-    --db FILE    a SQLite trace database (TRACE_EXPORTER=sqlite)
-    default: the directory $TRACE_LOCAL_DIR (else ./traces); if it holds no trace file, the
-    database $TRACE_SQLITE_PATH (else ./traces/traces.db) when it exists
+Exit status: 0 done (also when the reader of the output went away: `| head`), 1 failed (missing
+store, unknown id, corrupt file, I/O), 2 wrong usage.";
 
-COMMANDS:
-    list [--limit N]                  traces, newest first (default limit 50)
-    show <ID>                         one trace as a tree: durations, status, tokens, cost
-    models [--since T] [--until T]    tokens and cost per model of the spans started in [since, until)
-    cleanup --older-than-days N       delete traces older than N days
-    html <ID> [-o FILE]               write a self-contained HTML waterfall (default trace_<ID>.html)
-    serve [--addr HOST:PORT]          a local web viewer of the store (default 127.0.0.1:7007,
-                                      loopback only): every trace, searchable, new ones appearing
-                                      as they are written; a waterfall per trace
-    logs [--trace ID] [--run RUN] [--level L] [--limit N]
-                                      log records, oldest first: the N most recent (default 100),
-                                      of one trace, of one run, at level L or above (debug, info,
-                                      warning, error, exception)
-    help                              this text
+/// Look at locally stored traces.
+#[derive(Parser)]
+#[command(name = "trace-view", version, after_help = AFTER_HELP, arg_required_else_help = true)]
+struct Cli {
+    /// A directory of trace_*.json files (TRACE_EXPORTER=file).
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "db")]
+    dir: Option<PathBuf>,
+    /// A SQLite trace database (TRACE_EXPORTER=sqlite).
+    #[arg(long, global = true, value_name = "FILE")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
 
-ID is the full 32-character trace id or its first 8 characters. Times T are UTC:
-2024-12-01, 2024-12-01T14:30:00 or 2024-12-01T14:30:00Z.
+#[derive(Subcommand)]
+enum Command {
+    /// Traces, newest first.
+    List {
+        /// The most to show.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// As JSON, the shape of `serve`'s /api/traces.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One trace as a tree: durations, status, attributes, tokens, cost.
+    Show {
+        /// The trace id, or a unique prefix of 4+ characters.
+        id: String,
+        /// As JSON: the trace id and every stored span.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tokens and cost per model of the spans started in [since, until).
+    Models {
+        #[arg(long, value_parser = time, value_name = "T")]
+        since: Option<SystemTime>,
+        #[arg(long, value_parser = time, value_name = "T")]
+        until: Option<SystemTime>,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete traces older than N days.
+    Cleanup {
+        #[arg(long, value_name = "N")]
+        older_than_days: u64,
+        /// Say what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a self-contained HTML waterfall (default trace_<ID>.html).
+    Html {
+        id: String,
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write a trace for other tools: Chrome trace-event JSON, which ui.perfetto.dev and
+    /// chrome://tracing open (default trace_<ID>.json).
+    Export {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Chrome)]
+        format: Format,
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Two traces side by side: spans, errors, duration, and per model calls, tokens and cost.
+    Diff {
+        a: String,
+        b: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A local web viewer of the store: every trace, searchable, new ones appearing as they are
+    /// written, and a waterfall per trace.
+    Serve {
+        /// Where to listen; loopback only unless told otherwise. Port 0 takes a free one.
+        #[arg(long, value_name = "HOST:PORT", default_value = serve::DEFAULT_ADDR)]
+        addr: String,
+    },
+    /// Log records, oldest first: the N most recent, of one trace, of one run, at a level or above.
+    Logs {
+        #[arg(long, value_name = "ID")]
+        trace: Option<String>,
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        /// debug, info, warning, error or exception.
+        #[arg(long, value_parser = level, value_name = "L")]
+        level: Option<trace_runtime::log::Level>,
+        #[arg(long, default_value_t = logs::DEFAULT_LIMIT, value_name = "N")]
+        limit: u64,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
-EXIT STATUS: 0 done, 1 failed (missing store, unknown id, I/O), 2 wrong usage.
-";
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Chrome trace-event JSON.
+    Chrome,
+}
 
-/// A command line that cannot be run: a usage mistake (exit 2) or a failure (exit 1).
-enum Failure {
+fn time(text: &str) -> Result<SystemTime, String> {
+    parse_time(text)
+        .ok_or_else(|| format!("`{text}`: expected a UTC time such as 2024-12-01 or 2024-12-01T14:30:00"))
+}
+
+fn level(text: &str) -> Result<trace_runtime::log::Level, String> {
+    text.parse().map_err(|_| format!("`{text}`: expected debug, info, warning, error or exception"))
+}
+
+/// A command that could not be carried out: a usage mistake (exit 2), a failure (exit 1), or the
+/// reader of the output gone (exit 0, nothing said).
+pub(crate) enum Failure {
     Usage(String),
     Failed(String),
+    Closed,
 }
 
 impl From<StoreError> for Failure {
@@ -60,21 +159,29 @@ impl From<StoreError> for Failure {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are answers, not errors; a closed pipe ends them quietly.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) | Err(Failure::Closed) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("trace-view: {message}\nRun `trace-view --help` for usage.");
             ExitCode::from(2)
         }
         Err(Failure::Failed(message)) => {
-            eprintln!("trace-view: error: {message}");
+            eprintln!("trace-view: error: {}", format::printable(&message));
             ExitCode::from(1)
         }
     }
 }
 
-enum Source {
+pub(crate) enum Source {
     Dir(LocalStore),
     Db(SqliteStore),
 }
@@ -91,96 +198,54 @@ struct Listed {
     name: String,
 }
 
-fn run(args: &[String]) -> Result<(), Failure> {
-    let mut dir: Option<PathBuf> = None;
-    let mut db: Option<PathBuf> = None;
-    let mut rest: Vec<&str> = Vec::new();
-    let mut it = args.iter().map(String::as_str);
-    while let Some(arg) = it.next() {
-        match arg {
-            "-h" | "--help" | "help" if rest.is_empty() => {
-                print!("{HELP}");
-                return Ok(());
-            }
-            "--dir" => dir = Some(PathBuf::from(value(&mut it, "--dir")?)),
-            "--db" => db = Some(PathBuf::from(value(&mut it, "--db")?)),
-            _ if arg.starts_with("--dir=") => dir = Some(PathBuf::from(&arg[6..])),
-            _ if arg.starts_with("--db=") => db = Some(PathBuf::from(&arg[5..])),
-            _ => rest.push(arg),
-        }
-    }
-    let Some((&command, options)) = rest.split_first() else {
-        return Err(Failure::Usage(
-            "no command given: expected list, show, models, cleanup, html, serve or logs".into(),
-        ));
-    };
-    if options.iter().any(|o| *o == "-h" || *o == "--help") {
-        print!("{HELP}");
-        return Ok(());
-    }
-    let source = match (dir, db) {
-        (Some(_), Some(_)) => return Err(Failure::Usage("give either --dir or --db, not both".into())),
+fn run(cli: Cli) -> Result<(), Failure> {
+    let source = match (cli.dir, cli.db) {
         (_, Some(db)) => Source::Db(SqliteStore::open_existing(&db)?),
         (Some(dir), None) => Source::Dir(LocalStore::new(dir)),
         (None, None) => default_source()?,
     };
-    let mut opts = Options::parse(command, options)?;
-    match command {
-        "list" => {
-            let limit = opts.number("--limit")?.unwrap_or(50);
-            opts.done()?;
-            list(&source, limit)
+    match cli.command {
+        Command::List { limit, json: true } => out::json(&api::traces(&source, limit)?),
+        Command::List { limit, json: false } => list(&source, limit),
+        Command::Show { id, json: true } => out::json(&api::trace(&source, &id)?),
+        Command::Show { id, json: false } => {
+            let (trace_id, spans) = api::load(&source, &id)?;
+            out::emit(&tree::render(&trace_id, &spans))
         }
-        "show" => {
-            let id = opts.positional("ID")?;
-            opts.done()?;
-            let (trace_id, spans) = load(&source, &id)?;
-            print!("{}", tree::render(&trace_id, &spans));
-            Ok(())
+        Command::Models { since, until, json } => models(&source, since, until, json),
+        Command::Cleanup { older_than_days, dry_run } => cleanup(&source, older_than_days, dry_run),
+        Command::Html { id, output } => {
+            let (trace_id, spans) = api::load(&source, &id)?;
+            let output = output.unwrap_or_else(|| PathBuf::from(format!("trace_{}.html", &trace_id[..8])));
+            out::write_private(&output, html::render(&trace_id, &spans).as_bytes())?;
+            out::line(&format!("wrote {} ({} spans)", output.display(), spans.len()))
         }
-        "models" => {
-            let since = opts.time("--since")?;
-            let until = opts.time("--until")?;
-            opts.done()?;
-            models(&source, since, until)
+        Command::Export { id, format: Format::Chrome, output } => {
+            let (trace_id, spans) = api::load(&source, &id)?;
+            let output = output.unwrap_or_else(|| PathBuf::from(format!("trace_{}.json", &trace_id[..8])));
+            let events = chrome::trace_events(&trace_id, &spans);
+            out::write_private(&output, events.to_string().as_bytes())?;
+            out::line(&format!(
+                "wrote {} ({} spans, Chrome trace-event JSON: open it in ui.perfetto.dev or chrome://tracing)",
+                output.display(),
+                spans.len()
+            ))
         }
-        "cleanup" => {
-            let Some(days) = opts.number("--older-than-days")? else {
-                return Err(Failure::Usage("cleanup needs --older-than-days N".into()));
-            };
-            opts.done()?;
-            cleanup(&source, days)
+        Command::Diff { a, b, json } => {
+            let (a_id, a_spans) = api::load(&source, &a)?;
+            let (b_id, b_spans) = api::load(&source, &b)?;
+            let (table, value) = chrome::diff((&a_id, &a_spans), (&b_id, &b_spans));
+            if json { out::json(&value) } else { out::emit(&table) }
         }
-        "html" => {
-            let id = opts.positional("ID")?;
-            let out = opts.text("-o")?.or(opts.text("--output")?);
-            opts.done()?;
-            let (trace_id, spans) = load(&source, &id)?;
-            let out =
-                out.map_or_else(|| PathBuf::from(format!("trace_{}.html", &trace_id[..8])), PathBuf::from);
-            std::fs::write(&out, html::render(&trace_id, &spans))
-                .map_err(|e| Failure::Failed(format!("cannot write `{}`: {e}", out.display())))?;
-            println!("wrote {} ({} spans)", out.display(), spans.len());
-            Ok(())
-        }
-        "serve" => {
-            let addr = serve::addr(opts.text("--addr")?)?;
-            opts.done()?;
+        Command::Serve { addr } => {
+            let addr = addr.parse().map_err(|_| {
+                Failure::Usage(format!("`--addr {addr}`: expected HOST:PORT, e.g. {}", serve::DEFAULT_ADDR))
+            })?;
             serve::serve(source, addr)
         }
-        "logs" => {
-            let query = logs::Query {
-                trace: opts.text("--trace")?,
-                run: opts.text("--run")?,
-                level: opts.level("--level")?,
-                limit: opts.number("--limit")?.unwrap_or(logs::DEFAULT_LIMIT),
-            };
-            opts.done()?;
-            logs::logs(&source, query)
+        Command::Logs { trace, run, level, limit, json } => {
+            logs::logs(&source, logs::Query { trace, run, level, limit, json })
         }
-        other => Err(Failure::Usage(format!(
-            "unknown command `{other}`: expected list, show, models, cleanup, html, serve or logs"
-        ))),
     }
 }
 
@@ -201,93 +266,13 @@ fn default_source() -> Result<Source, Failure> {
     Ok(Source::Dir(LocalStore::new(dir)))
 }
 
-fn value<'a>(it: &mut impl Iterator<Item = &'a str>, flag: &str) -> Result<&'a str, Failure> {
-    it.next().ok_or_else(|| Failure::Usage(format!("`{flag}` needs a value")))
-}
-
-/// A command's options: `--flag value` pairs and positionals, each taken once.
-struct Options<'a> {
-    command: &'a str,
-    flags: Vec<(&'a str, &'a str)>,
-    positionals: Vec<&'a str>,
-}
-
-impl<'a> Options<'a> {
-    fn parse(command: &'a str, args: &[&'a str]) -> Result<Self, Failure> {
-        let mut options = Options { command, flags: Vec::new(), positionals: Vec::new() };
-        let mut it = args.iter().copied();
-        while let Some(arg) = it.next() {
-            if let Some((flag, v)) = arg.split_once('=').filter(|_| arg.starts_with("--")) {
-                options.flags.push((flag, v));
-            } else if arg.starts_with('-') && arg.len() > 1 {
-                options.flags.push((arg, value(&mut it, arg)?));
-            } else {
-                options.positionals.push(arg);
-            }
-        }
-        Ok(options)
-    }
-
-    fn text(&mut self, flag: &str) -> Result<Option<String>, Failure> {
-        Ok(self.flags.iter().position(|(f, _)| *f == flag).map(|i| self.flags.remove(i).1.to_string()))
-    }
-
-    fn number(&mut self, flag: &str) -> Result<Option<u64>, Failure> {
-        match self.text(flag)? {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| Failure::Usage(format!("`{flag} {v}`: expected a whole number of at least 0"))),
-        }
-    }
-
-    fn time(&mut self, flag: &str) -> Result<Option<SystemTime>, Failure> {
-        match self.text(flag)? {
-            None => Ok(None),
-            Some(v) => parse_time(&v).map(Some).ok_or_else(|| {
-                Failure::Usage(format!(
-                    "`{flag} {v}`: expected a UTC time such as 2024-12-01 or 2024-12-01T14:30:00"
-                ))
-            }),
-        }
-    }
-
-    fn level(&mut self, flag: &str) -> Result<Option<trace_runtime::log::Level>, Failure> {
-        match self.text(flag)? {
-            None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
-                Failure::Usage(format!("`{flag} {v}`: expected debug, info, warning, error or exception"))
-            }),
-        }
-    }
-
-    fn positional(&mut self, what: &str) -> Result<String, Failure> {
-        if self.positionals.is_empty() {
-            return Err(Failure::Usage(format!("`{}` needs the trace {what}", self.command)));
-        }
-        Ok(self.positionals.remove(0).to_string())
-    }
-
-    fn done(self) -> Result<(), Failure> {
-        if let Some((flag, _)) = self.flags.first() {
-            return Err(Failure::Usage(format!("`{}` does not take `{flag}`", self.command)));
-        }
-        if let Some(extra) = self.positionals.first() {
-            return Err(Failure::Usage(format!("`{}`: unexpected argument `{extra}`", self.command)));
-        }
-        Ok(())
-    }
-}
-
 fn warn(warnings: &[String]) {
     for warning in warnings {
         eprintln!("trace-view: warning: {}", format::printable(warning));
     }
 }
 
-fn list(source: &Source, limit: u64) -> Result<(), Failure> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+fn list(source: &Source, limit: usize) -> Result<(), Failure> {
     let rows: Vec<Listed> = match source {
         Source::Dir(store) => {
             let listing = store.list()?;
@@ -324,8 +309,7 @@ fn list(source: &Source, limit: u64) -> Result<(), Failure> {
             .collect(),
     };
     if rows.is_empty() {
-        println!("no traces in {}", location(source));
-        return Ok(());
+        return out::line(&format!("no traces in {}", location(source)));
     }
     let mut table =
         format::Table::new(&["ID", "STARTED (UTC)", "DURATION", "SPANS", "ERRORS", "TOKENS", "COST", "NAME"]);
@@ -338,11 +322,10 @@ fn list(source: &Source, limit: u64) -> Result<(), Failure> {
             r.errors.to_string(),
             r.tokens.to_string(),
             format::cost(r.cost),
-            r.name,
+            format::printable(&r.name),
         ]);
     }
-    print!("{}", table.render(&[false, false, true, true, true, true, true, false]));
-    Ok(())
+    out::emit(&table.render(&[false, false, true, true, true, true, true, false]))
 }
 
 fn location(source: &Source) -> String {
@@ -352,21 +335,12 @@ fn location(source: &Source) -> String {
     }
 }
 
-fn load(source: &Source, id: &str) -> Result<(String, Vec<StoredSpan>), Failure> {
-    match source {
-        Source::Dir(store) => {
-            let trace = store.get(id)?;
-            Ok((trace.file.trace_id, trace.file.data.trace_spans))
-        }
-        Source::Db(db) => {
-            let trace_id = db.resolve_trace_id(id)?;
-            let spans = db.trace_spans(&trace_id)?;
-            Ok((trace_id, spans))
-        }
-    }
-}
-
-fn models(source: &Source, since: Option<SystemTime>, until: Option<SystemTime>) -> Result<(), Failure> {
+fn models(
+    source: &Source,
+    since: Option<SystemTime>,
+    until: Option<SystemTime>,
+    json: bool,
+) -> Result<(), Failure> {
     let totals = match source {
         Source::Dir(store) => {
             let (totals, warnings) = store.model_totals(since, until)?;
@@ -375,9 +349,21 @@ fn models(source: &Source, since: Option<SystemTime>, until: Option<SystemTime>)
         }
         Source::Db(db) => db.model_totals(since, until)?,
     };
+    if json {
+        let rows: Vec<serde_json::Value> = totals
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "provider": t.provider, "model": t.model, "calls": t.calls, "input_tokens": t.input_tokens,
+                    "output_tokens": t.output_tokens, "cache_read_tokens": t.cache_read_tokens,
+                    "reasoning_tokens": t.reasoning_tokens, "cost": t.cost, "unpriced_calls": t.unpriced_calls,
+                })
+            })
+            .collect();
+        return out::json(&serde_json::Value::Array(rows));
+    }
     if totals.is_empty() {
-        println!("no LLM spans in {} for that time range", location(source));
-        return Ok(());
+        return out::line(&format!("no LLM spans in {} for that time range", location(source)));
     }
     let mut table =
         format::Table::new(&["PROVIDER", "MODEL", "CALLS", "INPUT", "OUTPUT", "CACHED", "REASONING", "COST"]);
@@ -398,12 +384,12 @@ fn models(source: &Source, since: Option<SystemTime>, until: Option<SystemTime>)
     if totals.len() > 1 {
         table.row(model_row(&sum));
     }
-    print!("{}", table.render(&[false, false, true, true, true, true, true, true]));
+    out::emit(&table.render(&[false, false, true, true, true, true, true, true]))?;
     if sum.unpriced_calls > 0 {
-        println!(
+        out::line(&format!(
             "{} call(s) without a price (no gen_ai.usage.cost): not counted in COST",
             sum.unpriced_calls
-        );
+        ))?;
     }
     Ok(())
 }
@@ -421,24 +407,41 @@ fn model_row(t: &ModelTotals) -> Vec<String> {
     ]
 }
 
-fn cleanup(source: &Source, days: u64) -> Result<(), Failure> {
+fn cleanup(source: &Source, days: u64, dry_run: bool) -> Result<(), Failure> {
     match source {
+        Source::Dir(store) if dry_run => {
+            let old = store.cleanup_candidates(days)?;
+            for path in &old {
+                out::line(&format!("would remove {}", format::printable(&path.display().to_string())))?;
+            }
+            out::line(&format!(
+                "{} file(s) older than {days} day(s) in {} would be removed (dry run: nothing was)",
+                old.len(),
+                store.dir().display()
+            ))
+        }
         Source::Dir(store) => {
             let done = store.cleanup(days)?;
             warn(&done.warnings);
-            println!(
+            out::line(&format!(
                 "removed {} file(s) older than {days} day(s) from {}",
                 done.removed.len(),
                 store.dir().display()
-            );
+            ))
+        }
+        Source::Db(db) if dry_run => {
+            let (spans, logs) = db.cleanup_count(days)?;
+            out::line(&format!(
+                "{spans} span(s) and {logs} log record(s) older than {days} day(s) in {} would be deleted (dry run: nothing was)",
+                db.path().display()
+            ))
         }
         Source::Db(db) => {
             let (spans, logs) = db.cleanup(days)?;
-            println!(
+            out::line(&format!(
                 "deleted {spans} span(s) and {logs} log record(s) older than {days} day(s) from {}",
                 db.path().display()
-            );
+            ))
         }
     }
-    Ok(())
 }

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /`, `GET /trace/{id}` | the page: the trace list, or one trace's waterfall |
 //! | `GET /api/traces?limit=N` | `{"traces": [{"trace_id", "name", "start", "duration", "spans", "errors", "tokens", "cost", "session_id", "models"}], "warnings": [..]}`, newest first (default 500) |
-//! | `GET /api/traces/{id}` | `{"trace_id", "spans": [..]}`: every span as the stores keep it (`StoredSpan`); `id` is the full id or its first 8 characters |
+//! | `GET /api/traces/{id}` | `{"trace_id", "spans": [..]}`: every span as the stores keep it (`StoredSpan`); `id` is the full id or a unique prefix of 4 or more characters |
 //!
 //! Errors are `{"error": ".."}` with status 400 (a malformed id), 404 (no such trace) or 500
 //! (a corrupt file, named). The server binds loopback by default and answers one request at a
@@ -19,7 +19,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
-use trace_runtime::store::{StoreError, format_rfc3339 as format_time};
+use trace_runtime::store::StoreError;
 
 use super::{Failure, Source, location};
 
@@ -41,8 +41,11 @@ pub(crate) fn serve(source: Source, addr: SocketAddr) -> Result<(), Failure> {
             ))
         })?;
         let bound = listener.local_addr().unwrap_or(addr);
-        // The documented console output of the command: where to point the browser.
-        println!("trace-view: serving {} on http://{bound}/ (Ctrl-C to stop)", location(&source));
+        // Where to point the browser (the test harnesses read this line for the port).
+        super::out::line(&format!(
+            "trace-view: serving {} on http://{bound}/ (Ctrl-C to stop)",
+            location(&source)
+        ))?;
         let source = Arc::new(Mutex::new(source));
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
@@ -71,12 +74,12 @@ fn answer(source: &Mutex<Source>, request: &Request<Incoming>) -> Response<Full<
         p if p.starts_with("/trace/") => page(),
         "/api/traces" => {
             let limit = query(request, "limit").and_then(|l| l.parse().ok()).unwrap_or(DEFAULT_LIMIT);
-            match traces(&source, limit) {
+            match super::api::traces(&source, limit) {
                 Ok(body) => json_response(StatusCode::OK, &body),
                 Err(e) => store_error(e),
             }
         }
-        p if p.starts_with("/api/traces/") => match trace(&source, &p["/api/traces/".len()..]) {
+        p if p.starts_with("/api/traces/") => match super::api::trace(&source, &p["/api/traces/".len()..]) {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(e) => store_error(e),
         },
@@ -126,65 +129,5 @@ fn store_error(e: StoreError) -> Response<Full<Bytes>> {
     error(status, &e.to_string())
 }
 
-fn traces(source: &Source, limit: usize) -> Result<Value, StoreError> {
-    let (rows, warnings): (Vec<Value>, Vec<String>) = match source {
-        Source::Dir(store) => {
-            let listing = store.list()?;
-            let rows = listing
-                .traces
-                .into_iter()
-                .take(limit)
-                .map(|t| {
-                    json!({
-                        "trace_id": t.trace_id, "name": t.name, "start": format_time(t.created_at),
-                        "duration": t.duration, "spans": t.span_count, "errors": t.error_count,
-                        "tokens": t.total_tokens, "cost": t.cost, "session_id": t.session_id, "models": t.models,
-                    })
-                })
-                .collect();
-            (rows, listing.warnings)
-        }
-        Source::Db(db) => {
-            let rows = db
-                .traces(limit)?
-                .into_iter()
-                .map(|t| {
-                    json!({
-                        "trace_id": t.trace_id, "name": t.name, "start": format_time(t.start_time),
-                        "duration": t.duration, "spans": t.span_count, "errors": t.error_count,
-                        "tokens": t.input_tokens.saturating_add(t.output_tokens), "cost": t.cost,
-                        "session_id": t.session_id, "models": t.models,
-                    })
-                })
-                .collect();
-            (rows, Vec::new())
-        }
-    };
-    Ok(json!({ "traces": rows, "warnings": warnings }))
-}
-
-fn trace(source: &Source, id: &str) -> Result<Value, StoreError> {
-    let (trace_id, spans) = match source {
-        Source::Dir(store) => {
-            let trace = store.get(id)?;
-            (trace.file.trace_id, trace.file.data.trace_spans)
-        }
-        Source::Db(db) => {
-            let trace_id = db.resolve_trace_id(id)?;
-            let spans = db.trace_spans(&trace_id)?;
-            (trace_id, spans)
-        }
-    };
-    Ok(json!({ "trace_id": trace_id, "spans": spans }))
-}
-
 /// Where `serve` listens unless told: loopback only.
 pub(crate) const DEFAULT_ADDR: &str = "127.0.0.1:7007";
-
-/// The address of `--addr`, checked.
-pub(crate) fn addr(value: Option<String>) -> Result<SocketAddr, Failure> {
-    let value = value.unwrap_or_else(|| DEFAULT_ADDR.to_string());
-    value
-        .parse()
-        .map_err(|_| Failure::Usage(format!("`--addr {value}`: expected HOST:PORT, e.g. {DEFAULT_ADDR}")))
-}

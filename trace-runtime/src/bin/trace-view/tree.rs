@@ -111,7 +111,8 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
         }
         open.push(!last_sibling);
         out.push_str(&prefix);
-        out.push_str(&format::printable(&line(span)));
+        let parent = span.parent_span_id.as_deref().and_then(|p| spans.iter().find(|s| s.span_id == p));
+        out.push_str(&format::printable(&line(span, parent)));
         out.push('\n');
         let indent: String = prefix.replace("├─ ", "│  ").replace("└─ ", "   ");
         let bar = if order[i + 1..].first().is_some_and(|(d, _)| d > depth) { "│  " } else { "   " };
@@ -128,16 +129,24 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
     out
 }
 
-fn line(span: &StoredSpan) -> String {
+/// One span's line; attributes its parent has with the same value (session and user ids carried
+/// down the tree) are said once, where they were set.
+fn line(span: &StoredSpan, parent: Option<&StoredSpan>) -> String {
     let mut parts = vec![span.name.clone()];
     if span.kind != "internal" {
         parts.push(span.kind.clone());
     }
     parts.push(format::duration(span.duration));
-    parts.push(match (&span.status, &span.status_message) {
-        (SpanStatus::Error, Some(message)) => format!("error: {message}"),
-        (status, _) => status.as_str().to_string(),
-    });
+    // Only a status someone set is worth a word: most spans leave it unset.
+    match (&span.status, &span.status_message) {
+        (SpanStatus::Error, Some(message)) => parts.push(format!("error: {message}")),
+        (SpanStatus::Error, None) => parts.push("error".into()),
+        (SpanStatus::Ok, _) => parts.push("ok".into()),
+        (SpanStatus::Unset, _) => {}
+    }
+    if span.attributes.get("span.cancelled").and_then(|v| v.as_bool()) == Some(true) {
+        parts.push("cancelled".into());
+    }
     if let Some(u) = &span.usage {
         let model = match (&u.provider, &u.model) {
             (Some(p), Some(m)) => format!("{p}/{m}"),
@@ -158,6 +167,23 @@ fn line(span: &StoredSpan) -> String {
         parts.push(tokens);
         parts.push(format::cost(u.cost));
     }
+    // The attributes the line does not already say (source locations are noise here).
+    let shown = |k: &str| {
+        !k.starts_with("code.")
+            && !k.starts_with("gen_ai.usage.")
+            && !matches!(k, "span.cancelled" | "gen_ai.request.model" | "gen_ai.provider.name")
+    };
+    let mut attributes: Vec<String> = span
+        .attributes
+        .iter()
+        .filter(|(k, v)| shown(k) && parent.is_none_or(|p| p.attributes.get(*k) != Some(*v)))
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    attributes.sort();
+    parts.extend(attributes);
     parts.join("  ")
 }
 

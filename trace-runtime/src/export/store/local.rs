@@ -326,7 +326,8 @@ impl LocalStore {
         Ok(listing)
     }
 
-    /// The trace with this id: the full 32 hex characters, or the first 8.
+    /// The trace with this id: the full 32 hex characters, or any unique prefix of 4 or more. A
+    /// file that may hold it but cannot be read is an error naming the file, not "not found".
     ///
     /// ```
     /// use trace_runtime::store::{LocalStore, StoreError};
@@ -335,21 +336,28 @@ impl LocalStore {
     /// std::fs::create_dir_all(&dir).unwrap();
     /// let store = LocalStore::new(&dir);
     /// assert!(matches!(store.get("4bf92f35"), Err(StoreError::NotFound { .. })));
-    /// assert!(matches!(store.get("4bf9"), Err(StoreError::InvalidId { .. })));
+    /// assert!(matches!(store.get("4bf"), Err(StoreError::InvalidId { .. })));
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn get(&self, id: &str) -> Result<StoredTrace, StoreError> {
         let id = normalize_id(id)?;
         let mut found: Vec<StoredTrace> = Vec::new();
+        let mut corrupt = None;
+        // Files are named after the first 8 characters of their trace id.
+        let named_by = &id[..id.len().min(8)];
         for path in self.trace_files()? {
             let named = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.rsplit('_').next());
-            if !named.is_some_and(|n| n.starts_with(&id[..8])) {
+            if !named.is_some_and(|n| n.starts_with(named_by)) {
                 continue;
             }
-            if let Ok((file, _)) = read_trace(&path)
-                && file.trace_id.starts_with(&id)
-            {
-                found.push(StoredTrace { path, file });
+            match read_trace(&path) {
+                Ok((file, _)) if file.trace_id.starts_with(&id) => found.push(StoredTrace { path, file }),
+                Ok(_) => {}
+                Err(problem) => {
+                    // `read_trace` says "skipped `path`: why"; the error names the file itself.
+                    let why = problem.split_once("`: ").map_or(problem.as_str(), |(_, why)| why).to_string();
+                    corrupt = Some((path, why));
+                }
             }
         }
         found.sort_by(|a, b| {
@@ -357,7 +365,10 @@ impl LocalStore {
         });
         found.dedup_by(|a, b| a.file.trace_id == b.file.trace_id);
         match found.len() {
-            0 => Err(StoreError::NotFound { id, location: self.dir.display().to_string() }),
+            0 => match corrupt {
+                Some((path, problem)) => Err(StoreError::Corrupt { path, problem }),
+                None => Err(StoreError::NotFound { id, location: self.dir.display().to_string() }),
+            },
             1 => Ok(found.remove(0)),
             _ => Err(StoreError::Ambiguous {
                 id,
@@ -440,14 +451,38 @@ impl LocalStore {
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn cleanup(&self, older_than_days: u64) -> Result<Cleanup, StoreError> {
+        let mut cleanup = Cleanup::default();
+        for path in self.cleanup_candidates(older_than_days)? {
+            match std::fs::remove_file(&path) {
+                Ok(()) => cleanup.removed.push(path),
+                Err(e) => cleanup.warnings.push(format!("could not remove `{}`: {e}", path.display())),
+            }
+        }
+        Ok(cleanup)
+    }
+
+    /// What [`cleanup`](Self::cleanup) would delete, sorted, deleting nothing (a dry run).
+    ///
+    /// ```
+    /// use trace_runtime::store::LocalStore;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("local-plan-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("trace_20200101_000000_0123abcd.json"), "{}").unwrap();
+    /// let store = LocalStore::new(&dir);
+    /// assert_eq!(store.cleanup_candidates(30).unwrap().len(), 1);
+    /// assert!(dir.join("trace_20200101_000000_0123abcd.json").exists(), "nothing deleted");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn cleanup_candidates(&self, older_than_days: u64) -> Result<Vec<PathBuf>, StoreError> {
         let cutoff = SystemTime::now()
             .checked_sub(Duration::from_secs(older_than_days.saturating_mul(86_400)))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let cutoff_stamp = file_stamp(cutoff);
-        let mut cleanup = Cleanup::default();
+        let mut old = Vec::new();
         for entry in self.entries()? {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
-            let old = if name.ends_with(".tmp") && name.starts_with('.') {
+            let expired = if name.ends_with(".tmp") && name.starts_with('.') {
                 // A temporary file younger than an hour may be a write in progress.
                 let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::now());
                 let in_progress = SystemTime::now().checked_sub(Duration::from_secs(3600)).unwrap_or(cutoff);
@@ -457,16 +492,12 @@ impl LocalStore {
             } else {
                 false
             };
-            if old {
-                let path = entry.path();
-                match std::fs::remove_file(&path) {
-                    Ok(()) => cleanup.removed.push(path),
-                    Err(e) => cleanup.warnings.push(format!("could not remove `{}`: {e}", path.display())),
-                }
+            if expired {
+                old.push(entry.path());
             }
         }
-        cleanup.removed.sort();
-        Ok(cleanup)
+        old.sort();
+        Ok(old)
     }
 
     fn entries(&self) -> Result<Vec<std::fs::DirEntry>, StoreError> {

@@ -104,19 +104,27 @@ pub enum StoreError {
         /// Where it was looked for.
         location: String,
     },
-    /// An 8-character id matches several traces.
-    #[error("trace id `{id}` matches {} traces ({}): give the full 32-character id", candidates.len(), candidates.join(", "))]
+    /// A short id matches several traces.
+    #[error("trace id `{id}` matches {} traces ({}): give more of the id", candidates.len(), candidates.join(", "))]
     Ambiguous {
         /// The id asked for.
         id: String,
         /// Full ids it matches.
         candidates: Vec<String>,
     },
-    /// A trace id is neither 8 nor 32 hex characters.
-    #[error("`{id}` is not a trace id: expected 8 or 32 hexadecimal characters")]
+    /// A trace id is not 4 to 32 hex characters.
+    #[error("`{id}` is not a trace id: expected 4 to 32 hexadecimal characters (a unique prefix of the id)")]
     InvalidId {
         /// The id given.
         id: String,
+    },
+    /// The file that holds the trace asked for cannot be read as one (cut short, edited).
+    #[error("trace file `{}` is corrupt: {problem}; the trace it held cannot be shown (delete the file, or restore it)", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
     },
     /// The database could not be opened, migrated, written or queried.
     #[cfg(feature = "sqlite")]
@@ -179,7 +187,7 @@ pub enum StoreError {
 /// Checks that `id` is 8 or 32 hex characters and returns it in lower case.
 pub(crate) fn normalize_id(id: &str) -> Result<String, StoreError> {
     let id = id.trim().to_ascii_lowercase();
-    if (id.len() == 8 || id.len() == 32) && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if (4..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(id)
     } else {
         Err(StoreError::InvalidId { id })

@@ -395,6 +395,23 @@ impl SqliteStore {
         tx.commit().map_err(|e| self.fail(e))?;
         Ok((spans, logs))
     }
+
+    /// The spans and log records [`cleanup`](Self::cleanup) would delete, deleting nothing (a dry
+    /// run).
+    pub fn cleanup_count(&self, older_than_days: u64) -> Result<(usize, usize), StoreError> {
+        let cutoff = SystemTime::now()
+            .checked_sub(Duration::from_secs(older_than_days.saturating_mul(86_400)))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = unix_nanos(cutoff);
+        let count = |sql: &str| -> Result<usize, StoreError> {
+            let n: i64 = self.conn.query_row(sql, [cutoff], |r| r.get(0)).map_err(|e| self.fail(e))?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        };
+        Ok((
+            count("SELECT COUNT(*) FROM spans WHERE start_time_unix_nano <= ?1")?,
+            count("SELECT COUNT(*) FROM logs WHERE time_unix_nano <= ?1")?,
+        ))
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {

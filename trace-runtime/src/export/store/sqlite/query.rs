@@ -71,7 +71,7 @@ impl SqliteStore {
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
-    /// The full trace id for a full or 8-character one.
+    /// The full trace id for a full one or any unique prefix of 4 or more characters.
     ///
     /// ```
     /// use trace_runtime::store::SqliteStore;
