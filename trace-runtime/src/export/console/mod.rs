@@ -52,6 +52,8 @@ const MAX_BUFFERED: usize = 10_000;
 pub struct ConsoleExporter {
     state: Mutex<State>,
     color: bool,
+    /// Columns the tree fits in.
+    width: usize,
 }
 
 struct State {
@@ -62,16 +64,32 @@ struct State {
 
 impl ConsoleExporter {
     /// Prints to standard output, in color when stdout is a terminal and `NO_COLOR` is not
-    /// set (see <https://no-color.org>).
+    /// set (see <https://no-color.org>), fitted to the terminal's width (`COLUMNS` when set;
+    /// 80 columns when stdout is not a terminal).
     pub fn stdout() -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = std::io::stdout().is_terminal() && !no_color;
-        Self::new(Box::new(std::io::stdout()), color)
+        let terminal = std::io::stdout().is_terminal();
+        let columns = terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
+        Self::new(Box::new(std::io::stdout()), terminal && !no_color, columns)
     }
 
-    /// Prints to `writer`, without color unless [`with_color`](Self::with_color) says so.
+    /// Prints to `writer`, without color unless [`with_color`](Self::with_color) says so, in
+    /// 80 columns (`COLUMNS` when set) unless [`with_width`](Self::with_width) says otherwise.
     pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
-        Self::new(Box::new(writer), false)
+        Self::new(Box::new(writer), false, None)
+    }
+
+    /// Fits the tree in `columns` (at least 40): attributes past it wrap onto continuation
+    /// lines under their span.
+    ///
+    /// ```
+    /// let console = trace_runtime::ConsoleExporter::to_writer(std::io::sink()).with_width(120);
+    /// # drop(console);
+    /// ```
+    #[must_use]
+    pub fn with_width(mut self, columns: usize) -> Self {
+        self.width = columns.max(render::MIN_WIDTH);
+        self
     }
 
     /// Turns ANSI colors on or off: ids and attributes dim, errors red, cancellations yellow.
@@ -81,9 +99,13 @@ impl ConsoleExporter {
         self
     }
 
-    fn new(out: Box<dyn Write + Send>, color: bool) -> Self {
+    fn new(out: Box<dyn Write + Send>, color: bool, terminal_columns: Option<usize>) -> Self {
         let state = State { out, pending: TraceBuffer::new(), shut_down: false };
-        Self { state: Mutex::new(state), color }
+        // `COLUMNS` wins, as shells and `less` use it; a value that is not a width is ignored.
+        let columns =
+            std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|&c| c > 0);
+        let width = columns.or(terminal_columns).unwrap_or(render::DEFAULT_WIDTH).max(render::MIN_WIDTH);
+        Self { state: Mutex::new(state), color, width }
     }
 
     /// A panic while printing must not silence the console for the rest of the process.
@@ -101,21 +123,24 @@ impl Default for ConsoleExporter {
 impl std::fmt::Debug for ConsoleExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // No locking here: formatting must not wait on (or deadlock with) an export.
-        f.debug_struct("ConsoleExporter").field("color", &self.color).finish_non_exhaustive()
+        f.debug_struct("ConsoleExporter")
+            .field("color", &self.color)
+            .field("width", &self.width)
+            .finish_non_exhaustive()
     }
 }
 
 impl State {
-    fn print(&mut self, trace_id: TraceId, color: bool) {
+    fn print(&mut self, trace_id: TraceId, (color, width): (bool, usize)) {
         if let Some(pending) = self.pending.take(&trace_id) {
-            let text = render_trace(&pending.spans, color) + "\n";
+            let text = render_trace(&pending.spans, color, width) + "\n";
             let _ = self.out.write_all(text.as_bytes());
         }
     }
 
-    fn print_all(&mut self, color: bool) {
+    fn print_all(&mut self, style: (bool, usize)) {
         for trace_id in self.pending.oldest_first() {
-            self.print(trace_id, color);
+            self.print(trace_id, style);
         }
         let _ = self.out.flush();
     }
@@ -140,11 +165,11 @@ impl SpanExporter for ConsoleExporter {
         // still land in their root's tree.
         let printed = !complete.is_empty() || state.pending.len() > MAX_BUFFERED;
         for trace_id in complete {
-            state.print(trace_id, self.color);
+            state.print(trace_id, (self.color, self.width));
         }
         while state.pending.len() > MAX_BUFFERED {
             let Some(&oldest) = state.pending.oldest() else { break };
-            state.print(oldest, self.color);
+            state.print(oldest, (self.color, self.width));
         }
         if printed {
             let _ = state.out.flush();
@@ -153,13 +178,13 @@ impl SpanExporter for ConsoleExporter {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.lock().print_all(self.color);
+        self.lock().print_all((self.color, self.width));
         Ok(())
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         let mut state = self.lock();
-        state.print_all(self.color);
+        state.print_all((self.color, self.width));
         state.shut_down = true;
         Ok(())
     }
@@ -167,7 +192,7 @@ impl SpanExporter for ConsoleExporter {
 
 #[cfg(test)]
 mod tests {
-    use super::render::{DIM, LINE_WIDTH, RED, RESET, fmt_duration};
+    use super::render::{DEFAULT_WIDTH as LINE_WIDTH, DIM, RED, RESET, fmt_duration};
     use super::*;
     use opentelemetry::InstrumentationScope;
     use opentelemetry::KeyValue;
@@ -259,6 +284,63 @@ mod tests {
     }
 
     #[test]
+    fn repeated_siblings_print_as_one_line_with_their_p50_and_failures() {
+        let mut spans = vec![span(TRACE, 1, 0, "turn", 0, 1000)];
+        for i in 0..50u64 {
+            let mut frame = with_attrs(
+                span(TRACE, 10 + i, 1, "resample", 1 + i, 2 + i),
+                vec![KeyValue::new("pipeline.element", "resample")],
+            );
+            if i == 7 {
+                frame.status = opentelemetry::trace::Status::error("clipped");
+            }
+            spans.push(frame);
+        }
+        spans.push(span(TRACE, 2, 1, "llm", 100, 900));
+        let text = render_trace(&spans, false, LINE_WIDTH);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "header, root, one group line, llm: {text}");
+        assert!(lines[0].ends_with("· 1 error"), "{text}");
+        assert!(
+            lines[2].starts_with(
+                "├─ resample ×50  p50 1.0 µs  max 1.0 µs  ✗ 1 failed  pipeline.element=resample"
+            ),
+            "{text}"
+        );
+        assert!(lines[3].starts_with("└─ llm"), "{text}");
+        // Two of a kind are not a group.
+        let text = render_trace(&spans[..3], false, LINE_WIDTH);
+        assert_eq!(text.matches("resample  1.0 µs").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn the_tree_fits_the_width_wide_characters_count_twice_and_a_failed_root_is_marked() {
+        let attrs: Vec<KeyValue> =
+            (0..12).map(|i| KeyValue::new(format!("attr.key{i}"), "値値値値値値")).collect();
+        let mut root = with_attrs(span(TRACE, 1, 0, "応答 turn", 0, 10), attrs);
+        root.status = opentelemetry::trace::Status::error("upstream failed");
+        for columns in [60, 80, 132] {
+            let text = render_trace(std::slice::from_ref(&root), false, columns);
+            for line in text.lines().skip(1) {
+                assert!(super::render::display_width(line) <= columns, "{columns}: {line:?}");
+            }
+            assert!(text.lines().next().unwrap().ends_with("✗ failed (1 error)"), "{text}");
+        }
+    }
+
+    #[test]
+    fn control_characters_print_escaped_and_floats_without_noise() {
+        let s = with_attrs(
+            span(TRACE, 1, 0, "evil\x1b[2Jname", 0, 1),
+            vec![KeyValue::new("gen_ai.usage.cost", 0.000104 + 1e-20 + 0.00000000000000001)],
+        );
+        let text = render_trace(&[s], false, LINE_WIDTH);
+        assert!(!text.contains('\x1b') && text.contains("evil\\u{1b}[2Jname"), "{text:?}");
+        assert!(text.contains("gen_ai.usage.cost=0.000104"), "{text}");
+        assert!(!text.contains("0.00010400000"), "{text}");
+    }
+
+    #[test]
     fn fmt_duration_picks_unit() {
         assert_eq!(fmt_duration(Duration::ZERO), "0 ns");
         assert_eq!(fmt_duration(Duration::from_nanos(850)), "850 ns");
@@ -271,13 +353,12 @@ mod tests {
 
     #[test]
     fn renders_children_under_parent_in_start_order() {
-        let text = render_trace(&sample_trace(), false);
+        let text = render_trace(&sample_trace(), false, LINE_WIDTH);
         let expected = format!(
-            "trace {TRACE:032x} · turn · 12.40 ms\n\
+            "trace {TRACE:032x} · turn · 12.40 ms · 1 error\n\
              turn  12.40 ms  session.id=s-1\n\
-             ├─ chat gpt-4o-mini  client  3.10 ms  gen_ai.provider.name=openai \
-             gen_ai.request.model=gpt-4o-mini\n\
-             │  │ gen_ai.usage.input_tokens=31\n\
+             ├─ chat gpt-4o-mini  client  3.10 ms  gen_ai.provider.name=openai\n\
+             │  │ gen_ai.request.model=gpt-4o-mini gen_ai.usage.input_tokens=31\n\
              │  └─ tool lookup  1.02 ms\n\
              └─ resample  20.0 µs  ✗ error: connection reset\n   \
              • exception exception.message=boom\n"
@@ -290,7 +371,7 @@ mod tests {
     fn events_sit_under_their_span_and_above_its_children() {
         let mut root = span(TRACE, 1, 0, "turn", 0, 100);
         root.events.events.push(Event::new("barge_in", at(5), vec![], 0));
-        let text = render_trace(&[span(TRACE, 2, 1, "stt", 1, 2), root], false);
+        let text = render_trace(&[span(TRACE, 2, 1, "stt", 1, 2), root], false, LINE_WIDTH);
         let lines: Vec<&str> = text.lines().skip(1).collect();
         assert_eq!(lines, ["turn  100.0 µs", "│ • barge_in", "└─ stt  1.0 µs"]);
     }
@@ -299,10 +380,16 @@ mod tests {
     fn cancelled_marker_and_single_line_error() {
         let cancelled = vec![KeyValue::new("span.cancelled", true)];
         let mut s = with_attrs(span(TRACE, 1, 0, "llm", 0, 10), cancelled);
-        assert!(render_trace(std::slice::from_ref(&s), false).ends_with("\nllm  10.0 µs  cancelled\n"));
+        assert!(
+            render_trace(std::slice::from_ref(&s), false, LINE_WIDTH)
+                .ends_with("\nllm  10.0 µs  cancelled\n")
+        );
         s.status = Status::error("line one\nline two");
-        let text = render_trace(&[s], false);
-        assert!(text.contains("✗ error: line one line two  cancelled\n"), "{text}");
+        let text = render_trace(&[s], false, LINE_WIDTH);
+        assert!(
+            text.contains("✗ error: line one\\u{a}line two  cancelled\n"),
+            "escaped, on one line: {text}"
+        );
     }
 
     #[test]
@@ -311,11 +398,11 @@ mod tests {
         for i in 0..20 {
             attrs.push(KeyValue::new(format!("attr.{i:02}"), "0123456789abcdef0123456789"));
         }
-        let text = render_trace(&[with_attrs(span(TRACE, 1, 0, "chat", 0, 1), attrs)], false);
+        let text = render_trace(&[with_attrs(span(TRACE, 1, 0, "chat", 0, 1), attrs)], false, 100);
         let clipped = format!("chat  1.0 µs  prompt={}… note=\"a b\"\n", "x".repeat(59));
         assert!(text.contains(&clipped), "{text}");
         assert!(text.ends_with(" … +14 more\n"), "{text}");
-        assert!(text.lines().all(|l| l.chars().count() <= LINE_WIDTH), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     }
 
     #[test]
@@ -325,7 +412,7 @@ mod tests {
             span(TRACE, 6, 7, "a", 0, 1),
             span(TRACE, 7, 6, "b", 0, 1),
         ];
-        let text = render_trace(&spans, false);
+        let text = render_trace(&spans, false, LINE_WIDTH);
         assert!(text.starts_with(&format!("trace {TRACE:032x} · late child · 20.0 µs\n")));
         assert!(text.contains("\nlate child  10.0 µs  (orphan of 0000000000000009)\n"), "{text}");
         assert!(text.ends_with("\na  1.0 µs\n└─ b  1.0 µs\n"), "{text}");
@@ -333,9 +420,9 @@ mod tests {
 
     #[test]
     fn color_only_when_enabled() {
-        let plain = render_trace(&sample_trace(), false);
+        let plain = render_trace(&sample_trace(), false, LINE_WIDTH);
         assert!(!plain.contains('\x1b'));
-        let colored = render_trace(&sample_trace(), true);
+        let colored = render_trace(&sample_trace(), true, LINE_WIDTH);
         assert_eq!(colored.lines().count(), plain.lines().count(), "escapes take no width");
         assert!(colored.contains(&format!("{RED}✗ error: connection reset{RESET}")));
         assert!(colored.contains(&format!("{DIM}session.id=s-1{RESET}")));
@@ -352,7 +439,7 @@ mod tests {
         assert_eq!(buf.text(), "", "nothing printed before the root arrives");
         export(&exporter, vec![root]).unwrap();
         let text = buf.text();
-        assert_eq!(text, render_trace(&sample_trace(), false) + "\n");
+        assert_eq!(text, render_trace(&sample_trace(), false, LINE_WIDTH) + "\n");
         exporter.force_flush().unwrap();
         assert_eq!(buf.text(), text, "nothing left buffered");
     }

@@ -13,13 +13,21 @@ pub(crate) struct SpanTree<'a> {
     children: Vec<Vec<usize>>,
     /// Spans whose parent is not among them (or is remote): the roots of the forest.
     pub(crate) tops: Vec<usize>,
+    /// Spans folded into a group's first ([`Self::group_repeated`]): never visited.
+    folded: Vec<bool>,
 }
 
 impl<'a> SpanTree<'a> {
     pub(crate) fn new(spans: &'a [SpanData]) -> Self {
         let index: HashMap<SpanId, usize> =
             spans.iter().enumerate().map(|(i, s)| (s.span_context.span_id(), i)).collect();
-        let mut tree = SpanTree { spans, index, children: vec![Vec::new(); spans.len()], tops: Vec::new() };
+        let mut tree = SpanTree {
+            spans,
+            index,
+            children: vec![Vec::new(); spans.len()],
+            tops: Vec::new(),
+            folded: vec![false; spans.len()],
+        };
         for i in 0..spans.len() {
             match tree.parent(i) {
                 Some(p) => tree.children[p].push(i),
@@ -34,6 +42,31 @@ impl<'a> SpanTree<'a> {
         order(&mut tree.tops);
         tree.children.iter_mut().for_each(order);
         tree
+    }
+
+    /// Folds leaf siblings that share a name and come `min` times or more into their first:
+    /// the walk then visits that one only, and the returned map gives every member of its group
+    /// (a per-frame step run 50 times prints as one line).
+    pub(crate) fn group_repeated(&mut self, min: usize) -> HashMap<usize, Vec<usize>> {
+        let spans = self.spans;
+        let leaf: Vec<bool> = self.children.iter().map(Vec::is_empty).collect();
+        let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+        for list in self.children.iter_mut().chain(std::iter::once(&mut self.tops)) {
+            let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+            for &i in list.iter().filter(|&&i| leaf[i]) {
+                by_name.entry(spans[i].name.as_ref()).or_default().push(i);
+            }
+            let mut folded = std::collections::HashSet::new();
+            for members in by_name.into_values().filter(|m| m.len() >= min) {
+                folded.extend(members[1..].iter().copied());
+                groups.insert(members[0], members);
+            }
+            list.retain(|i| !folded.contains(i));
+            for i in folded {
+                self.folded[i] = true;
+            }
+        }
+        groups
     }
 
     /// The local parent of span `i`, if it is among the spans.
@@ -52,7 +85,7 @@ impl<'a> SpanTree<'a> {
     /// (corrupt ids) hang off no top, and come after the tops instead of being dropped.
     /// Iterative, so deep nesting cannot overflow the stack.
     pub(crate) fn walk(&self, max_levels: usize, mut visit: impl FnMut(usize, &str, &str)) {
-        let mut visited = vec![false; self.spans.len()];
+        let mut visited = self.folded.clone();
         for top in self.tops.iter().copied().chain(0..self.spans.len()) {
             let mut stack: Vec<(usize, String, Option<bool>)> = vec![(top, String::new(), None)];
             while let Some((i, prefix, last)) = stack.pop() {
