@@ -6,9 +6,8 @@ mod store_common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use opentelemetry_sdk::trace::SpanExporter;
-use store_common::{export, resource, sample_trace, sample_trace_cost, scratch, trace_of};
-use trace_runtime::store::{FileExporter, LogRow, SqliteExporter, SqliteStore};
+use store_common::{sample_trace_cost, scratch};
+use trace_runtime::store::{LogRow, SqliteStore};
 
 fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trace-view"));
@@ -31,19 +30,7 @@ fn stderr(out: &Output) -> String {
 /// A JSON store and a database holding the same two traces; the sample's trace id.
 fn stores(name: &str) -> (PathBuf, PathBuf, String) {
     let dir = scratch(name);
-    let db = dir.join("traces.db");
-    let mut files = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
-    let mut sqlite = SqliteExporter::open(&db).unwrap();
-    files.set_resource(&resource("viewer-test"));
-    sqlite.set_resource(&resource("viewer-test"));
-    let older = trace_of("nightly_batch", 3);
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let sample = sample_trace();
-    let id = sample[0].span_context.trace_id().to_string();
-    for spans in [older, sample] {
-        export(&files, spans.clone());
-        export(&sqlite, spans);
-    }
+    let (db, id, _) = store_common::two_stores(&dir, "viewer-test");
     (dir, db, id)
 }
 

@@ -10,10 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use opentelemetry_sdk::trace::SpanExporter;
 use serde_json::Value;
-use store_common::{export, resource, sample_trace, scratch, trace_of};
-use trace_runtime::store::{FileExporter, SqliteExporter};
+use store_common::scratch;
 
 struct Server {
     child: Child,
@@ -59,19 +57,7 @@ fn json(url: &str) -> (u16, Value) {
 }
 
 fn stores(dir: &Path) -> String {
-    let mut files = FileExporter::builder().dir(dir).span_files(false).build().unwrap();
-    let mut sqlite = SqliteExporter::open(dir.join("traces.db")).unwrap();
-    files.set_resource(&resource("api-test"));
-    sqlite.set_resource(&resource("api-test"));
-    let older = trace_of("nightly_batch", 3);
-    std::thread::sleep(Duration::from_millis(5));
-    let sample = sample_trace();
-    let id = sample[0].span_context.trace_id().to_string();
-    for spans in [older, sample] {
-        export(&files, spans.clone());
-        export(&sqlite, spans);
-    }
-    id
+    store_common::two_stores(dir, "api-test").1
 }
 
 #[test]

@@ -8,10 +8,8 @@ mod store_common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use opentelemetry_sdk::trace::SpanExporter;
 use serde_json::Value;
-use store_common::{export, resource, sample_trace, scratch, trace_of};
-use trace_runtime::store::{FileExporter, SqliteExporter};
+use store_common::scratch;
 
 fn view(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trace-view")).args(args).output().unwrap()
@@ -24,20 +22,7 @@ fn text(bytes: &[u8]) -> String {
 /// A directory and a database with the same two traces: (dir, db, the sample's id, the other id).
 fn stores(name: &str) -> (PathBuf, PathBuf, String, String) {
     let dir = scratch(name);
-    let db = dir.join("traces.db");
-    let mut files = FileExporter::builder().dir(&dir).span_files(false).build().unwrap();
-    let mut sqlite = SqliteExporter::open(&db).unwrap();
-    files.set_resource(&resource("cli-test"));
-    sqlite.set_resource(&resource("cli-test"));
-    let older = trace_of("nightly_batch", 3);
-    let other = older[0].span_context.trace_id().to_string();
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let sample = sample_trace();
-    let id = sample[0].span_context.trace_id().to_string();
-    for spans in [older, sample] {
-        export(&files, spans.clone());
-        export(&sqlite, spans);
-    }
+    let (db, id, other) = store_common::two_stores(&dir, "cli-test");
     (dir, db, id, other)
 }
 

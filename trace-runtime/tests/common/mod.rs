@@ -82,6 +82,16 @@ impl State {
             .map(|(_, v)| v.clone())
     }
 
+    /// Keeps a gRPC request's metadata as the last headers.
+    fn note_headers(&self, metadata: &tonic::metadata::MetadataMap) {
+        *self.last_headers.lock().unwrap() = metadata
+            .clone()
+            .into_headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+    }
+
     async fn hold_while_stalled(&self) {
         while self.mode() == Mode::Stall {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -173,13 +183,7 @@ impl TraceService for Grpc {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let state = &self.0;
         state.in_flight.fetch_add(1, Ordering::SeqCst);
-        *state.last_headers.lock().unwrap() = request
-            .metadata()
-            .clone()
-            .into_headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
-            .collect();
+        state.note_headers(request.metadata());
         state.hold_while_stalled().await;
         let result = if state.mode() == Mode::Fail {
             Err(tonic::Status::unavailable("collector down"))
@@ -200,13 +204,7 @@ impl MetricsService for Grpc {
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         let state = &self.0;
-        *state.last_headers.lock().unwrap() = request
-            .metadata()
-            .clone()
-            .into_headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
-            .collect();
+        state.note_headers(request.metadata());
         state.grpc_metrics.lock().unwrap().push(request.into_inner());
         state.accepted.fetch_add(1, Ordering::SeqCst);
         Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success: None }))

@@ -111,3 +111,26 @@ pub fn files(dir: &std::path::Path, prefix: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A JSON store in `dir` and a database `dir/traces.db` holding the same two traces, the older
+/// `nightly_batch` (3 spans) and the [`sample_trace`]: (the database, the sample's id, the
+/// older one's id).
+pub fn two_stores(dir: &std::path::Path, service: &'static str) -> (PathBuf, String, String) {
+    use opentelemetry_sdk::trace::SpanExporter as _;
+    let db = dir.join("traces.db");
+    let mut files = trace_runtime::store::FileExporter::builder().dir(dir).span_files(false).build().unwrap();
+    let mut sqlite = trace_runtime::store::SqliteExporter::open(&db).unwrap();
+    files.set_resource(&resource(service));
+    sqlite.set_resource(&resource(service));
+    let older = trace_of("nightly_batch", 3);
+    let older_id = older[0].span_context.trace_id().to_string();
+    // Distinct start times: newest first is then well defined.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let sample = sample_trace();
+    let id = sample[0].span_context.trace_id().to_string();
+    for spans in [older, sample] {
+        export(&files, spans.clone());
+        export(&sqlite, spans);
+    }
+    (db, id, older_id)
+}
