@@ -82,7 +82,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write a self-contained HTML waterfall (default trace_<ID>.html).
+    /// Write one trace as the web viewer's page, self-contained: it opens from disk (default
+    /// trace_<ID>.html).
     Html {
         id: String,
         #[arg(short, long, value_name = "FILE")]

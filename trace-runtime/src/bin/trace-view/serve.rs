@@ -24,7 +24,7 @@ use trace_runtime::store::StoreError;
 use super::{Failure, Source, location};
 
 /// The page, with its script and styles inline.
-const PAGE: &str = include_str!("page.html");
+pub(crate) const PAGE: &str = include_str!("page.html");
 /// Traces `/api/traces` returns when no limit is asked.
 const DEFAULT_LIMIT: usize = 500;
 
