@@ -80,6 +80,19 @@ fn the_api_lists_and_returns_traces_from_a_directory_and_a_database() {
         assert_eq!(traces[1]["session_id"], Value::Null);
         let (_, limited) = json(&format!("{}/api/traces?limit=1", server.url));
         assert_eq!(limited["traces"].as_array().unwrap().len(), 1);
+        let found = |q: &str| -> Vec<String> {
+            let (_, body) = json(&format!("{}/api/traces?attr={q}", server.url));
+            body["traces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(found("gen_ai.tool.name%3Dweather"), ["answer_question"], "key=value, encoded");
+        assert_eq!(found("gen_ai.tool.name=WEATHER"), ["answer_question"], "case does not matter");
+        assert_eq!(found("weath"), ["answer_question"], "text in a value");
+        assert!(found("gen_ai.tool.name=rain").is_empty());
 
         for asked in [id.clone(), id[..8].to_string()] {
             let (status, trace) = json(&format!("{}/api/traces/{asked}", server.url));

@@ -210,24 +210,6 @@ fn the_viewer_shows_the_store_in_a_real_browser() {
         "{details}"
     );
 
-    // The same page from `trace-view html`, opened from disk: no server, the same waterfall.
-    let file = dir.join("voice.html");
-    let written = Command::new(env!("CARGO_BIN_EXE_trace-view"))
-        .args(["--dir", dir.to_str().unwrap(), "html", &voice[..8], "-o", file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
-    let page = browser.new_tab().unwrap();
-    page.navigate_to(&format!("file://{}", file.display())).unwrap().wait_until_navigated().unwrap();
-    wait_until(&page, "document.querySelector('.group-row[data-name=\"resample\"]') !== null");
-    wait_until(&page, "document.querySelector('.span-row.has-error[data-name=\"voice call\"]') !== null");
-    assert!(text(&page, "document.querySelector('.legend').textContent").contains("LLM call"));
-    assert_eq!(
-        text(&page, "String(document.querySelectorAll('a[href=\"/\"]').length)"),
-        "0",
-        "no link to a list that is not there"
-    );
-
     // A page a user can read: the screenshot is neither blank nor one colour.
     let shot = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).unwrap();
     let mut reader = png::Decoder::new(std::io::Cursor::new(&shot)).read_info().unwrap();
@@ -239,6 +221,26 @@ fn the_viewer_shows_the_store_in_a_real_browser() {
     if let Ok(path) = std::env::var("TRACE_VIEW_SCREENSHOT") {
         std::fs::write(&path, &shot).unwrap();
     }
+
+    // The same page from `trace-view html`, opened from disk: no server, the same waterfall.
+    let file = dir.join("voice.html");
+    let written = Command::new(env!("CARGO_BIN_EXE_trace-view"))
+        .args(["--dir", dir.to_str().unwrap(), "html", &voice[..8], "-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    // In the same tab: a background tab of headless Chromium is not rendered.
+    let page: &Tab = &tab;
+    page.navigate_to(&format!("file://{}", file.display())).unwrap().wait_until_navigated().unwrap();
+    wait_until(page, "document.querySelector('.group-row[data-name=\"resample\"]') !== null");
+    wait_until(page, "document.querySelector('.span-row.has-error[data-name=\"voice call\"]') !== null");
+    assert!(text(page, "document.querySelector('.legend').textContent").contains("LLM call"));
+    assert_eq!(
+        text(page, "String(document.querySelectorAll('a[href=\"/\"]').length)"),
+        "0",
+        "no link to a list that is not there"
+    );
+
     drop(guard);
     let _ = std::fs::remove_dir_all(&dir);
 }

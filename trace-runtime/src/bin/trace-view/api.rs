@@ -43,6 +43,34 @@ pub(crate) fn traces(source: &Source, limit: usize) -> Result<Value, StoreError>
     Ok(json!({ "traces": rows, "warnings": warnings }))
 }
 
+/// The traces of `listing` (an answer of [`traces`]) with a span whose attribute matches `query`:
+/// `key=value` (the value as text, exactly), or `key` (present), or text found in any key or
+/// value. Each trace is read once; one that cannot be read is left out.
+pub(crate) fn search(source: &Source, mut listing: Value, query: &str) -> Value {
+    let query = query.trim().to_lowercase();
+    let (key, value) = match query.split_once('=') {
+        Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
+        None => (query.clone(), None),
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.to_lowercase(),
+        other => other.to_string().to_lowercase(),
+    };
+    let matches = |span: &StoredSpan| {
+        span.attributes.iter().any(|(k, v)| match &value {
+            Some(value) => k.to_lowercase() == key && text(v) == *value,
+            None => k.to_lowercase().contains(&key) || text(v).contains(&key),
+        })
+    };
+    if let Some(rows) = listing["traces"].as_array_mut() {
+        rows.retain(|row| {
+            let id = row["trace_id"].as_str().unwrap_or_default();
+            load(source, id).is_ok_and(|(_, spans)| spans.iter().any(matches))
+        });
+    }
+    listing
+}
+
 /// One trace by full id or unique prefix: its full id and spans.
 pub(crate) fn load(source: &Source, id: &str) -> Result<(String, Vec<StoredSpan>), StoreError> {
     match source {

@@ -83,14 +83,14 @@ enum Command {
         dry_run: bool,
     },
     /// Write one trace as the web viewer's page, self-contained: it opens from disk (default
-    /// trace_<ID>.html).
+    /// trace_ID.html, with the id's first 8 characters).
     Html {
         id: String,
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// Write a trace for other tools: Chrome trace-event JSON, which ui.perfetto.dev and
-    /// chrome://tracing open (default trace_<ID>.json).
+    /// chrome://tracing open (default trace_ID.json).
     Export {
         id: String,
         #[arg(long, value_enum, default_value_t = Format::Chrome)]

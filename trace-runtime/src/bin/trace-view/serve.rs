@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /`, `GET /trace/{id}` | the page: the trace list, or one trace's waterfall |
-//! | `GET /api/traces?limit=N` | `{"traces": [{"trace_id", "name", "start", "duration", "spans", "errors", "tokens", "cost", "session_id", "models"}], "warnings": [..]}`, newest first (default 500) |
+//! | `GET /api/traces?limit=N&attr=Q` | `{"traces": [{"trace_id", "name", "start", "duration", "spans", "errors", "tokens", "cost", "session_id", "models"}], "warnings": [..]}`, newest first (default 500); `attr` keeps the traces with a span attribute matching `Q`: `key=value`, or text in a key or value |
 //! | `GET /api/traces/{id}` | `{"trace_id", "spans": [..]}`: every span as the stores keep it (`StoredSpan`); `id` is the full id or a unique prefix of 4 or more characters |
 //!
 //! Errors are `{"error": ".."}` with status 400 (a malformed id), 404 (no such trace) or 500
@@ -74,7 +74,11 @@ fn answer(source: &Mutex<Source>, request: &Request<Incoming>) -> Response<Full<
         p if p.starts_with("/trace/") => page(),
         "/api/traces" => {
             let limit = query(request, "limit").and_then(|l| l.parse().ok()).unwrap_or(DEFAULT_LIMIT);
-            match super::api::traces(&source, limit) {
+            let found = super::api::traces(&source, limit).map(|listing| match query(request, "attr") {
+                Some(attr) => super::api::search(&source, listing, &decode(&attr)),
+                None => listing,
+            });
+            match found {
                 Ok(body) => json_response(StatusCode::OK, &body),
                 Err(e) => store_error(e),
             }
@@ -92,6 +96,12 @@ fn query(request: &Request<Incoming>, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=')?;
         (k == name).then(|| v.to_string())
     })
+}
+
+/// A query value as the browser sent it: `+` and `%XX` decoded.
+fn decode(value: &str) -> String {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
 fn page() -> Response<Full<Bytes>> {
