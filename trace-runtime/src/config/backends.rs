@@ -224,6 +224,11 @@ impl ConfigBuilder {
     }
 
     /// Langfuse's host (`LANGFUSE_HOST`): a region's cloud or a self-hosted instance.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().langfuse("pk-lf-1", "sk-lf-2").langfuse_host("http://localhost:3000").build();
+    /// # drop(config);
+    /// ```
     pub fn langfuse_host(mut self, host: impl Into<String>) -> Self {
         self.backends().langfuse_host = Some(host.into());
         self
@@ -242,12 +247,22 @@ impl ConfigBuilder {
     }
 
     /// Phoenix's API key (`PHOENIX_API_KEY`), sent as a bearer token.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().phoenix("https://app.phoenix.arize.com").phoenix_api_key("phx-key").build();
+    /// # drop(config);
+    /// ```
     pub fn phoenix_api_key(mut self, key: impl Into<String>) -> Self {
         self.backends().phoenix_api_key = Some(key.into());
         self
     }
 
     /// Phoenix's project (`PHOENIX_PROJECT_NAME`; default the service name).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().phoenix("http://localhost:6006").phoenix_project("voice-agents").build();
+    /// # drop(config);
+    /// ```
     pub fn phoenix_project(mut self, project: impl Into<String>) -> Self {
         self.backends().phoenix_project = Some(project.into());
         self
@@ -266,6 +281,11 @@ impl ConfigBuilder {
     }
 
     /// LangWatch's endpoint (`LANGWATCH_ENDPOINT`), for a self-hosted instance.
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().langwatch("lw-key").langwatch_endpoint("http://localhost:5560").build();
+    /// # drop(config);
+    /// ```
     pub fn langwatch_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.backends().langwatch_endpoint = Some(endpoint.into());
         self
@@ -284,6 +304,11 @@ impl ConfigBuilder {
     }
 
     /// Logfire's base URL (`LOGFIRE_BASE_URL`).
+    ///
+    /// ```
+    /// let config = trace_runtime::Config::builder().logfire("pylf_v1_us_1").logfire_base_url("https://logfire-eu.pydantic.dev").build();
+    /// # drop(config);
+    /// ```
     pub fn logfire_base_url(mut self, url: impl Into<String>) -> Self {
         self.backends().logfire_base_url = Some(url.into());
         self

@@ -73,21 +73,25 @@ pub(crate) fn install(meter: &Meter) {
         .with_description("Number of input and output tokens used.")
         .with_boundaries(TOKEN_BUCKETS.to_vec())
         .build();
-    let duration = meter
-        .f64_histogram("gen_ai.client.operation.duration")
-        .with_unit("s")
-        .with_description("GenAI operation duration.")
-        .with_boundaries(DURATION_BUCKETS.to_vec())
-        .build();
-    let first_chunk = meter
-        .f64_histogram("gen_ai.client.operation.time_to_first_chunk")
-        .with_unit("s")
-        .with_description("Time to receive the first chunk of a streamed response.")
-        .with_boundaries(DURATION_BUCKETS.to_vec())
-        .build();
+    // The seconds histograms differ only in name, description and buckets.
+    let seconds = |name: &'static str, description: &'static str, buckets: &[f64]| {
+        meter
+            .f64_histogram(name)
+            .with_unit("s")
+            .with_description(description)
+            .with_boundaries(buckets.to_vec())
+            .build()
+    };
+    let duration =
+        seconds("gen_ai.client.operation.duration", "GenAI operation duration.", &DURATION_BUCKETS);
+    let first_chunk = seconds(
+        "gen_ai.client.operation.time_to_first_chunk",
+        "Time to receive the first chunk of a streamed response.",
+        &DURATION_BUCKETS,
+    );
     let turn = turn::stage_names()
         .into_iter()
-        .map(|name| meter.f64_histogram(name).with_unit("s").with_boundaries(TURN_BUCKETS.to_vec()).build())
+        .map(|name| seconds(name, "A stage of a voice agent's conversational turn.", &TURN_BUCKETS))
         .collect();
     let instruments = Arc::new(Instruments { tokens, duration, first_chunk, turn });
     *INSTALLED.write().unwrap_or_else(|p| p.into_inner()) = Some(instruments);

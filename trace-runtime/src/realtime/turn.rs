@@ -14,7 +14,14 @@ use crate::keys::voice::turn as key;
 use crate::record::clock;
 use crate::span;
 
-/// A moment of a conversational turn, marked by [`Turn::mark`].
+/// A moment of a conversational turn, marked by [`Turn::mark`]; see [`Turn`] for the stages
+/// measured between them.
+///
+/// ```
+/// use trace_runtime::realtime::Milestone;
+///
+/// assert_ne!(Milestone::SpeechEnded, Milestone::EndOfUtterance);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Milestone {
@@ -133,6 +140,15 @@ impl Turn {
     /// A turn measured on the current span, which becomes the turn span: its descendants carry
     /// `voice.turn.id`, and its delays are written on it when it is exported. Outside any span
     /// (or with tracing off) the turn is inert: marking costs a branch.
+    ///
+    /// ```
+    /// use trace_runtime::{realtime::Turn, testing, trace};
+    ///
+    /// let (_, spans) = testing::capture(|| trace!("voice.turn", { Turn::start(); trace!("stt", {}); }));
+    /// let turn = |s: &trace_runtime::opentelemetry_sdk::trace::SpanData| s.attributes.iter().any(|kv| kv.key.as_str() == "voice.turn.id");
+    /// assert!(spans.iter().all(turn), "the turn span and the spans below it carry the turn id");
+    /// assert!(!Turn::start().is_interrupted(), "outside a span: inert");
+    /// ```
     pub fn start() -> Turn {
         let (Some(trace_id), Some(span_id)) = (span::trace_id(), span::span_id()) else {
             return Turn(None);
@@ -160,6 +176,21 @@ impl Turn {
     }
 
     /// Marks `milestone` now; a milestone already marked keeps its first time.
+    ///
+    /// ```
+    /// use trace_runtime::realtime::{Milestone, Turn};
+    /// use trace_runtime::{testing, trace};
+    ///
+    /// let (latency, _) = testing::capture(|| trace!("voice.turn", {
+    ///     let turn = Turn::start();
+    ///     turn.mark(Milestone::SpeechEnded);
+    ///     for _frame in 0..3 {
+    ///         turn.mark(Milestone::FirstAudioOut); // the first frame's time is kept
+    ///     }
+    ///     turn.latency()
+    /// }));
+    /// assert!(latency.is_some());
+    /// ```
     #[inline]
     pub fn mark(&self, milestone: Milestone) {
         if let Some(state) = &self.0 {
@@ -169,6 +200,22 @@ impl Turn {
 
     /// Marks `milestone` at `at` (a VAD that reports speech ended 200 ms ago, say); a milestone
     /// already marked keeps its first time.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use trace_runtime::realtime::{Milestone, Turn};
+    /// use trace_runtime::{testing, trace};
+    ///
+    /// let (latency, _) = testing::capture(|| trace!("voice.turn", {
+    ///     let turn = Turn::start();
+    ///     let now = Instant::now();
+    ///     turn.mark_at(Milestone::SpeechEnded, now - Duration::from_millis(600)); // the VAD's time
+    ///     turn.mark_at(Milestone::FirstAudioOut, now);
+    ///     turn.latency()
+    /// }));
+    /// let ms = latency.unwrap().as_secs_f64() * 1e3;
+    /// assert!((ms - 600.0).abs() < 1.0, "{ms}");
+    /// ```
     pub fn mark_at(&self, milestone: Milestone, at: Instant) {
         if let Some(state) = &self.0 {
             let anchor = clock::anchor();
@@ -177,6 +224,20 @@ impl Turn {
     }
 
     /// Adds `audio` to the audio sent to the user (one frame's worth, say): an atomic add.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trace_runtime::{realtime::Turn, testing, trace};
+    ///
+    /// let (_, spans) = testing::capture(|| trace!("voice.turn", {
+    ///     let turn = Turn::start();
+    ///     for _frame in 0..25 {
+    ///         turn.audio_sent(Duration::from_millis(20));
+    ///     }
+    /// }));
+    /// let sent = spans[0].attributes.iter().find(|kv| kv.key.as_str() == "voice.turn.audio_sent").unwrap();
+    /// assert_eq!(sent.value.to_string(), "0.5");
+    /// ```
     #[inline]
     pub fn audio_sent(&self, audio: Duration) {
         if let Some(state) = &self.0 {
@@ -187,6 +248,19 @@ impl Turn {
 
     /// The user barged in: call it before dropping the turn's generation futures, so the spans
     /// the drop cancels are marked interrupted. The first call's time is kept.
+    ///
+    /// ```
+    /// use trace_runtime::{realtime::Turn, testing, trace};
+    ///
+    /// let (_, spans) = testing::capture(|| trace!("voice.turn", {
+    ///     let turn = Turn::start();
+    ///     turn.interrupt();
+    ///     assert!(turn.is_interrupted());
+    /// }));
+    /// let get = |k: &str| spans[0].attributes.iter().any(|kv| kv.key.as_str() == k);
+    /// assert!(get("voice.turn.interrupted"));
+    /// assert!(spans[0].events.iter().any(|e| e.name == "voice.turn.interrupted"));
+    /// ```
     pub fn interrupt(&self) {
         if let Some(state) = &self.0 {
             mark(&state.interrupted, clock::now);
@@ -194,11 +268,29 @@ impl Turn {
     }
 
     /// Whether [`interrupt`](Self::interrupt) was called.
+    ///
+    /// ```
+    /// let turn = trace_runtime::realtime::Turn::default();
+    /// turn.interrupt();
+    /// assert!(!turn.is_interrupted(), "an inert turn (made outside any span) records nothing");
+    /// ```
     pub fn is_interrupted(&self) -> bool {
         self.0.as_ref().is_some_and(|s| s.interrupted.load(Ordering::Relaxed) != 0)
     }
 
     /// The latency the user hears so far: speech ended → first audio out, once both are marked.
+    ///
+    /// ```
+    /// use trace_runtime::realtime::{Milestone, Turn};
+    /// use trace_runtime::{testing, trace};
+    ///
+    /// let (before, _) = testing::capture(|| trace!("voice.turn", {
+    ///     let turn = Turn::start();
+    ///     turn.mark(Milestone::SpeechEnded);
+    ///     turn.latency()
+    /// }));
+    /// assert_eq!(before, None, "no audio out yet");
+    /// ```
     pub fn latency(&self) -> Option<Duration> {
         let state = self.0.as_ref()?;
         let seconds = Clock::new().between(

@@ -126,8 +126,20 @@ pub(crate) fn render(trace_id: &str, spans: &[StoredSpan]) -> String {
     out
 }
 
-/// One span's line; attributes its parent has with the same value (session and user ids carried
-/// down the tree) are said once, where they were set.
+/// Whether `key` is one the kit carries down the tree (session, user, conversation, turn).
+fn is_associated(key: &str) -> bool {
+    use trace_runtime::keys;
+    [
+        keys::session::id.name(),
+        keys::user::id.name(),
+        keys::gen_ai::conversation::id.name(),
+        keys::voice::turn::id.name(),
+    ]
+    .contains(&key)
+}
+
+/// One span's line; an association attribute its parent has with the same value (a session id
+/// carried down the tree) is said once, where it was set. Other attributes always show.
 fn line(span: &StoredSpan, parent: Option<&StoredSpan>) -> String {
     let mut parts = vec![span.name.clone()];
     if span.kind != "internal" {
@@ -173,7 +185,9 @@ fn line(span: &StoredSpan, parent: Option<&StoredSpan>) -> String {
     let mut attributes: Vec<String> = span
         .attributes
         .iter()
-        .filter(|(k, v)| shown(k) && parent.is_none_or(|p| p.attributes.get(*k) != Some(*v)))
+        .filter(|(k, v)| {
+            shown(k) && !(is_associated(k) && parent.is_some_and(|p| p.attributes.get(*k) == Some(*v)))
+        })
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => format!("{k}={s}"),
             other => format!("{k}={other}"),
@@ -216,6 +230,19 @@ mod tests {
         let page = crate::html::render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
         assert!(page.contains(&u64::MAX.to_string()), "the count is inlined as it is");
         assert_eq!(overview(&spans).order.len(), 2);
+    }
+
+    #[test]
+    fn only_association_attributes_are_said_once_others_show_on_every_span() {
+        let mut spans = [span("a", None, 1), span("b", Some("a"), 1)];
+        for s in &mut spans {
+            s.attributes.insert("session.id".into(), "s-1".into());
+            s.attributes.insert("pipeline.name".into(), "voice".into());
+        }
+        let text = render("4bf92f3577b34da6a3ce929d0e0e4736", &spans);
+        let child = text.lines().nth(2).unwrap();
+        assert!(child.contains("pipeline.name=voice"), "{text}");
+        assert!(!child.contains("session.id"), "carried down, said once: {text}");
     }
 
     #[test]

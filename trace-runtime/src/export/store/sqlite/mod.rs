@@ -398,6 +398,19 @@ impl SqliteStore {
 
     /// The spans and log records [`cleanup`](Self::cleanup) would delete, deleting nothing (a dry
     /// run).
+    ///
+    /// ```
+    /// use trace_runtime::store::{SqliteStore, StoredSpan};
+    /// use trace_runtime::{testing, trace};
+    /// let path = std::env::temp_dir().join(format!("count-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&path).unwrap();
+    /// let (_, spans) = testing::capture(|| trace!("job", {}));
+    /// store.insert_spans(&[StoredSpan::from_span_data(&spans[0])]).unwrap();
+    /// assert_eq!(store.cleanup_count(0).unwrap(), (1, 0), "older than now: the span");
+    /// assert_eq!(store.cleanup_count(30).unwrap(), (0, 0));
+    /// assert_eq!(store.traces(10).unwrap().len(), 1, "nothing deleted");
+    /// # drop(store); for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+    /// ```
     pub fn cleanup_count(&self, older_than_days: u64) -> Result<(usize, usize), StoreError> {
         let cutoff = SystemTime::now()
             .checked_sub(Duration::from_secs(older_than_days.saturating_mul(86_400)))
