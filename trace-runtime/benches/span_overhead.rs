@@ -1,8 +1,17 @@
 //! Cost of a traced call, side by side with its peers in one run (ratios, not absolute times).
 //!
-//! `cargo bench -p trace-runtime --bench span_overhead`
+//! `cargo bench -p trace-runtime --bench span_overhead` (`-- recorded` for the headline group)
 //!
-//! Every case calls the same `#[inline(never)]` function doing trivial work:
+//! The `recorded` group is the fair comparison, where every system records every span: calls
+//! run under roots of 100, and every 2,000 calls the timer stops while the system under test
+//! flushes everything into a discarding exporter (the kit and the OpenTelemetry SDK) or reporter
+//! (fastrace), so that no producer runs against a backlog. The group asserts that the kit dropped
+//! nothing and that each system's exporter or reporter received every span it was given. Its
+//! `kit/before_init*` and `kit/kill_switch*` rows are the disabled path in the same shape.
+//!
+//! The `span` group below it keeps the earlier shapes. Its tight loops (`kit/*`, `otel_sdk/*`,
+//! `fastrace/*` under one long-lived root) are overload rows: every case calls the same
+//! `#[inline(never)]` function doing trivial work:
 //! - `plain`: no tracing;
 //! - `kit/disabled`: `#[trace_pipeline]` before `init()`;
 //! - `kit/sync_0_attrs`, `kit/sync_4_attrs`, `kit/async_*`, `kit/llm_usage`: inside a sampled
@@ -35,6 +44,7 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -219,12 +229,195 @@ impl SpanExporter for Discard {
     }
 }
 
-struct DiscardReporter;
+/// Calls under each root in the `recorded` group.
+const ROOT_CALLS: u64 = 100;
+/// Calls between two flushes in the `recorded` group: the timer stops, and the system under test
+/// hands everything it recorded to its discarding exporter before the next calls.
+const FLUSH_EVERY: u64 = 2_000;
 
-impl fastrace::collector::Reporter for DiscardReporter {
+/// Spans each system was given in the `recorded` group (calls and roots), to check against what
+/// its exporter or reporter received.
+static KIT_SPANS: AtomicU64 = AtomicU64::new(0);
+static FASTRACE_SPANS: AtomicU64 = AtomicU64::new(0);
+static OTEL_SPANS: AtomicU64 = AtomicU64::new(0);
+/// What the discarding exporters and reporter received.
+static KIT_EXPORTED: AtomicU64 = AtomicU64::new(0);
+static FASTRACE_REPORTED: AtomicU64 = AtomicU64::new(0);
+static OTEL_EXPORTED: AtomicU64 = AtomicU64::new(0);
+
+/// Times `iters` calls made by `root(n)` (one root over `n` calls), `ROOT_CALLS` per root, with
+/// the clock stopped for `flush` every `FLUSH_EVERY` calls, so that no system records against a
+/// backlog. `made` counts the spans given to the system (calls and roots).
+fn recorded(
+    iters: u64,
+    made: Option<&AtomicU64>,
+    mut root: impl FnMut(u64),
+    mut flush: impl FnMut(),
+) -> Duration {
+    let mut timed = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let chunk = FLUSH_EVERY.min(iters - done);
+        let start = Instant::now();
+        let mut left = chunk;
+        while left > 0 {
+            let n = ROOT_CALLS.min(left);
+            root(n);
+            left -= n;
+        }
+        timed += start.elapsed();
+        if let Some(made) = made {
+            made.fetch_add(chunk + chunk.div_ceil(ROOT_CALLS), Ordering::Relaxed);
+        }
+        flush();
+        done += chunk;
+    }
+    timed
+}
+
+/// `n` calls of `call`, polled to completion in one future, under the root future `root` wraps
+/// them in.
+async fn async_calls<F: Future<Output = u64>>(n: u64, call: fn(u64) -> F) {
+    for i in 0..n {
+        black_box(call(black_box(i)).await);
+    }
+}
+
+fn sync_calls(n: u64, call: fn(u64) -> u64) {
+    for i in 0..n {
+        black_box(call(black_box(i)));
+    }
+}
+
+#[inline(never)]
+#[fastrace::trace]
+async fn fastrace_async_bare(x: u64) -> u64 {
+    work(x)
+}
+
+#[derive(Debug)]
+struct CountingDiscard(&'static AtomicU64);
+
+impl SpanExporter for CountingDiscard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        black_box(batch);
+        Ok(())
+    }
+}
+
+struct CountingReporter;
+
+impl fastrace::collector::Reporter for CountingReporter {
     fn report(&mut self, spans: Vec<fastrace::prelude::SpanRecord>) {
+        FASTRACE_REPORTED.fetch_add(spans.len() as u64, Ordering::Relaxed);
         black_box(spans);
     }
+}
+
+/// Every system recording every span: roots of `ROOT_CALLS` calls, each system flushed into a
+/// discarding exporter every `FLUSH_EVERY` calls with the clock stopped. The README's headline
+/// table comes from this group.
+fn recorded_group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("recorded");
+    let no_flush = || {};
+    g.bench_function("plain", |b| {
+        b.iter_custom(|iters| recorded(iters, None, |n| sync_calls(n, plain), no_flush))
+    });
+    g.bench_function("plain_async", |b| {
+        b.iter_custom(|iters| recorded(iters, None, |n| poll_once(async_calls(n, plain_async)), no_flush))
+    });
+    let kit_sync = |n| trace!("turn", { sync_calls(n, kit_4_attrs) });
+    let kit_async = |n| poll_once(trace!("turn", async move { async_calls(n, kit_async_4_attrs).await }));
+    // Before init(), then under the kill switch: the disabled path, in the same shape.
+    g.bench_function("kit/before_init", |b| b.iter_custom(|iters| recorded(iters, None, kit_sync, no_flush)));
+    g.bench_function("kit/before_init_async", |b| {
+        b.iter_custom(|iters| recorded(iters, None, kit_async, no_flush))
+    });
+    let guard =
+        trace_runtime::init_with(Config::builder().disabled(true).build()).expect("kill switch config");
+    g.bench_function("kit/kill_switch", |b| b.iter_custom(|iters| recorded(iters, None, kit_sync, no_flush)));
+    g.bench_function("kit/kill_switch_async", |b| {
+        b.iter_custom(|iters| recorded(iters, None, kit_async, no_flush))
+    });
+    drop(guard);
+
+    let guard = trace_runtime::init_with(
+        Config::builder().exporter(Exporter::None).with_span_exporter(CountingDiscard(&KIT_EXPORTED)).build(),
+    )
+    .expect("bench config");
+    let kit_flush = || assert!(guard.flush(), "the kit's flush timed out");
+    g.bench_function("kit/sync_4_attrs", |b| {
+        b.iter_custom(|iters| recorded(iters, Some(&KIT_SPANS), kit_sync, kit_flush))
+    });
+    g.bench_function("kit/async_4_attrs", |b| {
+        b.iter_custom(|iters| recorded(iters, Some(&KIT_SPANS), kit_async, kit_flush))
+    });
+    let m = trace_runtime::metrics();
+    assert_eq!(
+        m.spans_dropped_queue_full, 0,
+        "the kit dropped spans: the recorded group must record every one"
+    );
+    assert_eq!(KIT_EXPORTED.load(Ordering::Relaxed), KIT_SPANS.load(Ordering::Relaxed), "the kit lost spans");
+    drop(guard);
+
+    fastrace::set_reporter(CountingReporter, fastrace::collector::Config::default());
+    let fastrace_root = |n, call| {
+        let root = fastrace::Span::root("turn", fastrace::collector::SpanContext::random());
+        let _parent = root.set_local_parent();
+        sync_calls(n, call);
+    };
+    g.bench_function("fastrace/bare", |b| {
+        b.iter_custom(|iters| {
+            recorded(iters, Some(&FASTRACE_SPANS), |n| fastrace_root(n, fastrace_bare), fastrace::flush)
+        })
+    });
+    g.bench_function("fastrace/4_props", |b| {
+        b.iter_custom(|iters| {
+            recorded(iters, Some(&FASTRACE_SPANS), |n| fastrace_root(n, fastrace_4_props), fastrace::flush)
+        })
+    });
+    g.bench_function("fastrace/async_bare", |b| {
+        b.iter_custom(|iters| {
+            let root = |n| {
+                use fastrace::future::FutureExt as _;
+                let root = fastrace::Span::root("turn", fastrace::collector::SpanContext::random());
+                poll_once(async_calls(n, fastrace_async_bare).in_span(root))
+            };
+            recorded(iters, Some(&FASTRACE_SPANS), root, fastrace::flush)
+        })
+    });
+    fastrace::flush();
+    assert_eq!(
+        FASTRACE_REPORTED.load(Ordering::Relaxed),
+        FASTRACE_SPANS.load(Ordering::Relaxed),
+        "fastrace's reporter must receive every span"
+    );
+
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(BatchSpanProcessor::builder(CountingDiscard(&OTEL_EXPORTED)).build())
+        .build();
+    let tracer = provider.tracer("bench");
+    g.bench_function("otel_sdk/4_attrs", |b| {
+        b.iter_custom(|iters| {
+            let root = |n| {
+                tracer.in_span("turn", |_| {
+                    for i in 0..n {
+                        black_box(otel_4_attrs(&tracer, black_box(i), work));
+                    }
+                })
+            };
+            let flush = || assert!(provider.force_flush().is_ok(), "the SDK's flush failed");
+            recorded(iters, Some(&OTEL_SPANS), root, flush)
+        })
+    });
+    assert_eq!(
+        OTEL_EXPORTED.load(Ordering::Relaxed),
+        OTEL_SPANS.load(Ordering::Relaxed),
+        "the SDK lost spans"
+    );
+    let _ = provider.shutdown();
+    g.finish();
 }
 
 fn overhead(c: &mut Criterion) {
@@ -306,7 +499,7 @@ fn overhead(c: &mut Criterion) {
     });
     let _ = provider.shutdown();
 
-    fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
+    // fastrace's reporter is the `recorded` group's (one per process).
     let root_per_trace = |body: &mut dyn FnMut()| {
         let root = fastrace::Span::root("turn", fastrace::collector::SpanContext::random());
         let _parent = root.set_local_parent();
@@ -337,6 +530,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(40);
-    targets = overhead
+    targets = recorded_group, overhead
 }
 criterion_main!(benches);
