@@ -187,8 +187,9 @@ fn traced_attribute(tokens: &[TokenTree]) -> Option<(Flavor, TokenStream)> {
 }
 
 /// Code as one canonical string: parsed as the statements of a block and printed back, so
-/// spacing and line breaks do not count, with string literals in one form (a `///` comment is a
-/// `#[doc = r"..."]` attribute to `quote!` and a `#[doc = "..."]` one when parsed from text).
+/// spacing, line breaks and trailing commas (rustfmt's) do not count, with string literals in one
+/// form (a `///` comment is a `#[doc = r"..."]` attribute to `quote!` and a `#[doc = "..."]` one
+/// when parsed from text).
 fn canonical(tokens: TokenStream, what: &str) -> String {
     let block: syn::Block =
         syn::parse2(quote!({ #tokens })).unwrap_or_else(|e| panic!("{what} does not parse: {e}\n{tokens}"));
@@ -197,7 +198,11 @@ fn canonical(tokens: TokenStream, what: &str) -> String {
             .into_iter()
             .map(|token| match token {
                 TokenTree::Group(g) => {
-                    let mut group = Group::new(g.delimiter(), literals(g.stream()));
+                    let mut inner: Vec<TokenTree> = literals(g.stream()).into_iter().collect();
+                    if matches!(inner.last(), Some(TokenTree::Punct(p)) if p.as_char() == ',') {
+                        inner.pop();
+                    }
+                    let mut group = Group::new(g.delimiter(), inner.into_iter().collect());
                     group.set_span(g.span());
                     TokenTree::Group(group)
                 }

@@ -6,7 +6,7 @@ use syn::visit::Visit;
 use syn::{Expr, ItemFn, LitStr, ReturnType, Type};
 
 use crate::args::{Args, Flavor};
-use crate::fields::{FieldKey, attr_expr};
+use crate::fields::{AttrTokens, FieldKey, attr_expr};
 
 /// The static metadata and the started span, shared by functions and `trace!` blocks.
 pub(crate) struct SpanStart {
@@ -14,25 +14,26 @@ pub(crate) struct SpanStart {
     pub(crate) kind: TokenStream,
     pub(crate) naming: TokenStream,
     pub(crate) function: String,
-    pub(crate) attrs: Vec<TokenStream>,
+    pub(crate) attrs: Vec<AttrTokens>,
     pub(crate) dynamic_name: Option<Expr>,
     /// `new_deferred` for `trace!` futures, `new` otherwise.
     pub(crate) constructor: TokenStream,
 }
 
+/// Literal attributes a call site builds at compile time at most (`SpanMeta::associated` is a
+/// bit mask); the rest are recorded as run-time values.
+const MAX_CONST_ATTRS: usize = 64;
+
 impl SpanStart {
     /// `static __TRACE_META` and `let mut __trace_span`, attributes set only when recording.
     pub(crate) fn tokens(&self) -> TokenStream {
-        let SpanStart { attrs, dynamic_name, constructor, .. } = self;
         let meta = self.meta();
-        let set_name = dynamic_name.as_ref().map(|n| quote!(__trace_span.set_name(#n);));
+        let constructor = &self.constructor;
+        let record = self.record_attrs(quote!(__trace_span));
         quote! {
             #meta
             let mut __trace_span = ::trace_runtime::__private::Span::#constructor(&__TRACE_META);
-            if __trace_span.is_recording() {
-                #set_name
-                __trace_span.attrs([#(#attrs),*]);
-            }
+            #record
         }
     }
 
@@ -40,19 +41,47 @@ impl SpanStart {
     /// the guard entered.
     pub(crate) fn scoped_tokens(&self) -> TokenStream {
         let meta = self.meta();
-        let attrs = &self.attrs;
-        let set_name = self.dynamic_name.as_ref().map(|n| quote!(__trace_guard.set_name(#n);));
+        let record = self.record_attrs(quote!(__trace_guard));
         quote! {
             #meta
             let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
             let mut __trace_guard =
                 ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-            if __trace_guard.is_recording() {
-                #set_name
-                __trace_guard.attrs([#(#attrs),*]);
-            }
+            #record
             __trace_guard.enter();
         }
+    }
+
+    /// The attributes with run-time values (and a run-time name), set when `span` records.
+    fn record_attrs(&self, span: TokenStream) -> TokenStream {
+        let set_name = self.dynamic_name.as_ref().map(|n| quote!(#span.set_name(#n);));
+        let runtime: Vec<&TokenStream> = self.runtime_attrs().collect();
+        let set_attrs = (!runtime.is_empty()).then(|| quote!(#span.attrs([#(#runtime),*]);));
+        if set_name.is_none() && set_attrs.is_none() {
+            return TokenStream::new();
+        }
+        quote! {
+            if #span.is_recording() {
+                #set_name
+                #set_attrs
+            }
+        }
+    }
+
+    /// The attributes built at compile time: the first `MAX_CONST_ATTRS` literal ones.
+    fn const_attrs(&self) -> impl Iterator<Item = &(TokenStream, TokenStream)> {
+        self.attrs.iter().filter_map(|a| a.constant.as_ref()).take(MAX_CONST_ATTRS)
+    }
+
+    fn runtime_attrs(&self) -> impl Iterator<Item = &TokenStream> {
+        let mut constants = 0;
+        self.attrs.iter().filter_map(move |a| match &a.constant {
+            Some(_) if constants < MAX_CONST_ATTRS => {
+                constants += 1;
+                None
+            }
+            _ => Some(&a.runtime),
+        })
     }
 
     fn meta(&self) -> TokenStream {
@@ -63,14 +92,36 @@ impl SpanStart {
             true => quote!(""),
             false => quote!(::core::concat!(::core::module_path!(), "::", #function)),
         };
+        let private = quote!(::trace_runtime::__private);
+        let (keys, values): (Vec<_>, Vec<_>) = self.const_attrs().cloned().unzip();
+        // Literal arguments become attributes here, once: a span records none of them.
+        let (consts, attrs, associated) = match keys.len() {
+            0 => (quote!(), quote!(&[]), quote!(0)),
+            n => {
+                let index = (0..n).map(proc_macro2::Literal::usize_unsuffixed);
+                let n = proc_macro2::Literal::usize_unsuffixed(n);
+                (
+                    quote! {
+                        const __TRACE_KEYS: [#private::ConstKey; #n] = [#(#keys),*];
+                        static __TRACE_ATTRS: [#private::Attr; #n] =
+                            [#(#private::const_attr(__TRACE_KEYS[#index], #values)),*];
+                    },
+                    quote!(&__TRACE_ATTRS),
+                    quote!(#private::associated_mask(&__TRACE_KEYS)),
+                )
+            }
+        };
         quote! {
-            static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
+            #consts
+            static __TRACE_META: #private::SpanMeta = #private::SpanMeta {
                 name: #name,
-                kind: ::trace_runtime::__private::Kind::#kind,
-                naming: ::trace_runtime::__private::Naming::#naming,
+                kind: #private::Kind::#kind,
+                naming: #private::Naming::#naming,
                 function: #function,
                 file: ::core::file!(),
                 line: ::core::line!(),
+                attrs: #attrs,
+                associated: #associated,
             };
         }
     }
@@ -114,6 +165,14 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
     // IO capture: nothing is evaluated unless `TRACE_CAPTURE_IO` is on.
     let tool_io = matches!(args.flavor, Flavor::Tool);
     let tool_arguments = tool_io.then(|| tool_arguments(&item.sig));
+    let tool_arguments_made = tool_io.then(|| tool_arguments_made(&item.sig));
+    let tool_arguments_recorded = tool_io.then(|| {
+        quote! {
+            if let ::core::option::Option::Some(__trace_arguments) = __trace_arguments {
+                __trace_arguments.record();
+            }
+        }
+    });
     let tool_result = tool_io.then(|| {
         quote! {
             if ::trace_runtime::__private::capture_io() {
@@ -125,11 +184,28 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             }
         }
     });
+    // `input = EXPR`: written by the sync body where it runs; an async body moves the fn's
+    // arguments into its future, so the value is made before (only when the span records and
+    // IO capture is on) and recorded once the span is current.
     let io_input = args.input.as_ref().map(|expr| {
         let span = syn::spanned::Spanned::span(expr);
         quote_spanned! {span=>
             if ::trace_runtime::__private::capture_io() {
                 ::trace_runtime::__private::record_input(&(#expr));
+            }
+        }
+    });
+    let io_input_made = args.input.as_ref().map(|expr| {
+        let span = syn::spanned::Spanned::span(expr);
+        quote_spanned! {span=>
+            let __trace_input = (__trace_span.is_recording() && ::trace_runtime::__private::capture_io())
+                .then(|| ::trace_runtime::__private::input_messages(&(#expr)));
+        }
+    });
+    let io_input_recorded = args.input.is_some().then(|| {
+        quote! {
+            if let ::core::option::Option::Some(__trace_input) = __trace_input {
+                ::trace_runtime::__private::record_input_messages(__trace_input);
             }
         }
     });
@@ -166,25 +242,36 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         // The span is made in a block that ends before the `.await`: a local of the fn's own
         // body would keep its room in the future across the await even once moved, doubling
         // the future's size (720 bytes instead of 384 in the span_overhead bench) and every copy.
+        // A span that records nothing (before `init()`, under the kill switch, below an
+        // unsampled parent) runs the plain body: the disabled path pays neither the recording
+        // future's work nor its outcome recorders.
         quote! {
             let __trace_future = {
                 #start
-                ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-                    #io_input
-                    #tool_arguments
-                    let __trace_ret = async move {
-                        #fake_return
-                        #(#stmts)*
+                #io_input_made
+                #tool_arguments_made
+                let __trace_body = async move {
+                    #fake_return
+                    #(#stmts)*
+                };
+                if __trace_span.is_inert() {
+                    ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
+                } else {
+                    ::trace_runtime::__private::MaybeTraced::Traced {
+                        future: ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+                            #io_input_recorded
+                            #tool_arguments_recorded
+                            let __trace_ret = __trace_body.await;
+                            #recorders
+                            (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                            #error_type
+                            #usage
+                            #io_output
+                            #tool_result
+                            __trace_ret
+                        }),
                     }
-                    .await;
-                    #recorders
-                    (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                    #error_type
-                    #usage
-                    #io_output
-                    #tool_result
-                    __trace_ret
-                })
+                }
             };
             __trace_future.await
         }
@@ -215,7 +302,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
 
 fn span_start(args: &Args, fn_name: &str) -> SpanStart {
     let mut attrs = Vec::new();
-    let builtin = |attrs: &mut Vec<TokenStream>, dotted: &str, arg: &str| {
+    let builtin = |attrs: &mut Vec<AttrTokens>, dotted: &str, arg: &str| {
         if let Some((ident, value)) = args.get(arg) {
             attrs.push(attr_expr(&FieldKey::builtin(dotted, ident.span()), value));
         }
@@ -298,7 +385,7 @@ fn span_start(args: &Args, fn_name: &str) -> SpanStart {
 }
 
 /// `gen_ai.operation.name = "{operation}"`.
-fn operation_attr(operation: &str) -> TokenStream {
+fn operation_attr(operation: &str) -> AttrTokens {
     let value = LitStr::new(operation, Span::call_site());
     attr_expr(&FieldKey::builtin("gen_ai.operation.name", Span::call_site()), &syn::parse_quote!(#value))
 }
@@ -318,27 +405,50 @@ fn gen_ai_name(operation: &str, name: Option<&Expr>, fn_name: &str) -> (TokenStr
 /// it is `Serialize`, as its `Debug` text otherwise, left out when it is neither; recorded only
 /// with IO capture on.
 fn tool_arguments(sig: &syn::Signature) -> TokenStream {
-    let arguments = sig.inputs.iter().filter_map(|input| match input {
-        syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
-            syn::Pat::Ident(p) if p.subpat.is_none() => {
-                let ident = &p.ident;
-                let name = LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span());
-                Some(quote! {
-                    (&&::trace_runtime::__private::Argument(&#ident)).__trace_argument(#name, &mut __trace_arguments);
-                })
-            }
-            _ => None,
-        },
-        syn::FnArg::Receiver(_) => None,
-    });
+    let collect = tool_argument_calls(sig);
     quote! {
         if ::trace_runtime::__private::capture_io() {
             #[allow(unused_imports)]
             use ::trace_runtime::__private::{ArgumentAsDebug as _, ArgumentAsJson as _, ArgumentSkipped as _};
             let mut __trace_arguments = ::trace_runtime::__private::ToolArguments::new();
-            #(#arguments)*
+            #(#collect)*
             __trace_arguments.record();
         }
+    }
+}
+
+/// One `__trace_argument` call per named parameter, into `__trace_arguments`.
+fn tool_argument_calls(sig: &syn::Signature) -> Vec<TokenStream> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
+                syn::Pat::Ident(p) if p.subpat.is_none() => {
+                    let ident = &p.ident;
+                    let name = LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span());
+                    Some(quote! {
+                        (&&::trace_runtime::__private::Argument(&#ident)).__trace_argument(#name, &mut __trace_arguments);
+                    })
+                }
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// [`tool_arguments`] for an async fn: made before its body's future takes the parameters, when
+/// the span records and IO capture is on; recorded once the span is current.
+fn tool_arguments_made(sig: &syn::Signature) -> TokenStream {
+    let collect = tool_argument_calls(sig);
+    quote! {
+        let __trace_arguments = (__trace_span.is_recording() && ::trace_runtime::__private::capture_io()).then(|| {
+            #[allow(unused_imports)]
+            use ::trace_runtime::__private::{ArgumentAsDebug as _, ArgumentAsJson as _, ArgumentSkipped as _};
+            let mut __trace_arguments = ::trace_runtime::__private::ToolArguments::new();
+            #(#collect)*
+            __trace_arguments
+        });
     }
 }
 

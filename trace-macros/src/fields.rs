@@ -96,22 +96,61 @@ impl FieldKey {
     }
 }
 
-/// The expression of type `::trace_runtime::__private::Attr` for `key = value`.
-pub(crate) fn attr_expr(key: &FieldKey, value: &Expr) -> TokenStream {
+/// The attribute of one `key = value`.
+pub(crate) struct AttrTokens {
+    /// An expression of type `::trace_runtime::__private::Attr`, evaluated when the span records.
+    pub(crate) runtime: TokenStream,
+    /// For a literal value, the attribute built at compile time instead: a `ConstKey` expression
+    /// (which also checks the value against the key, as `runtime` would) and a `ConstValue` one.
+    pub(crate) constant: Option<(TokenStream, TokenStream)>,
+}
+
+/// The attribute for `key = value`.
+pub(crate) fn attr_expr(key: &FieldKey, value: &Expr) -> AttrTokens {
     let literal = match value {
         Expr::Lit(syn::ExprLit { lit: Lit::Str(s), attrs }) if attrs.is_empty() => Some(s),
         _ => None,
     };
     match key {
-        FieldKey::Literal(key) => match literal {
-            Some(lit) => quote!(::trace_runtime::__private::unchecked_static_attr(#key, #lit)),
-            None => {
-                quote_spanned!(value_span(value)=> ::trace_runtime::__private::unchecked_attr(#key, #value))
-            }
+        FieldKey::Literal(key) => AttrTokens {
+            runtime: match literal {
+                Some(lit) => quote!(::trace_runtime::__private::unchecked_static_attr(#key, #lit)),
+                None => {
+                    quote_spanned!(value_span(value)=> ::trace_runtime::__private::unchecked_attr(#key, #value))
+                }
+            },
+            constant: const_value(value)
+                .map(|v| (quote!(::trace_runtime::__private::ConstKey::unchecked(#key)), v)),
         },
         FieldKey::Path(path) => typed(path_uses(path), value, literal),
         FieldKey::Dotted(segments) => typed(dotted_uses(segments), value, literal),
     }
+}
+
+/// `value` as a `ConstValue` expression, if it is a literal whose attribute can be built at
+/// compile time exactly as the run-time conversion would build it: a string, an integer that
+/// fits an `i64`, an `f64` (an `f32` literal widens with rounding, so it stays a run-time value)
+/// or a `bool`.
+fn const_value(value: &Expr) -> Option<TokenStream> {
+    let Expr::Lit(syn::ExprLit { lit, attrs }) = value else { return None };
+    if !attrs.is_empty() {
+        return None;
+    }
+    let span = value_span(value);
+    let private = quote_spanned!(span=> ::trace_runtime::__private);
+    Some(match lit {
+        Lit::Str(s) => quote_spanned!(span=> #private::ConstValue::Str(#s)),
+        Lit::Int(i) => {
+            let n = proc_macro2::Literal::i64_unsuffixed(i.base10_parse::<i64>().ok()?);
+            quote_spanned!(span=> #private::ConstValue::Int(#n))
+        }
+        Lit::Float(f) if matches!(f.suffix(), "" | "f64") => {
+            let x = proc_macro2::Literal::f64_unsuffixed(f.base10_parse::<f64>().ok()?);
+            quote_spanned!(span=> #private::ConstValue::Float(#x))
+        }
+        Lit::Bool(b) => quote_spanned!(span=> #private::ConstValue::Bool(#b)),
+        _ => return None,
+    })
 }
 
 /// A key resolved by `use` items: the items, and the name they give the key.
@@ -181,11 +220,28 @@ fn start_of(span: Span) -> Span {
 /// A non-literal value is evaluated outside the `use`s, as a `match` scrutinee (which keeps its
 /// temporaries alive, as a call argument would): the aliases cannot shadow the user's names.
 /// Each `use` gets a block of its own, so a key repeating a segment name does not define it twice.
-fn typed(uses: Uses, value: &Expr, literal: Option<&LitStr>) -> TokenStream {
+///
+/// A literal value's attribute is built at compile time (see [`AttrTokens::constant`]): its key
+/// is `<ConstProbe as key>::__KEY` under the same `use`s, beside a never-called closure making
+/// the same check call, so a wrong value or key is the same error at the same token.
+fn typed(uses: Uses, value: &Expr, literal: Option<&LitStr>) -> AttrTokens {
     let Uses { items, key } = uses;
     let vspan = value_span(value);
     let nest = |inner: TokenStream| items.iter().rev().fold(inner, |inner, u| quote!({ #u #inner }));
-    match literal {
+    let constant = const_value(value).map(|constant_value| {
+        let check = match literal {
+            Some(lit) => quote_spanned!(vspan=> <&'static str as #key>::__static_attr(#lit)),
+            None => quote_spanned!(vspan=> <_ as #key>::__attr(#value)),
+        };
+        let key = nest(quote_spanned! {vspan=>
+            const _: fn() = || {
+                let _ = #check;
+            };
+            <::trace_runtime::__private::ConstProbe as #key>::__KEY
+        });
+        (key, constant_value)
+    });
+    let runtime = match literal {
         Some(lit) => nest(quote_spanned!(vspan=> <&'static str as #key>::__static_attr(#lit))),
         None => {
             let bound = Ident::new("__trace_value", vspan);
@@ -194,7 +250,8 @@ fn typed(uses: Uses, value: &Expr, literal: Option<&LitStr>) -> TokenStream {
                 #bound => #body
             })
         }
-    }
+    };
+    AttrTokens { runtime, constant }
 }
 
 fn value_span(value: &Expr) -> Span {

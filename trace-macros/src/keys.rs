@@ -65,6 +65,8 @@ struct Class {
     key_type: TokenStream,
     expects: &'static str,
     accepted: &'static str,
+    /// Integer literals under the key are floats (`FloatValue` takes integers up to 32 bits).
+    float: bool,
 }
 
 fn class(ty: &Type) -> syn::Result<Class> {
@@ -76,30 +78,35 @@ fn class(ty: &Type) -> syn::Result<Class> {
             key_type: quote!(::std::string::String),
             expects: "a string",
             accepted: "accepted: `&str`, `String`, `&String`, `Box<str>`, `Arc<str>`, `Cow<str>`",
+            float: false,
         },
         "i64" => Class {
             value_trait: quote!(#private::IntValue),
             key_type: quote!(i64),
             expects: "an integer (`i64`)",
             accepted: "accepted: any integer type, by value or by reference",
+            float: false,
         },
         "f64" => Class {
             value_trait: quote!(#private::FloatValue),
             key_type: quote!(f64),
             expects: "a number (`f64`)",
             accepted: "accepted: `f64`, `f32`, and integers up to 32 bits",
+            float: true,
         },
         "bool" => Class {
             value_trait: quote!(#private::BoolValue),
             key_type: quote!(bool),
             expects: "a `bool`",
             accepted: "accepted: `bool`",
+            float: false,
         },
         "Vec<String>" | "[String]" | "[&str]" => Class {
             value_trait: quote!(#private::StrListValue),
             key_type: quote!(::std::vec::Vec<::std::string::String>),
             expects: "a list of strings",
             accepted: "accepted: slices, arrays and `Vec`s of strings",
+            float: false,
         },
         _ => {
             return Err(syn::Error::new_spanned(
@@ -156,7 +163,7 @@ fn key(
         parts.push(name.unraw().to_string());
         parts.join(".")
     });
-    let Class { value_trait, key_type, expects, accepted } = class;
+    let Class { value_trait, key_type, expects, accepted, float } = class;
     let message = format!("`{{Self}}` is not a valid value for trace key `{wire}`");
     let label = format!("`{wire}` expects {expects}");
     let doc = format!("Wire name `{wire}`; takes {expects}.");
@@ -186,6 +193,16 @@ fn key(
         pub trait #name {
             #[doc(hidden)]
             fn __attr(self) -> ::trace_runtime::__private::Attr;
+
+            /// The key as a literal value's constant attribute names it,
+            /// `<::trace_runtime::__private::ConstProbe as key>::__KEY` (the value is checked by
+            /// the `__attr` or `__static_attr` call beside it).
+            #[doc(hidden)]
+            const __KEY: ::trace_runtime::__private::ConstKey = ::trace_runtime::__private::ConstKey {
+                name: #wire,
+                associated: #associated,
+                float: #float,
+            };
 
             /// A string literal under this key, stored without a copy; called as
             /// `<&'static str as key>::__static_attr(..)`, which checks that the key takes strings.

@@ -6,7 +6,7 @@ pub use crate::record::value::{
     AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue,
 };
 pub use crate::record::{Kind, Naming, SpanMeta};
-pub use crate::span::guard::future::Instrumented;
+pub use crate::span::guard::future::{Instrumented, MaybeTraced};
 pub use crate::span::guard::{RecordSlot, ScopedSpan, Span};
 
 use crate::record::usage::Usage;
@@ -18,6 +18,76 @@ pub fn associated_attr(key: &'static str, value: AttrValue) -> Attr {
     crate::span::thread_state::note_associated(key);
     Attr::new(key, value)
 }
+
+/// A key as a span's constant attributes see it (`<ConstProbe as key>::__KEY`, emitted by
+/// `define_keys!` for every key).
+#[derive(Clone, Copy)]
+pub struct ConstKey {
+    pub name: &'static str,
+    pub associated: bool,
+    pub float: bool,
+}
+
+impl ConstKey {
+    /// A string-literal key: unchecked, never associated.
+    pub const fn unchecked(name: &'static str) -> Self {
+        ConstKey { name, associated: false, float: false }
+    }
+}
+
+/// A literal value of a macro argument, as written.
+#[derive(Clone, Copy)]
+pub enum ConstValue {
+    Str(&'static str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+/// The attribute a literal value makes under `key`, built at compile time into the call site's
+/// `SpanMeta`: a span records nothing for it. The expansion checks the value against the key with
+/// the same call a run-time value gets, so this conversion only has to agree with that one (an
+/// integer under a float key is a float, as `FloatValue` makes it).
+pub const fn const_attr(key: ConstKey, value: ConstValue) -> Attr {
+    let value = match value {
+        ConstValue::Str(s) => AttrValue::Static(s),
+        ConstValue::Int(i) if key.float => AttrValue::F64(i as f64),
+        ConstValue::Int(i) => AttrValue::I64(i),
+        ConstValue::Float(f) => AttrValue::F64(f),
+        ConstValue::Bool(b) => AttrValue::Bool(b),
+    };
+    Attr::new(key.name, value)
+}
+
+/// Bit `i` set for each of `keys` that is an association key (`SpanMeta::associated`).
+pub const fn associated_mask(keys: &[ConstKey]) -> u64 {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < keys.len() && i < 64 {
+        if keys[i].associated {
+            mask |= 1 << i;
+        }
+        i += 1;
+    }
+    mask
+}
+
+/// A type every key accepts, so that `<ConstProbe as key>::__KEY` names a key's constant
+/// without a second check of the value (the expansion's `__attr` call makes that one, and a key
+/// that does not resolve fails there with the same error, reported once). Never a value: its
+/// conversions are unreachable from safe code that does not name `__private`.
+pub struct ConstProbe(());
+
+macro_rules! probe_accepts {
+    ($($trait:ident),*) => {$(
+        impl $trait for ConstProbe {
+            fn into_value(self) -> AttrValue {
+                AttrValue::Bool(false)
+            }
+        }
+    )*};
+}
+probe_accepts!(StrValue, IntValue, FloatValue, BoolValue, StrListValue);
 
 /// A value under a string-literal key: the unchecked escape hatch.
 #[inline(always)]
@@ -130,6 +200,19 @@ pub fn capture_io() -> bool {
 #[cold]
 pub fn record_input<M: crate::io::Messages + ?Sized>(messages: &M) {
     crate::io::record_input_messages(messages);
+}
+
+/// `input = EXPR` of an async `#[trace_llm]` fn, made before its body's future takes the fn's
+/// arguments (only when the span records and IO capture is on).
+#[cold]
+pub fn input_messages<M: crate::io::Messages + ?Sized>(messages: &M) -> String {
+    messages.to_messages_json("user")
+}
+
+/// What [`input_messages`] made, recorded once the span is current.
+#[cold]
+pub fn record_input_messages(json: String) {
+    crate::io::record_input_json(json);
 }
 
 /// `output = path` of `#[trace_llm]`, applied to the return value.
@@ -330,6 +413,8 @@ mod tests {
         function: "",
         file: file!(),
         line: line!(),
+        attrs: &[],
+        associated: 0,
     };
 
     fn traced<T>(value: T, record: impl FnOnce(&T)) -> opentelemetry::trace::Status {

@@ -232,6 +232,8 @@ pub(crate) fn meta_for(kind: Kind) -> &'static SpanMeta {
                 function: "",
                 file: "",
                 line: 0,
+                attrs: &[],
+                associated: 0,
             };
             &META
         }};

@@ -277,6 +277,8 @@ fn meta_of(meta: &'static Metadata<'static>, kind: Kind) -> &'static SpanMeta {
             function: "",
             file: meta.file().unwrap_or(""),
             line: meta.line().unwrap_or(0),
+            attrs: &[],
+            associated: 0,
         }))
     });
     drop(metas);

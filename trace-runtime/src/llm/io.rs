@@ -241,6 +241,13 @@ pub fn record_input_messages(messages: impl Messages) {
     }
 }
 
+/// `gen_ai.input.messages` already made as GenAI JSON (an async `#[trace_llm]` fn's `input`).
+pub(crate) fn record_input_json(json: String) {
+    if capture_io_enabled() && crate::span::is_recording() {
+        crate::span::set(keys::gen_ai::input::messages, json);
+    }
+}
+
 /// Records `messages` as the current span's `gen_ai.output.messages`, if IO capture is on.
 ///
 /// ```

@@ -53,6 +53,8 @@ static STREAM_META: SpanMeta = SpanMeta {
     function: "",
     file: file!(),
     line: line!(),
+    attrs: &[],
+    associated: 0,
 };
 
 pin_project_lite::pin_project! {

@@ -92,59 +92,89 @@ pub use trace_macros::trace_agent;
 /// ```
 /// # use trace_runtime::{testing, trace_tool};
 /// fn weather(city: &str) -> f64 {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
-///         name: "execute_tool weather",
-///         kind: ::trace_runtime::__private::Kind::Internal,
-///         naming: ::trace_runtime::__private::Naming::Static,
-///         function: ::core::concat!(::core::module_path!(), "::", "weather"),
-///         file: ::core::file!(),
-///         line: ::core::line!(),
-///     };
-///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
-///     let mut __trace_guard =
-///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-///     if __trace_guard.is_recording() {
-///         __trace_guard.attrs([
+///     // Literal arguments become attributes at compile time, in the call site's metadata:
+///     // a span records none of them. Each key resolves through one `use` per segment
+///     // (a typo is one error there), and the closure, never called, checks the value.
+///     const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 3] = [
+///         {
+///             use ::trace_runtime::keys::gen_ai as gen_ai;
 ///             {
-///                 use ::trace_runtime::keys::gen_ai as gen_ai;
+///                 use gen_ai::operation as operation;
 ///                 {
-///                     use gen_ai::operation as operation;
-///                     {
-///                         use operation::name as name;
-///                         <&'static str as name>::__static_attr("execute_tool")
-///                     }
-///                 }
-///             },
-///             {
-///                 use ::trace_runtime::keys::gen_ai as gen_ai;
-///                 {
-///                     use gen_ai::tool as tool;
-///                     {
-///                         use tool::name as name;
-///                         <&'static str as name>::__static_attr("weather")
-///                     }
-///                 }
-///             },
-///             {
-///                 use ::trace_runtime::keys::gen_ai as gen_ai;
-///                 {
-///                     use gen_ai::tool as tool;
-///                     {
-///                         use tool::r#type as r#type;
-///                         <&'static str as r#type>::__static_attr("function")
-///                     }
+///                     use operation::name as name;
+///                     const _: fn() = || {
+///                         let _ = <&'static str as name>::__static_attr("execute_tool");
+///                     };
+///                     <::trace_runtime::__private::ConstProbe as name>::__KEY
 ///                 }
 ///             }
-///         ]);
-///     }
+///         },
+///         {
+///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             {
+///                 use gen_ai::tool as tool;
+///                 {
+///                     use tool::name as name;
+///                     const _: fn() = || {
+///                         let _ = <&'static str as name>::__static_attr("weather");
+///                     };
+///                     <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                 }
+///             }
+///         },
+///         {
+///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             {
+///                 use gen_ai::tool as tool;
+///                 {
+///                     use tool::r#type as r#type;
+///                     const _: fn() = || {
+///                         let _ = <&'static str as r#type>::__static_attr("function");
+///                     };
+///                     <::trace_runtime::__private::ConstProbe as r#type>::__KEY
+///                 }
+///             }
+///         },
+///     ];
+///     static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 3] = [
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[0],
+///             ::trace_runtime::__private::ConstValue::Str("execute_tool"),
+///         ),
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[1],
+///             ::trace_runtime::__private::ConstValue::Str("weather"),
+///         ),
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[2],
+///             ::trace_runtime::__private::ConstValue::Str("function"),
+///         ),
+///     ];
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///         ::trace_runtime::__private::SpanMeta {
+///             name: "execute_tool weather",
+///             kind: ::trace_runtime::__private::Kind::Internal,
+///             naming: ::trace_runtime::__private::Naming::Static,
+///             function: ::core::concat!(::core::module_path!(), "::", "weather"),
+///             file: ::core::file!(),
+///             line: ::core::line!(),
+///             attrs: &__TRACE_ATTRS,
+///             associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
+///         };
+///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+///     // One relaxed load when tracing is off: then nothing below records.
+///     let mut __trace_guard =
+///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
+///     // Starts the clock and makes the span current; the guard's drop ends it.
 ///     __trace_guard.enter();
-///     // The arguments: evaluated only with IO capture on.
 ///     if ::trace_runtime::__private::capture_io() {
 ///         #[allow(unused_imports)]
-///         use ::trace_runtime::__private::{ArgumentAsDebug as _, ArgumentAsJson as _, ArgumentSkipped as _};
+///         use ::trace_runtime::__private::{
+///             ArgumentAsDebug as _, ArgumentAsJson as _, ArgumentSkipped as _,
+///         };
 ///         let mut __trace_arguments = ::trace_runtime::__private::ToolArguments::new();
-///         // As JSON if `Serialize`, as `Debug` text if `Debug`, left out otherwise.
-///         (&&::trace_runtime::__private::Argument(&city)).__trace_argument("city", &mut __trace_arguments);
+///         (&&::trace_runtime::__private::Argument(&city))
+///             .__trace_argument("city", &mut __trace_arguments);
 ///         __trace_arguments.record();
 ///     }
 ///     #[allow(clippy::redundant_closure_call)]
@@ -157,10 +187,11 @@ pub use trace_macros::trace_agent;
 ///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
 ///     {
 ///         #[allow(unused_imports)]
-///         use ::trace_runtime::__private::{ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _};
+///         use ::trace_runtime::__private::{
+///             ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
+///         };
 ///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
 ///     }
-///     // The result, the same way (an `Ok` value for a `Result`).
 ///     if ::trace_runtime::__private::capture_io() {
 ///         #[allow(unused_imports)]
 ///         use ::trace_runtime::__private::{
@@ -225,23 +256,26 @@ pub use trace_macros::trace_tool;
 /// ```
 /// # use trace_runtime::{testing, trace_fn};
 /// fn plan(steps: usize) -> Vec<usize> {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
-///         name: "plan",
-///         kind: ::trace_runtime::__private::Kind::Internal,
-///         naming: ::trace_runtime::__private::Naming::Static,
-///         function: ::core::concat!(::core::module_path!(), "::", "plan"),
-///         file: ::core::file!(),
-///         line: ::core::line!(),
-///     };
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///         ::trace_runtime::__private::SpanMeta {
+///             name: "plan",
+///             kind: ::trace_runtime::__private::Kind::Internal,
+///             naming: ::trace_runtime::__private::Naming::Static,
+///             function: ::core::concat!(::core::module_path!(), "::", "plan"),
+///             file: ::core::file!(),
+///             line: ::core::line!(),
+///             attrs: &[],
+///             associated: 0,
+///         };
 ///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+///     // One relaxed load when tracing is off: then nothing below records.
 ///     let mut __trace_guard =
 ///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-///     if __trace_guard.is_recording() {
-///         __trace_guard.attrs([]);
-///     }
+///     // Starts the clock and makes the span current; the guard's drop ends it.
 ///     __trace_guard.enter();
 ///     #[allow(clippy::redundant_closure_call)]
-///     let __trace_ret = ::trace_runtime::__private::call_once(move || -> Vec<usize> { (0..steps).collect() });
+///     let __trace_ret =
+///         ::trace_runtime::__private::call_once(move || -> Vec<usize> { (0..steps).collect() });
 ///     #[allow(unused_imports)]
 ///     use ::trace_runtime::__private::{
 ///         OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,

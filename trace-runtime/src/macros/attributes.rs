@@ -71,69 +71,97 @@ use crate::*;
 /// #     Usage { input_tokens: reply.prompt_tokens, ..Default::default() }
 /// # }
 /// fn complete(prompt: &str) -> Result<Reply, String> {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
-///         name: "chat gpt-4o",
-///         kind: ::trace_runtime::__private::Kind::Client,
-///         naming: ::trace_runtime::__private::Naming::Static,
-///         function: ::core::concat!(::core::module_path!(), "::", "complete"),
-///         file: ::core::file!(),
-///         line: ::core::line!(),
-///     };
+///     // Literal arguments become attributes at compile time, in the call site's metadata:
+///     // a span records none of them. Each key resolves through one `use` per segment
+///     // (a typo is one error there), and the closure, never called, checks the value.
+///     const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 3] = [
+///         {
+///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             {
+///                 use gen_ai::operation as operation;
+///                 {
+///                     use operation::name as name;
+///                     const _: fn() = || {
+///                         let _ = <&'static str as name>::__static_attr("chat");
+///                     };
+///                     <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                 }
+///             }
+///         },
+///         {
+///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             {
+///                 use gen_ai::provider as provider;
+///                 {
+///                     use provider::name as name;
+///                     const _: fn() = || {
+///                         let _ = <&'static str as name>::__static_attr("openai");
+///                     };
+///                     <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                 }
+///             }
+///         },
+///         {
+///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             {
+///                 use gen_ai::request as request;
+///                 {
+///                     use request::model as model;
+///                     const _: fn() = || {
+///                         let _ = <&'static str as model>::__static_attr("gpt-4o");
+///                     };
+///                     <::trace_runtime::__private::ConstProbe as model>::__KEY
+///                 }
+///             }
+///         },
+///     ];
+///     static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 3] = [
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[0],
+///             ::trace_runtime::__private::ConstValue::Str("chat"),
+///         ),
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[1],
+///             ::trace_runtime::__private::ConstValue::Str("openai"),
+///         ),
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[2],
+///             ::trace_runtime::__private::ConstValue::Str("gpt-4o"),
+///         ),
+///     ];
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///         ::trace_runtime::__private::SpanMeta {
+///             name: "chat gpt-4o",
+///             kind: ::trace_runtime::__private::Kind::Client,
+///             naming: ::trace_runtime::__private::Naming::Static,
+///             function: ::core::concat!(::core::module_path!(), "::", "complete"),
+///             file: ::core::file!(),
+///             line: ::core::line!(),
+///             attrs: &__TRACE_ATTRS,
+///             associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
+///         };
 ///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
 ///     // One relaxed load when tracing is off: then nothing below records.
 ///     let mut __trace_guard =
 ///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-///     if __trace_guard.is_recording() {
-///         // Each key segment resolves through its own `use`, so a typo is one error there.
-///         __trace_guard.attrs([
-///             {
-///                 use ::trace_runtime::keys::gen_ai as gen_ai;
-///                 {
-///                     use gen_ai::operation as operation;
-///                     {
-///                         use operation::name as name;
-///                         <&'static str as name>::__static_attr("chat")
-///                     }
-///                 }
-///             },
-///             {
-///                 use ::trace_runtime::keys::gen_ai as gen_ai;
-///                 {
-///                     use gen_ai::provider as provider;
-///                     {
-///                         use provider::name as name;
-///                         <&'static str as name>::__static_attr("openai")
-///                     }
-///                 }
-///             },
-///             {
-///                 use ::trace_runtime::keys::gen_ai as gen_ai;
-///                 {
-///                     use gen_ai::request as request;
-///                     {
-///                         use request::model as model;
-///                         <&'static str as model>::__static_attr("gpt-4o")
-///                     }
-///                 }
-///             }
-///         ]);
-///     }
 ///     // Starts the clock and makes the span current; the guard's drop ends it.
 ///     __trace_guard.enter();
 ///     #[allow(clippy::redundant_closure_call)]
-///     let __trace_ret = ::trace_runtime::__private::call_once(move || -> Result<Reply, String> {
-///         Ok(Reply { prompt_tokens: prompt.len() as u64 })
-///     });
+///     let __trace_ret =
+///         ::trace_runtime::__private::call_once(move || -> Result<Reply, String> {
+///             Ok(Reply { prompt_tokens: prompt.len() as u64 })
+///         });
 ///     #[allow(unused_imports)]
 ///     use ::trace_runtime::__private::{
 ///         OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
 ///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///     };
 ///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///     // A failed GenAI call also gets `error.type`: the error's type name, or its `ErrorType`.
 ///     {
 ///         #[allow(unused_imports)]
-///         use ::trace_runtime::__private::{ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _};
+///         use ::trace_runtime::__private::{
+///             ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
+///         };
 ///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
 ///     }
 ///     #[allow(clippy::redundant_closure)]
@@ -169,6 +197,47 @@ use crate::*;
 /// # use trace_runtime::{testing, trace_llm};
 /// async fn complete(model: &str, prompt: &str) -> Result<String, std::io::Error> {
 ///     let __trace_future = {
+///         // Literal arguments become attributes at compile time, in the call site's metadata:
+///         // a span records none of them. Each key resolves through one `use` per segment
+///         // (a typo is one error there), and the closure, never called, checks the value.
+///         const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 2] = [
+///             {
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
+///                 {
+///                     use gen_ai::operation as operation;
+///                     {
+///                         use operation::name as name;
+///                         const _: fn() = || {
+///                             let _ = <&'static str as name>::__static_attr("text_completion");
+///                         };
+///                         <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                     }
+///                 }
+///             },
+///             {
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
+///                 {
+///                     use gen_ai::provider as provider;
+///                     {
+///                         use provider::name as name;
+///                         const _: fn() = || {
+///                             let _ = <&'static str as name>::__static_attr("anthropic");
+///                         };
+///                         <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                     }
+///                 }
+///             },
+///         ];
+///         static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 2] = [
+///             ::trace_runtime::__private::const_attr(
+///                 __TRACE_KEYS[0],
+///                 ::trace_runtime::__private::ConstValue::Str("text_completion"),
+///             ),
+///             ::trace_runtime::__private::const_attr(
+///                 __TRACE_KEYS[1],
+///                 ::trace_runtime::__private::ConstValue::Str("anthropic"),
+///             ),
+///         ];
 ///         static __TRACE_META: ::trace_runtime::__private::SpanMeta =
 ///             ::trace_runtime::__private::SpanMeta {
 ///                 name: "complete",
@@ -177,76 +246,66 @@ use crate::*;
 ///                 function: ::core::concat!(::core::module_path!(), "::", "complete"),
 ///                 file: ::core::file!(),
 ///                 line: ::core::line!(),
+///                 attrs: &__TRACE_ATTRS,
+///                 associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
 ///             };
-///         // One relaxed load when tracing is off: then nothing below records.
 ///         let mut __trace_span = ::trace_runtime::__private::Span::new(&__TRACE_META);
 ///         if __trace_span.is_recording() {
-///             // Each key segment resolves through its own `use`, so a typo is one error there.
-///             __trace_span.attrs([
-///                 {
+///             __trace_span.attrs([match model {
+///                 __trace_value => {
 ///                     use ::trace_runtime::keys::gen_ai as gen_ai;
 ///                     {
-///                         use gen_ai::operation as operation;
+///                         use gen_ai::request as request;
 ///                         {
-///                             use operation::name as name;
-///                             <&'static str as name>::__static_attr("text_completion")
-///                         }
-///                     }
-///                 },
-///                 {
-///                     use ::trace_runtime::keys::gen_ai as gen_ai;
-///                     {
-///                         use gen_ai::provider as provider;
-///                         {
-///                             use provider::name as name;
-///                             <&'static str as name>::__static_attr("anthropic")
-///                         }
-///                     }
-///                 },
-///                 match model {
-///                     __trace_value => {
-///                         use ::trace_runtime::keys::gen_ai as gen_ai;
-///                         {
-///                             use gen_ai::request as request;
-///                             {
-///                                 use request::model as model;
-///                                 <_ as model>::__attr(__trace_value)
-///                             }
+///                             use request::model as model;
+///                             <_ as model>::__attr(__trace_value)
 ///                         }
 ///                     }
 ///                 }
-///             ]);
+///             }]);
 ///         }
-///         // The span is current on every poll and ends with the future (cancelled if dropped).
-///         ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-///             let __trace_ret = async move {
-///                 #[allow(
-///                     unreachable_code,
-///                     clippy::diverging_sub_expression,
-///                     clippy::empty_loop,
-///                     clippy::needless_return
-///                 )]
-///                 if false {
-///                     let __trace_fake_return: Result<String, std::io::Error> = loop {};
-///                     return __trace_fake_return;
-///                 }
-///                 Ok(prompt.to_uppercase())
+///         let __trace_body = async move {
+///             #[allow(
+///                 unreachable_code,
+///                 clippy::diverging_sub_expression,
+///                 clippy::empty_loop,
+///                 clippy::needless_return
+///             )]
+///             if false {
+///                 let __trace_fake_return: Result<String, std::io::Error> = loop {};
+///                 return __trace_fake_return;
 ///             }
-///             .await;
-///             #[allow(unused_imports)]
-///             use ::trace_runtime::__private::{
-///                 OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
-///                 RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
-///             };
-///             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///             // A failed GenAI call also gets `error.type`: the error's type name, or its `ErrorType`.
-///             {
-///                 #[allow(unused_imports)]
-///                 use ::trace_runtime::__private::{ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _};
-///                 (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
+///             Ok(prompt.to_uppercase())
+///         };
+///         // Nothing records (tracing off, or an unsampled parent): the plain body runs.
+///         if __trace_span.is_inert() {
+///             ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
+///         } else {
+///             ::trace_runtime::__private::MaybeTraced::Traced {
+///                 future: ::trace_runtime::__private::Instrumented::new(
+///                     __trace_span,
+///                     async move {
+///                         let __trace_ret = __trace_body.await;
+///                         #[allow(unused_imports)]
+///                         use ::trace_runtime::__private::{
+///                             OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _,
+///                             RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _,
+///                             UsageOfValue as _,
+///                         };
+///                         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///                         {
+///                             #[allow(unused_imports)]
+///                             use ::trace_runtime::__private::{
+///                                 ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
+///                             };
+///                             (&&::trace_runtime::__private::Outcome(&__trace_ret))
+///                                 .__trace_error_type();
+///                         }
+///                         __trace_ret
+///                     },
+///                 ),
 ///             }
-///             __trace_ret
-///         })
+///         }
 ///     };
 ///     __trace_future.await
 /// }
@@ -297,45 +356,66 @@ pub use trace_macros::trace_llm;
 /// ```
 /// # use trace_runtime::{testing, trace_pipeline};
 /// fn resample(samples: &[i16], rate: i64) -> Vec<i16> {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
-///         name: "resample",
-///         kind: ::trace_runtime::__private::Kind::Internal,
-///         naming: ::trace_runtime::__private::Naming::Static,
-///         function: ::core::concat!(::core::module_path!(), "::", "resample"),
-///         file: ::core::file!(),
-///         line: ::core::line!(),
-///     };
+///     // Literal arguments become attributes at compile time, in the call site's metadata:
+///     // a span records none of them. Each key resolves through one `use` per segment
+///     // (a typo is one error there), and the closure, never called, checks the value.
+///     const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 2] = [
+///         {
+///             use ::trace_runtime::keys::pipeline as pipeline;
+///             {
+///                 use pipeline::name as name;
+///                 const _: fn() = || {
+///                     let _ = <&'static str as name>::__static_attr("voice");
+///                 };
+///                 <::trace_runtime::__private::ConstProbe as name>::__KEY
+///             }
+///         },
+///         {
+///             use ::trace_runtime::keys::pipeline as pipeline;
+///             {
+///                 use pipeline::element as element;
+///                 const _: fn() = || {
+///                     let _ = <&'static str as element>::__static_attr("resample");
+///                 };
+///                 <::trace_runtime::__private::ConstProbe as element>::__KEY
+///             }
+///         },
+///     ];
+///     static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 2] = [
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[0],
+///             ::trace_runtime::__private::ConstValue::Str("voice"),
+///         ),
+///         ::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[1],
+///             ::trace_runtime::__private::ConstValue::Str("resample"),
+///         ),
+///     ];
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///         ::trace_runtime::__private::SpanMeta {
+///             name: "resample",
+///             kind: ::trace_runtime::__private::Kind::Internal,
+///             naming: ::trace_runtime::__private::Naming::Static,
+///             function: ::core::concat!(::core::module_path!(), "::", "resample"),
+///             file: ::core::file!(),
+///             line: ::core::line!(),
+///             attrs: &__TRACE_ATTRS,
+///             associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
+///         };
 ///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
 ///     // One relaxed load when tracing is off: then nothing below records.
 ///     let mut __trace_guard =
 ///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
 ///     if __trace_guard.is_recording() {
-///         // Each key segment resolves through its own `use`, so a typo is one error there.
-///         __trace_guard.attrs([
-///             {
-///                 use ::trace_runtime::keys::pipeline as pipeline;
+///         __trace_guard.attrs([match rate {
+///             __trace_value => {
+///                 use ::trace_runtime::keys::audio as audio;
 ///                 {
-///                     use pipeline::name as name;
-///                     <&'static str as name>::__static_attr("voice")
-///                 }
-///             },
-///             {
-///                 use ::trace_runtime::keys::pipeline as pipeline;
-///                 {
-///                     use pipeline::element as element;
-///                     <&'static str as element>::__static_attr("resample")
-///                 }
-///             },
-///             match rate {
-///                 __trace_value => {
-///                     use ::trace_runtime::keys::audio as audio;
-///                     {
-///                         use audio::sample_rate as sample_rate;
-///                         <_ as sample_rate>::__attr(__trace_value)
-///                     }
+///                     use audio::sample_rate as sample_rate;
+///                     <_ as sample_rate>::__attr(__trace_value)
 ///                 }
 ///             }
-///         ]);
+///         }]);
 ///     }
 ///     // Starts the clock and makes the span current; the guard's drop ends it.
 ///     __trace_guard.enter();
@@ -401,6 +481,24 @@ pub use trace_macros::trace_pipeline;
 /// # use trace_runtime::{testing, trace_connection};
 /// async fn serve(conn_id: &str) -> usize {
 ///     let __trace_future = {
+///         // Literal arguments become attributes at compile time, in the call site's metadata:
+///         // a span records none of them. Each key resolves through one `use` per segment
+///         // (a typo is one error there), and the closure, never called, checks the value.
+///         const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 1] = [{
+///             use ::trace_runtime::keys::connection as connection;
+///             {
+///                 use connection::r#type as r#type;
+///                 const _: fn() = || {
+///                     let _ = <&'static str as r#type>::__static_attr("webrtc");
+///                 };
+///                 <::trace_runtime::__private::ConstProbe as r#type>::__KEY
+///             }
+///         }];
+///         static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 1] =
+///             [::trace_runtime::__private::const_attr(
+///                 __TRACE_KEYS[0],
+///                 ::trace_runtime::__private::ConstValue::Str("webrtc"),
+///             )];
 ///         static __TRACE_META: ::trace_runtime::__private::SpanMeta =
 ///             ::trace_runtime::__private::SpanMeta {
 ///                 name: "serve webrtc",
@@ -409,54 +507,55 @@ pub use trace_macros::trace_pipeline;
 ///                 function: ::core::concat!(::core::module_path!(), "::", "serve"),
 ///                 file: ::core::file!(),
 ///                 line: ::core::line!(),
+///                 attrs: &__TRACE_ATTRS,
+///                 associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
 ///             };
-///         // One relaxed load when tracing is off: then nothing below records.
 ///         let mut __trace_span = ::trace_runtime::__private::Span::new(&__TRACE_META);
 ///         if __trace_span.is_recording() {
-///             // Each key segment resolves through its own `use`, so a typo is one error there.
-///             __trace_span.attrs([
-///                 match conn_id {
-///                     __trace_value => {
-///                         use ::trace_runtime::keys::connection as connection;
-///                         {
-///                             use connection::id as id;
-///                             <_ as id>::__attr(__trace_value)
-///                         }
-///                     }
-///                 },
-///                 {
+///             __trace_span.attrs([match conn_id {
+///                 __trace_value => {
 ///                     use ::trace_runtime::keys::connection as connection;
 ///                     {
-///                         use connection::r#type as r#type;
-///                         <&'static str as r#type>::__static_attr("webrtc")
+///                         use connection::id as id;
+///                         <_ as id>::__attr(__trace_value)
 ///                     }
 ///                 }
-///             ]);
+///             }]);
 ///         }
-///         // The span is current on every poll and ends with the future (cancelled if dropped).
-///         ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-///             let __trace_ret = async move {
-///                 #[allow(
-///                     unreachable_code,
-///                     clippy::diverging_sub_expression,
-///                     clippy::empty_loop,
-///                     clippy::needless_return
-///                 )]
-///                 if false {
-///                     let __trace_fake_return: usize = loop {};
-///                     return __trace_fake_return;
-///                 }
-///                 conn_id.len()
+///         let __trace_body = async move {
+///             #[allow(
+///                 unreachable_code,
+///                 clippy::diverging_sub_expression,
+///                 clippy::empty_loop,
+///                 clippy::needless_return
+///             )]
+///             if false {
+///                 let __trace_fake_return: usize = loop {};
+///                 return __trace_fake_return;
 ///             }
-///             .await;
-///             #[allow(unused_imports)]
-///             use ::trace_runtime::__private::{
-///                 OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
-///                 RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
-///             };
-///             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///             __trace_ret
-///         })
+///             conn_id.len()
+///         };
+///         // Nothing records (tracing off, or an unsampled parent): the plain body runs.
+///         if __trace_span.is_inert() {
+///             ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
+///         } else {
+///             ::trace_runtime::__private::MaybeTraced::Traced {
+///                 future: ::trace_runtime::__private::Instrumented::new(
+///                     __trace_span,
+///                     async move {
+///                         let __trace_ret = __trace_body.await;
+///                         #[allow(unused_imports)]
+///                         use ::trace_runtime::__private::{
+///                             OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _,
+///                             RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _,
+///                             UsageOfValue as _,
+///                         };
+///                         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///                         __trace_ret
+///                     },
+///                 ),
+///             }
+///         }
 ///     };
 ///     __trace_future.await
 /// }

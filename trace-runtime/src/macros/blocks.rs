@@ -53,27 +53,39 @@ use crate::*;
 /// # use trace_runtime::{testing, trace};
 /// # let (_, spans) = testing::capture(|| {
 /// let n = {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
-///         name: "turn",
-///         kind: ::trace_runtime::__private::Kind::Internal,
-///         naming: ::trace_runtime::__private::Naming::Static,
-///         function: "",
-///         file: ::core::file!(),
-///         line: ::core::line!(),
-///     };
+///     // Literal arguments become attributes at compile time, in the call site's metadata:
+///     // a span records none of them. Each key resolves through one `use` per segment
+///     // (a typo is one error there), and the closure, never called, checks the value.
+///     const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 1] = [{
+///         use ::trace_runtime::keys::session as session;
+///         {
+///             use session::id as id;
+///             const _: fn() = || {
+///                 let _ = <&'static str as id>::__static_attr("s-1");
+///             };
+///             <::trace_runtime::__private::ConstProbe as id>::__KEY
+///         }
+///     }];
+///     static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 1] =
+///         [::trace_runtime::__private::const_attr(
+///             __TRACE_KEYS[0],
+///             ::trace_runtime::__private::ConstValue::Str("s-1"),
+///         )];
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///         ::trace_runtime::__private::SpanMeta {
+///             name: "turn",
+///             kind: ::trace_runtime::__private::Kind::Internal,
+///             naming: ::trace_runtime::__private::Naming::Static,
+///             function: "",
+///             file: ::core::file!(),
+///             line: ::core::line!(),
+///             attrs: &__TRACE_ATTRS,
+///             associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
+///         };
 ///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
 ///     // One relaxed load when tracing is off: then nothing below records.
 ///     let mut __trace_guard =
 ///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-///     if __trace_guard.is_recording() {
-///         __trace_guard.attrs([{
-///             use ::trace_runtime::keys::session as session;
-///             {
-///                 use session::id as id;
-///                 <&'static str as id>::__static_attr("s-1")
-///             }
-///         }]);
-///     }
 ///     // Starts the clock and makes the span current; the guard's drop ends it.
 ///     __trace_guard.enter();
 ///     40 + 2
@@ -105,15 +117,17 @@ use crate::*;
 /// # futures::executor::block_on(async {
 /// let sid = String::from("s-2");
 /// let turn = {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta = ::trace_runtime::__private::SpanMeta {
-///         name: "turn",
-///         kind: ::trace_runtime::__private::Kind::Internal,
-///         naming: ::trace_runtime::__private::Naming::Static,
-///         function: "",
-///         file: ::core::file!(),
-///         line: ::core::line!(),
-///     };
-///     // One relaxed load when tracing is off: then nothing below records.
+///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///         ::trace_runtime::__private::SpanMeta {
+///             name: "turn",
+///             kind: ::trace_runtime::__private::Kind::Internal,
+///             naming: ::trace_runtime::__private::Naming::Static,
+///             function: "",
+///             file: ::core::file!(),
+///             line: ::core::line!(),
+///             attrs: &[],
+///             associated: 0,
+///         };
 ///     let mut __trace_span = ::trace_runtime::__private::Span::new_deferred(&__TRACE_META);
 ///     if __trace_span.is_recording() {
 ///         __trace_span.attrs([match sid.as_str() {
@@ -126,7 +140,6 @@ use crate::*;
 ///             }
 ///         }]);
 ///     }
-///     // The span is current on every poll and ends with the future (cancelled if dropped).
 ///     ::trace_runtime::__private::Instrumented::new(__trace_span, async move { sid.len() })
 /// };
 /// # let (n, spans) = testing::capture_async(turn).await;
@@ -202,6 +215,16 @@ pub use trace_macros::trace;
 ///     pub trait credits {
 ///         #[doc(hidden)]
 ///         fn __attr(self) -> ::trace_runtime::__private::Attr;
+///         #[doc = r" The key as a literal value's constant attribute names it,"]
+///         #[doc = r" `<::trace_runtime::__private::ConstProbe as key>::__KEY` (the value is checked by"]
+///         #[doc = r" the `__attr` or `__static_attr` call beside it)."]
+///         #[doc(hidden)]
+///         const __KEY: ::trace_runtime::__private::ConstKey =
+///             ::trace_runtime::__private::ConstKey {
+///                 name: "billing.credits_charged",
+///                 associated: false,
+///                 float: false,
+///             };
 ///         #[doc = r" A string literal under this key, stored without a copy; called as"]
 ///         #[doc = r" `<&'static str as key>::__static_attr(..)`, which checks that the key takes strings."]
 ///         #[doc(hidden)]
@@ -212,7 +235,7 @@ pub use trace_macros::trace;
 ///         {
 ///             ::trace_runtime::__private::Attr::new(
 ///                 "billing.credits_charged",
-///                 ::trace_runtime::__private::AttrValue::Static(__trace_value)
+///                 ::trace_runtime::__private::AttrValue::Static(__trace_value),
 ///             )
 ///         }
 ///     }
@@ -222,7 +245,7 @@ pub use trace_macros::trace;
 ///         fn __attr(self) -> ::trace_runtime::__private::Attr {
 ///             ::trace_runtime::__private::Attr::new(
 ///                 "billing.credits_charged",
-///                 <V as ::trace_runtime::__private::IntValue>::into_value(self)
+///                 <V as ::trace_runtime::__private::IntValue>::into_value(self),
 ///             )
 ///         }
 ///     }

@@ -61,6 +61,14 @@ pub struct SpanMeta {
     pub function: &'static str,
     pub file: &'static str,
     pub line: u32,
+    /// The attributes of the macro's literal arguments (`model = "gpt-4o"`,
+    /// `fields(audio.channels = 1)`), built at compile time: a span records none of them, and the
+    /// export worker gives each span these first, then the ones it recorded (which win a key
+    /// set twice).
+    pub attrs: &'static [Attr],
+    /// Bit `i` set when `attrs[i]` is under an association key: the span then makes its
+    /// association set when it starts (see `span::association`).
+    pub associated: u64,
 }
 
 pub(crate) mod flags {
@@ -85,6 +93,9 @@ pub(crate) mod status {
     pub(crate) const ERROR: u8 = 2;
 }
 
+/// Laid out in order (`repr(C)`), the fixed part first and the attribute slots last: a span that
+/// recorded `n` attributes is handed off by copying [`Record::used_bytes`] of it, not all 272.
+#[repr(C)]
 pub(crate) struct Record {
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
@@ -92,12 +103,12 @@ pub(crate) struct Record {
     pub(crate) start: Tick,
     pub(crate) end: Tick,
     pub(crate) meta: &'static SpanMeta,
+    pub(crate) extra: Option<Box<Extra>>,
     pub(crate) sink: u32,
     pub(crate) status: u8,
     pub(crate) flags: u8,
     n_attrs: u8,
     attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
-    pub(crate) extra: Option<Box<Extra>>,
 }
 
 /// The rare parts of a span.
@@ -144,11 +155,22 @@ impl Record {
             meta,
             sink,
             status: status::UNSET,
-            flags,
+            // A span whose literal arguments include an association key makes its set when it
+            // starts, as one that recorded such a key does.
+            flags: flags | if meta.associated != 0 { flags::ASSOCIATE_AT_START } else { 0 },
             n_attrs: 0,
             attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
             extra: None,
         }
+    }
+
+    /// Where the attribute slots start: the bytes before them are always used.
+    pub(crate) const FIXED_BYTES: usize = std::mem::offset_of!(Record, attrs);
+
+    /// The bytes of the record that hold data: the fixed part and the attribute slots written.
+    #[inline(always)]
+    pub(crate) fn used_bytes(&self) -> usize {
+        Self::FIXED_BYTES + self.n_attrs as usize * std::mem::size_of::<Attr>()
     }
 
     #[inline(always)]
@@ -211,14 +233,16 @@ impl Record {
         })
     }
 
-    /// The first attribute set for which `f` holds.
+    /// The attribute for which `f` holds that the span exports: the last one set, the recorded
+    /// ones after the constant ones of its call site.
     pub(crate) fn find_attr(&self, mut f: impl FnMut(&Attr) -> bool) -> Option<&Attr> {
         let inline = self.attrs[..self.n_attrs as usize].iter().map(|slot| {
             // SAFETY: the first `n_attrs` slots were written by `push_attr`.
             unsafe { slot.assume_init_ref() }
         });
         let spilled = self.extra.iter().flat_map(|e| e.attrs.iter());
-        inline.chain(spilled).find(|a| f(a))
+        let recorded = inline.chain(spilled).filter(|a| f(a)).last();
+        recorded.or_else(|| self.meta.attrs.iter().rfind(|a| f(a)))
     }
 
     /// Makes `set` the association set this span passes on (replacing an inherited one).
@@ -240,15 +264,20 @@ impl Record {
         }
     }
 
-    /// How many attributes were set (inline and spilled).
+    /// How many attributes were set (the call site's constant ones, inline and spilled).
     pub(crate) fn attr_count(&self) -> usize {
-        self.n_attrs as usize + self.extra.as_ref().map_or(0, |e| e.attrs.len())
+        self.meta.attrs.len() + self.n_attrs as usize + self.extra.as_ref().map_or(0, |e| e.attrs.len())
     }
 
-    /// Hands each attribute to `f`, in the order they were set, then drops them (the export
-    /// worker, converting: `f` moves owned values out, leaving nothing to free).
+    /// Hands each attribute to `f`, the call site's constant ones first, then the recorded ones
+    /// in the order they were set, and drops the recorded ones (the export worker, converting:
+    /// `f` moves owned values out, leaving nothing to free).
     #[inline(always)]
     pub(crate) fn drain_attrs(&mut self, mut f: impl FnMut(&mut Attr)) {
+        for attr in self.meta.attrs {
+            // Constant values are static strings, numbers and booleans: copies own nothing.
+            f(&mut attr.clone());
+        }
         let n = std::mem::take(&mut self.n_attrs) as usize;
         for slot in &mut self.attrs[..n] {
             // SAFETY: the first `n` slots were written by `push_attr`; `n_attrs = 0` above makes

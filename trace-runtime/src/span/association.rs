@@ -219,6 +219,13 @@ pub(crate) fn start(record: &mut Record, parent: Option<Ctx>) {
         return;
     }
     let l = thread_state::get();
+    // The association keys among the call site's constant attributes.
+    let meta = record.meta;
+    for (i, attr) in meta.attrs.iter().enumerate().take(64) {
+        if meta.associated & (1 << i) != 0 {
+            thread_state::note_key(l, attr.key);
+        }
+    }
     let own: Vec<KeyValue> = BUILT_IN
         .iter()
         .copied()

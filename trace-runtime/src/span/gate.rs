@@ -54,21 +54,33 @@ pub(crate) enum Decision {
 /// Whether a span started under `parent` records, and its ids.
 #[inline(always)]
 pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
+    decide_in(l, parent)
+}
+
+/// [`decide`], out of line: the span hot path makes the common decision itself.
+#[cold]
+#[inline(never)]
+pub(crate) fn decide_in(l: &thread_state::Local, parent: Ctx) -> Decision {
     if parent.trace_id != 0 {
         if !parent.sampled() {
             return Decision::Inert;
         }
-        let flags = if parent.flags & ctx_flags::REMOTE != 0 { flags::REMOTE_PARENT } else { 0 };
-        let flags = flags | (parent.flags & ctx_flags::SAMPLED_OUT);
         return Decision::Record {
             trace_id: parent.trace_id,
             span_id: l.ids.span_id(),
             parent_id: parent.span_id,
             sink: parent.sink,
-            flags,
+            flags: child_flags(parent),
         };
     }
     decide_root(l, parent.sink)
+}
+
+/// The record flags of a span started under `parent`, a sampled context.
+#[inline(always)]
+pub(crate) fn child_flags(parent: Ctx) -> u8 {
+    let flags = if parent.flags & ctx_flags::REMOTE != 0 { flags::REMOTE_PARENT } else { 0 };
+    flags | (parent.flags & ctx_flags::SAMPLED_OUT)
 }
 
 /// Whether spans under a remote parent of `trace_id` record, the parent's sampled flag being

@@ -16,7 +16,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering;
 
 use super::association;
-use super::gate::{Decision, ENABLED, decide};
+use super::gate::{Decision, ENABLED, child_flags, decide};
 use super::thread_state::{self, Ctx, Local, Scope, ctx_flags};
 use crate::record::clock;
 use crate::record::value::Attr;
@@ -154,30 +154,40 @@ impl<S: Storage> SpanIn<S> {
         unsafe { self.record.slot().assume_init_mut() }
     }
 
+    /// Decides and writes the record, all inline: code here that passed the span's or the
+    /// record's address out of line kept an async span's future from being built where it ends
+    /// up, and cost it two copies of itself.
     #[inline(always)]
     fn begin(&mut self, meta: &'static SpanMeta) {
         let l = thread_state::get();
         let parent = l.ctx.get();
-        match decide(l, parent) {
-            Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
-                let record =
-                    self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
-                if !parent.assoc.is_none() {
-                    // The parent's association set is taken once the span is in place (entered,
-                    // or its future first polled): code here that passed the record's address
-                    // out of line kept the future from being built where it ends up, and cost
-                    // each async span two copies of itself. `saved` is unused until then.
-                    record.flags |= flags::INHERIT_AT_START;
-                    self.saved.write(parent);
+        // The common span, a child in a sampled trace, takes its ids here, in registers; the
+        // other decisions are out of line (the enum of them, made here, cost seven stores).
+        let (trace_id, span_id, parent_id, sink, flags) = if parent.trace_id != 0 && parent.sampled() {
+            (parent.trace_id, l.ids.span_id(), parent.span_id, parent.sink, child_flags(parent))
+        } else {
+            match decide(l, parent) {
+                Decision::Record { trace_id, span_id, parent_id, sink, flags } => {
+                    (trace_id, span_id, parent_id, sink, flags)
                 }
-                self.state = State::Ready;
+                Decision::Unsampled(trace) => {
+                    self.saved.write(trace);
+                    self.state = State::Unsampled;
+                    return;
+                }
+                Decision::Inert => return,
             }
-            Decision::Unsampled(trace) => {
-                self.saved.write(trace);
-                self.state = State::Unsampled;
-            }
-            Decision::Inert => {}
+        };
+        let record = self.record.slot().write(Record::new(meta, trace_id, span_id, parent_id, sink, flags));
+        if !parent.assoc.is_none() {
+            // The parent's association set is taken once the span is in place (entered, or its
+            // future first polled); `saved` is unused until then. Marked cold, so that the
+            // write is not hoisted and made for every span.
+            std::hint::cold_path();
+            record.flags |= flags::INHERIT_AT_START;
+            self.saved.write(parent);
         }
+        self.state = State::Ready;
     }
 }
 
@@ -235,6 +245,13 @@ impl<S: Storage> SpanIn<S> {
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
         matches!(self.state, State::Ready | State::Deferred)
+    }
+
+    /// Whether the span records nothing and passes nothing on (recording off, or under an
+    /// unsampled parent): an async fn then runs its plain body.
+    #[inline(always)]
+    pub fn is_inert(&self) -> bool {
+        self.state == State::Inert
     }
 
     /// Sets an attribute before the span is entered.
@@ -483,6 +500,29 @@ pub(crate) mod future {
             polling.ready = poll.is_ready();
             drop(polling);
             poll
+        }
+    }
+
+    pin_project_lite::pin_project! {
+        /// An instrumented async fn's future: its plain body when its span was inert at the first
+        /// poll (recording off, or an unsampled parent), the recording future otherwise.
+        #[doc(hidden)]
+        #[project = MaybeTracedProj]
+        pub enum MaybeTraced<P, T> {
+            Plain { #[pin] future: P },
+            Traced { #[pin] future: T },
+        }
+    }
+
+    impl<P: Future, T: Future<Output = P::Output>> Future for MaybeTraced<P, T> {
+        type Output = P::Output;
+
+        #[inline(always)]
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
+            match self.project() {
+                MaybeTracedProj::Plain { future } => future.poll(cx),
+                MaybeTracedProj::Traced { future } => future.poll(cx),
+            }
         }
     }
 
