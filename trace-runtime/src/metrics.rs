@@ -134,7 +134,8 @@ pub fn metrics() -> Metrics {
     let queued = get(&c.spans_queued);
     let dropped_queue_full = get(&c.dropped_queue_full);
     Metrics {
-        spans_started: get(&c.spans_ended),
+        // Every hand-off is queued or dropped there: one counter fewer for each to touch.
+        spans_started: queued + dropped_queue_full,
         span_writes_dropped: crate::span::thread_state::DROPPED_WRITES.load(Ordering::Relaxed),
         spans_queued: queued,
         spans_dropped_queue_full: dropped_queue_full,

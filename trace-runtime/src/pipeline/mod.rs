@@ -34,7 +34,7 @@ use fanout::{LaneConfig, Lanes};
 
 /// Records per thread-local batch: an application thread hands its finished spans to the queue
 /// this many at a time (or fewer, when it leaves its outermost span or a flush asks).
-pub(crate) const LOCAL_BATCH: usize = 64;
+pub(crate) const LOCAL_BATCH: usize = 128;
 
 /// Default bound on spans waiting for the worker (`TRACE_QUEUE_SIZE`): about 10 MiB of records.
 pub(crate) const DEFAULT_QUEUE_SPANS: usize = 32 * 1024;
@@ -71,8 +71,6 @@ pub(crate) struct Shared {
 /// Pipeline counters, readable from any thread.
 #[derive(Default)]
 pub(crate) struct Counters {
-    /// Spans the application's threads handed off (counted before the queue decides).
-    pub(crate) spans_ended: AtomicU64,
     pub(crate) spans_queued: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_no_sink: AtomicU64,
@@ -168,7 +166,6 @@ pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
 #[inline]
 pub(crate) fn reserve(n: usize) -> bool {
     let shared = shared();
-    shared.counters.spans_ended.fetch_add(n as u64, Ordering::Relaxed);
     let limit = shared.queue_limit.load(Ordering::Relaxed);
     let queued = shared.queued_spans.fetch_add(n, Ordering::Relaxed);
     if queued + n > limit {
