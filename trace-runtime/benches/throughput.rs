@@ -41,6 +41,26 @@ fn kit_step(x: u64) -> u64 {
     std::hint::black_box(x.wrapping_mul(2654435761) >> 7)
 }
 
+/// Spans in a trace of `children` below a root; `0` children is a one-span trace, the step
+/// itself as the root (a request handler's shape).
+fn spans_per_trace(children: u64) -> u64 {
+    if children == 0 { 1 } else { children + 1 }
+}
+
+/// One trace: a `turn` root over `children` steps, or one step alone.
+fn kit_trace(i: u64, children: u64) -> u64 {
+    if children == 0 {
+        kit_step(i);
+    } else {
+        trace!("turn", {
+            for c in 0..children {
+                kit_step(i + c);
+            }
+        });
+    }
+    spans_per_trace(children)
+}
+
 struct Outcome {
     recorded: u64,
     delivered: u64,
@@ -85,7 +105,7 @@ fn drive(secs: Duration, trace_one: impl Fn(u64) -> u64 + Sync) -> (u64, Duratio
     (recorded.load(Ordering::Relaxed), start.elapsed())
 }
 
-fn kit(secs: Duration) -> Outcome {
+fn kit(secs: Duration, children: u64) -> Outcome {
     reset_peak();
     let discard = Discard::default();
     let guard = trace_runtime::init_with(
@@ -93,14 +113,7 @@ fn kit(secs: Duration) -> Outcome {
     )
     .expect("valid settings");
     let before = trace_runtime::metrics();
-    let (recorded, elapsed) = drive(secs, |i| {
-        trace!("turn", {
-            for c in 0..CHILDREN {
-                kit_step(i + c);
-            }
-        });
-        CHILDREN + 1
-    });
+    let (recorded, elapsed) = drive(secs, |i| kit_trace(i, children));
     guard.flush();
     let after = trace_runtime::metrics();
     drop(guard);
@@ -119,7 +132,7 @@ fn kit(secs: Duration) -> Outcome {
 }
 
 /// Bursts of half the queue per thread, each followed by a flush: below capacity, nothing drops.
-fn kit_bursts(secs: Duration) -> Outcome {
+fn kit_bursts(secs: Duration, children: u64) -> Outcome {
     reset_peak();
     let discard = Discard::default();
     let queue = 32 * 1024;
@@ -132,7 +145,7 @@ fn kit_bursts(secs: Duration) -> Outcome {
     )
     .expect("valid settings");
     let before = trace_runtime::metrics();
-    let per_thread = queue as u64 / 2 / THREADS as u64 / (CHILDREN + 1);
+    let per_thread = queue as u64 / 2 / THREADS as u64 / spans_per_trace(children);
     let start = Instant::now();
     let mut recorded = 0;
     while start.elapsed() < secs {
@@ -140,16 +153,12 @@ fn kit_bursts(secs: Duration) -> Outcome {
             for t in 0..THREADS as u64 {
                 s.spawn(move || {
                     for i in 0..per_thread {
-                        trace!("turn", {
-                            for c in 0..CHILDREN {
-                                kit_step(t + i + c);
-                            }
-                        });
+                        kit_trace(t + i, children);
                     }
                 });
             }
         });
-        recorded += per_thread * THREADS as u64 * (CHILDREN + 1);
+        recorded += per_thread * THREADS as u64 * spans_per_trace(children);
         guard.flush();
     }
     let elapsed = start.elapsed();
@@ -164,28 +173,35 @@ fn kit_bursts(secs: Duration) -> Outcome {
     }
 }
 
-fn otel_sdk(secs: Duration) -> Outcome {
+fn otel_sdk(secs: Duration, children: u64) -> Outcome {
     reset_peak();
     let discard = Discard::default();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(BatchSpanProcessor::builder(discard.clone()).build())
         .build();
     let tracer = provider.tracer("throughput");
+    let step = |x: u64| {
+        tracer.in_span("kit_step", |cx| {
+            use opentelemetry::trace::TraceContextExt;
+            let span = cx.span();
+            span.set_attribute(KeyValue::new("pipeline.name", "voice"));
+            span.set_attribute(KeyValue::new("pipeline.element", "stt"));
+            span.set_attribute(KeyValue::new("audio.sample_rate", 16000));
+            span.set_attribute(KeyValue::new("audio.channels", 1));
+            std::hint::black_box(x.wrapping_mul(2654435761) >> 7);
+        })
+    };
     let (recorded, elapsed) = drive(secs, |i| {
-        tracer.in_span("turn", |_| {
-            for c in 0..CHILDREN {
-                tracer.in_span("kit_step", |cx| {
-                    use opentelemetry::trace::TraceContextExt;
-                    let span = cx.span();
-                    span.set_attribute(KeyValue::new("pipeline.name", "voice"));
-                    span.set_attribute(KeyValue::new("pipeline.element", "stt"));
-                    span.set_attribute(KeyValue::new("audio.sample_rate", 16000));
-                    span.set_attribute(KeyValue::new("audio.channels", 1));
-                    std::hint::black_box((i + c).wrapping_mul(2654435761) >> 7);
-                });
-            }
-        });
-        CHILDREN + 1
+        if children == 0 {
+            step(i);
+        } else {
+            tracer.in_span("turn", |_| {
+                for c in 0..children {
+                    step(i + c);
+                }
+            });
+        }
+        spans_per_trace(children)
     });
     let _ = provider.force_flush();
     let _ = provider.shutdown();
@@ -202,7 +218,7 @@ fn otel_sdk(secs: Duration) -> Outcome {
 fn report(name: &str, o: &Outcome) {
     let secs = o.elapsed.as_secs_f64();
     println!(
-        "{name:<28} {:>12.0} {:>12.0} {:>12} {:>7.1}% {:>10}",
+        "{name:<34} {:>12.0} {:>12.0} {:>12} {:>7.1}% {:>10}",
         o.recorded as f64 / secs,
         o.delivered as f64 / secs,
         o.dropped,
@@ -219,25 +235,37 @@ fn main() {
         Duration::from_secs_f64,
     );
     println!(
-        "{THREADS} threads, {secs:?} per side, traces of 1 root + {CHILDREN} children with 4 attributes"
+        "{THREADS} threads, {secs:?} per side; steps with 4 attributes, in traces of 1 root + {CHILDREN} children or alone"
     );
     println!(
-        "{:<28} {:>12} {:>12} {:>12} {:>8} {:>10}",
+        "{:<34} {:>12} {:>12} {:>12} {:>8} {:>10}",
         "", "recorded/s", "delivered/s", "dropped", "", "peak RSS"
     );
-    let rows = std::env::var("THROUGHPUT_ROWS").unwrap_or_else(|_| "kit,bursts,otel".into());
+    let rows =
+        std::env::var("THROUGHPUT_ROWS").unwrap_or_else(|_| "kit,bursts,otel,kit1,bursts1,otel1".into());
     let row = |name: &str| rows.split(',').any(|r| r.trim() == name);
-    if row("kit") {
-        let k = kit(secs);
-        report("trace-runtime (queue 32768)", &k);
-        assert_eq!(k.recorded, k.delivered + k.dropped, "every kit span is delivered or counted as dropped");
-    }
-    if row("bursts") {
-        let b = kit_bursts(secs);
-        report("trace-runtime, bursts < queue", &b);
-        assert_eq!(b.recorded, b.delivered + b.dropped, "every kit span is delivered or counted as dropped");
-    }
-    if row("otel") {
-        report("otel_sdk BatchSpanProcessor", &otel_sdk(secs));
+    for (suffix, children, shape) in [("", CHILDREN, "16-span traces"), ("1", 0, "1-span traces")] {
+        if row(&format!("kit{suffix}")) {
+            let k = kit(secs, children);
+            report(&format!("trace-runtime, {shape}"), &k);
+            assert_eq!(
+                k.recorded,
+                k.delivered + k.dropped,
+                "every kit span is delivered or counted as dropped"
+            );
+        }
+        if row(&format!("bursts{suffix}")) {
+            let b = kit_bursts(secs, children);
+            report(&format!("trace-runtime, {shape}, < queue"), &b);
+            assert_eq!(
+                b.recorded,
+                b.delivered + b.dropped,
+                "every kit span is delivered or counted as dropped"
+            );
+            assert_eq!(b.dropped, 0, "below the queue bound the kit drops nothing");
+        }
+        if row(&format!("otel{suffix}")) {
+            report(&format!("otel_sdk BatchSpanProcessor, {shape}"), &otel_sdk(secs, children));
+        }
     }
 }

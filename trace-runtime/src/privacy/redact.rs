@@ -180,15 +180,19 @@ impl Redactor {
         if !builtin && !self.custom.as_ref().is_some_and(|c| c.is_match(text)) {
             return Cow::Borrowed(text);
         }
-        let matched = self.any.matches(text);
-        let mut out = text.to_string();
-        for index in matched.iter() {
+        // A trigger literal is no match ("gh" in "throughput", "sk" in "task"): a string no rule
+        // changes comes back borrowed, so it is known clean and never scanned again (returned
+        // as a copy, it was scanned and copied on every span that carried it).
+        let mut out = Cow::Borrowed(text);
+        for index in self.any.matches(text).iter() {
             let (class, rule) = &self.rules[index];
-            if let Cow::Owned(replaced) = rule.replace_all(&out, format!("[REDACTED:{class}]").as_str()) {
-                out = replaced;
-            }
+            let replaced = match rule.replace_all(&out, format!("[REDACTED:{class}]").as_str()) {
+                Cow::Owned(replaced) => replaced,
+                Cow::Borrowed(_) => continue,
+            };
+            out = Cow::Owned(replaced);
         }
-        Cow::Owned(out)
+        out
     }
 
     /// Redacts and truncates every string of `span`; `clean` remembers short strings that need
@@ -568,6 +572,20 @@ mod tests {
             assert!(r.scrub(&format!("element-{i}"), &mut clean).is_none());
         }
         assert!(clean.set.len() <= CleanCache::MAX_ENTRIES);
+    }
+
+    #[test]
+    fn a_trigger_literal_without_a_secret_leaves_the_text_borrowed_and_known_clean() {
+        let r = Redactor::builtin();
+        // "gh" (GitHub tokens), "sk" (API keys), "AKIA"-like capitals: literals the rules
+        // start from, in text that is no secret.
+        for text in ["throughput::kit_step", "task-queue", "ask the agent", "AKIA"] {
+            assert!(matches!(r.redact(text), Cow::Borrowed(_)), "{text} copied");
+            let mut clean = CleanCache::default();
+            assert!(r.scrub(text, &mut clean).is_none(), "{text} rewritten");
+            assert!(clean.set.contains(text), "{text} not remembered as clean");
+        }
+        assert_eq!(r.redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), "[REDACTED:github_token]");
     }
 
     #[test]

@@ -497,9 +497,10 @@ fn install(l: &Local, mut buf: Vec<Record>) {
 
 /// Sends the thread's batch to the export queue.
 ///
-/// A full batch leaves whole: the thread's buffer goes to the queue and a recycled one from the
-/// pool takes its place, so no record is copied twice. A short batch (the end of a small trace)
-/// is copied into a buffer of its size, so queued memory stays in proportion to queued spans.
+/// A batch at least a quarter full leaves whole: the thread's buffer goes to the queue and a
+/// recycled one from the pool takes its place, so no record is copied twice. A shorter batch (the
+/// end of a small trace) is copied into a buffer of its size, so queued memory stays within four
+/// records' room per queued span.
 /// When the queue has no room the records are dropped where they are, before anything is spent
 /// on them: an overloaded pipeline costs the application less, not more.
 #[cold]
