@@ -73,7 +73,7 @@ impl SpanStart {
         self.attrs.iter().filter_map(|a| a.constant.as_ref()).take(MAX_CONST_ATTRS)
     }
 
-    fn runtime_attrs(&self) -> impl Iterator<Item = &TokenStream> {
+    pub(crate) fn runtime_attrs(&self) -> impl Iterator<Item = &TokenStream> {
         let mut constants = 0;
         self.attrs.iter().filter_map(move |a| match &a.constant {
             Some(_) if constants < MAX_CONST_ATTRS => {
@@ -245,34 +245,62 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         // A span that records nothing (before `init()`, under the kill switch, below an
         // unsampled parent) runs the plain body: the disabled path pays neither the recording
         // future's work nor its outcome recorders.
-        quote! {
-            let __trace_future = {
-                #start
-                #io_input_made
-                #tool_arguments_made
-                let __trace_body = async move {
-                    #fake_return
-                    #(#stmts)*
-                };
-                if __trace_span.is_inert() {
-                    ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
-                } else {
-                    ::trace_runtime::__private::MaybeTraced::Traced {
-                        future: ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-                            #io_input_recorded
-                            #tool_arguments_recorded
-                            let __trace_ret = __trace_body.await;
-                            #recorders
-                            (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                            #error_type
-                            #usage
-                            #io_output
-                            #tool_result
-                            __trace_ret
-                        }),
-                    }
+        // With nothing to evaluate from the arguments before the body's future takes them, the
+        // body is made first, and the span only when tracing is on.
+        let plain_first = span_start.runtime_attrs().next().is_none() && io_input.is_none() && !tool_io;
+        let choose = quote! {
+            if __trace_span.is_inert() {
+                ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
+            } else {
+                ::trace_runtime::__private::MaybeTraced::Traced {
+                    future: ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
+                        #io_input_recorded
+                        #tool_arguments_recorded
+                        let __trace_ret = __trace_body.await;
+                        #recorders
+                        (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                        #error_type
+                        #usage
+                        #io_output
+                        #tool_result
+                        __trace_ret
+                    }),
                 }
+            }
+        };
+        let body = quote! {
+            let __trace_body = async move {
+                #fake_return
+                #(#stmts)*
             };
+        };
+        // Tracing off, the body is awaited as it is: no span is made, and the future's state
+        // holds the body alone (the body's room ends with its block, so the traced future
+        // overlaps it, not adds to it).
+        let make = match plain_first {
+            true => quote! {
+                let __trace_future;
+                {
+                    #body
+                    if !::trace_runtime::__private::recording_on() {
+                        return __trace_body.await;
+                    }
+                    #start
+                    __trace_future = #choose;
+                }
+            },
+            false => quote! {
+                let __trace_future = {
+                    #start
+                    #io_input_made
+                    #tool_arguments_made
+                    #body
+                    #choose
+                };
+            },
+        };
+        quote! {
+            #make
             __trace_future.await
         }
     } else {
@@ -281,19 +309,40 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             _ => quote!(),
         };
         let start = span_start.scoped_tokens();
-        quote! {
-            #start
-            #io_input
-            #tool_arguments
-            #[allow(clippy::redundant_closure_call)]
-            let __trace_ret = ::trace_runtime::__private::call_once(move || #ret { #(#stmts)* });
-            #recorders
-            (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-            #error_type
-            #usage
-            #io_output
-            #tool_result
-            __trace_ret
+        // With nothing to evaluate from the arguments before the body takes them (every
+        // attribute a literal, no IO capture), the body is made first and runs at once when
+        // tracing is off; the traced path is out of line, so the disabled one is a load, a
+        // branch and the body, with none of the span's stack frame.
+        let plain_first =
+            span_start.runtime_attrs().next().is_none() && io_input.is_none() && tool_arguments.is_none();
+        let traced = |call: TokenStream| {
+            quote! {
+                #start
+                #io_input
+                #tool_arguments
+                #[allow(clippy::redundant_closure_call)]
+                let __trace_ret = #call;
+                #recorders
+                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+                #error_type
+                #usage
+                #io_output
+                #tool_result
+                __trace_ret
+            }
+        };
+        match plain_first {
+            true => {
+                let traced = traced(quote!(::trace_runtime::__private::call_once(__trace_body)));
+                quote! {
+                    let __trace_body = move || #ret { #(#stmts)* };
+                    if !::trace_runtime::__private::recording_on() {
+                        return ::trace_runtime::__private::call_once(__trace_body);
+                    }
+                    ::trace_runtime::__private::run_traced(move || #ret { #traced })
+                }
+            }
+            false => traced(quote!(::trace_runtime::__private::call_once(move || #ret { #(#stmts)* }))),
         }
     };
     *item.block = syn::parse_quote!({ #body });

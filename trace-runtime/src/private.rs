@@ -11,6 +11,20 @@ pub use crate::span::guard::{RecordSlot, ScopedSpan, Span};
 
 use crate::record::usage::Usage;
 
+/// Whether spans may record at all (a pipeline is installed or a capture is open): one relaxed
+/// load, the whole disabled path of a traced sync fn whose attributes are all literals.
+#[inline(always)]
+pub fn recording_on() -> bool {
+    crate::span::gate::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs the traced path of a sync fn out of line (see `recording_on`): the span's end is inline
+/// in it, and its frame is not the caller's.
+#[inline(never)]
+pub fn run_traced<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// An attribute under an association key (`#[associated]` in `define_keys!`), noted for the span
 /// a macro is starting.
 #[inline(always)]

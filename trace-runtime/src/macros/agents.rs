@@ -256,33 +256,39 @@ pub use trace_macros::trace_tool;
 /// ```
 /// # use trace_runtime::{testing, trace_fn};
 /// fn plan(steps: usize) -> Vec<usize> {
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
-///         ::trace_runtime::__private::SpanMeta {
-///             name: "plan",
-///             kind: ::trace_runtime::__private::Kind::Internal,
-///             naming: ::trace_runtime::__private::Naming::Static,
-///             function: ::core::concat!(::core::module_path!(), "::", "plan"),
-///             file: ::core::file!(),
-///             line: ::core::line!(),
-///             attrs: &[],
-///             associated: 0,
+///     let __trace_body = move || -> Vec<usize> { (0..steps).collect() };
+///     // Tracing off: the body runs as it is, and no span is made.
+///     if !::trace_runtime::__private::recording_on() {
+///         return ::trace_runtime::__private::call_once(__trace_body);
+///     }
+///     ::trace_runtime::__private::run_traced(move || -> Vec<usize> {
+///         static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///             ::trace_runtime::__private::SpanMeta {
+///                 name: "plan",
+///                 kind: ::trace_runtime::__private::Kind::Internal,
+///                 naming: ::trace_runtime::__private::Naming::Static,
+///                 function: ::core::concat!(::core::module_path!(), "::", "plan"),
+///                 file: ::core::file!(),
+///                 line: ::core::line!(),
+///                 attrs: &[],
+///                 associated: 0,
+///             };
+///         let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+///         // One relaxed load when tracing is off: then nothing below records.
+///         let mut __trace_guard =
+///             ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
+///         // Starts the clock and makes the span current; the guard's drop ends it.
+///         __trace_guard.enter();
+///         #[allow(clippy::redundant_closure_call)]
+///         let __trace_ret = ::trace_runtime::__private::call_once(__trace_body);
+///         #[allow(unused_imports)]
+///         use ::trace_runtime::__private::{
+///             OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
+///             RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///         };
-///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
-///     // One relaxed load when tracing is off: then nothing below records.
-///     let mut __trace_guard =
-///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-///     // Starts the clock and makes the span current; the guard's drop ends it.
-///     __trace_guard.enter();
-///     #[allow(clippy::redundant_closure_call)]
-///     let __trace_ret =
-///         ::trace_runtime::__private::call_once(move || -> Vec<usize> { (0..steps).collect() });
-///     #[allow(unused_imports)]
-///     use ::trace_runtime::__private::{
-///         OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
-///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
-///     };
-///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///     __trace_ret
+///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///         __trace_ret
+///     })
 /// }
 /// # let (out, spans) = testing::capture(|| plan(2));
 /// # assert_eq!(out, [0, 1]);

@@ -71,103 +71,108 @@ use crate::*;
 /// #     Usage { input_tokens: reply.prompt_tokens, ..Default::default() }
 /// # }
 /// fn complete(prompt: &str) -> Result<Reply, String> {
-///     // Literal arguments become attributes at compile time, in the call site's metadata:
-///     // a span records none of them. Each key resolves through one `use` per segment
-///     // (a typo is one error there), and the closure, never called, checks the value.
-///     const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 3] = [
-///         {
-///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///     let __trace_body =
+///         move || -> Result<Reply, String> { Ok(Reply { prompt_tokens: prompt.len() as u64 }) };
+///     // Tracing off: the body runs as it is, and no span is made.
+///     if !::trace_runtime::__private::recording_on() {
+///         return ::trace_runtime::__private::call_once(__trace_body);
+///     }
+///     ::trace_runtime::__private::run_traced(move || -> Result<Reply, String> {
+///         // Literal arguments become attributes at compile time, in the call site's metadata:
+///         // a span records none of them. Each key resolves through one `use` per segment
+///         // (a typo is one error there), and the closure, never called, checks the value.
+///         const __TRACE_KEYS: [::trace_runtime::__private::ConstKey; 3] = [
 ///             {
-///                 use gen_ai::operation as operation;
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
 ///                 {
-///                     use operation::name as name;
-///                     const _: fn() = || {
-///                         let _ = <&'static str as name>::__static_attr("chat");
-///                     };
-///                     <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                     use gen_ai::operation as operation;
+///                     {
+///                         use operation::name as name;
+///                         const _: fn() = || {
+///                             let _ = <&'static str as name>::__static_attr("chat");
+///                         };
+///                         <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                     }
 ///                 }
-///             }
-///         },
-///         {
-///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             },
 ///             {
-///                 use gen_ai::provider as provider;
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
 ///                 {
-///                     use provider::name as name;
-///                     const _: fn() = || {
-///                         let _ = <&'static str as name>::__static_attr("openai");
-///                     };
-///                     <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                     use gen_ai::provider as provider;
+///                     {
+///                         use provider::name as name;
+///                         const _: fn() = || {
+///                             let _ = <&'static str as name>::__static_attr("openai");
+///                         };
+///                         <::trace_runtime::__private::ConstProbe as name>::__KEY
+///                     }
 ///                 }
-///             }
-///         },
-///         {
-///             use ::trace_runtime::keys::gen_ai as gen_ai;
+///             },
 ///             {
-///                 use gen_ai::request as request;
+///                 use ::trace_runtime::keys::gen_ai as gen_ai;
 ///                 {
-///                     use request::model as model;
-///                     const _: fn() = || {
-///                         let _ = <&'static str as model>::__static_attr("gpt-4o");
-///                     };
-///                     <::trace_runtime::__private::ConstProbe as model>::__KEY
+///                     use gen_ai::request as request;
+///                     {
+///                         use request::model as model;
+///                         const _: fn() = || {
+///                             let _ = <&'static str as model>::__static_attr("gpt-4o");
+///                         };
+///                         <::trace_runtime::__private::ConstProbe as model>::__KEY
+///                     }
 ///                 }
-///             }
-///         },
-///     ];
-///     static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 3] = [
-///         ::trace_runtime::__private::const_attr(
-///             __TRACE_KEYS[0],
-///             ::trace_runtime::__private::ConstValue::Str("chat"),
-///         ),
-///         ::trace_runtime::__private::const_attr(
-///             __TRACE_KEYS[1],
-///             ::trace_runtime::__private::ConstValue::Str("openai"),
-///         ),
-///         ::trace_runtime::__private::const_attr(
-///             __TRACE_KEYS[2],
-///             ::trace_runtime::__private::ConstValue::Str("gpt-4o"),
-///         ),
-///     ];
-///     static __TRACE_META: ::trace_runtime::__private::SpanMeta =
-///         ::trace_runtime::__private::SpanMeta {
-///             name: "chat gpt-4o",
-///             kind: ::trace_runtime::__private::Kind::Client,
-///             naming: ::trace_runtime::__private::Naming::Static,
-///             function: ::core::concat!(::core::module_path!(), "::", "complete"),
-///             file: ::core::file!(),
-///             line: ::core::line!(),
-///             attrs: &__TRACE_ATTRS,
-///             associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
-///         };
-///     let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
-///     // One relaxed load when tracing is off: then nothing below records.
-///     let mut __trace_guard =
-///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
-///     // Starts the clock and makes the span current; the guard's drop ends it.
-///     __trace_guard.enter();
-///     #[allow(clippy::redundant_closure_call)]
-///     let __trace_ret =
-///         ::trace_runtime::__private::call_once(move || -> Result<Reply, String> {
-///             Ok(Reply { prompt_tokens: prompt.len() as u64 })
-///         });
-///     #[allow(unused_imports)]
-///     use ::trace_runtime::__private::{
-///         OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
-///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
-///     };
-///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///     {
+///             },
+///         ];
+///         static __TRACE_ATTRS: [::trace_runtime::__private::Attr; 3] = [
+///             ::trace_runtime::__private::const_attr(
+///                 __TRACE_KEYS[0],
+///                 ::trace_runtime::__private::ConstValue::Str("chat"),
+///             ),
+///             ::trace_runtime::__private::const_attr(
+///                 __TRACE_KEYS[1],
+///                 ::trace_runtime::__private::ConstValue::Str("openai"),
+///             ),
+///             ::trace_runtime::__private::const_attr(
+///                 __TRACE_KEYS[2],
+///                 ::trace_runtime::__private::ConstValue::Str("gpt-4o"),
+///             ),
+///         ];
+///         static __TRACE_META: ::trace_runtime::__private::SpanMeta =
+///             ::trace_runtime::__private::SpanMeta {
+///                 name: "chat gpt-4o",
+///                 kind: ::trace_runtime::__private::Kind::Client,
+///                 naming: ::trace_runtime::__private::Naming::Static,
+///                 function: ::core::concat!(::core::module_path!(), "::", "complete"),
+///                 file: ::core::file!(),
+///                 line: ::core::line!(),
+///                 attrs: &__TRACE_ATTRS,
+///                 associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
+///             };
+///         let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
+///         // One relaxed load when tracing is off: then nothing below records.
+///         let mut __trace_guard =
+///             ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
+///         // Starts the clock and makes the span current; the guard's drop ends it.
+///         __trace_guard.enter();
+///         #[allow(clippy::redundant_closure_call)]
+///         let __trace_ret = ::trace_runtime::__private::call_once(__trace_body);
 ///         #[allow(unused_imports)]
 ///         use ::trace_runtime::__private::{
-///             ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
+///             OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _, RecordDisplayErr as _,
+///             RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///         };
-///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
-///     }
-///     #[allow(clippy::redundant_closure)]
-///     let () = (&::trace_runtime::__private::Outcome(&__trace_ret))
-///         .__trace_usage(|__trace_usage_of| usage_of(__trace_usage_of));
-///     __trace_ret
+///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///         {
+///             #[allow(unused_imports)]
+///             use ::trace_runtime::__private::{
+///                 ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
+///             };
+///             (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
+///         }
+///         #[allow(clippy::redundant_closure)]
+///         let () = (&::trace_runtime::__private::Outcome(&__trace_ret))
+///             .__trace_usage(|__trace_usage_of| usage_of(__trace_usage_of));
+///         __trace_ret
+///     })
 /// }
 /// # let (reply, spans) = testing::capture(|| complete("hi"));
 /// # assert_eq!(reply.unwrap().prompt_tokens, 2);
@@ -277,7 +282,7 @@ use crate::*;
 ///             }
 ///             Ok(prompt.to_uppercase())
 ///         };
-///         // Nothing records (tracing off, or an unsampled parent): the plain body runs.
+///         // Nothing records (an unsampled parent): the plain body runs.
 ///         if __trace_span.is_inert() {
 ///             ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
 ///         } else {
@@ -535,7 +540,7 @@ pub use trace_macros::trace_pipeline;
 ///             }
 ///             conn_id.len()
 ///         };
-///         // Nothing records (tracing off, or an unsampled parent): the plain body runs.
+///         // Nothing records (an unsampled parent): the plain body runs.
 ///         if __trace_span.is_inert() {
 ///             ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
 ///         } else {

@@ -180,9 +180,8 @@ impl Redactor {
         if !builtin && !self.custom.as_ref().is_some_and(|c| c.is_match(text)) {
             return Cow::Borrowed(text);
         }
-        // A trigger literal is no match ("gh" in "throughput", "sk" in "task"): a string no rule
-        // changes comes back borrowed, so it is known clean and never scanned again (returned
-        // as a copy, it was scanned and copied on every span that carried it).
+        // A trigger literal is no match ("gh" in "throughput"): text no rule changes comes back
+        // borrowed, so it is known clean (as a copy, every span carrying it was scanned again).
         let mut out = Cow::Borrowed(text);
         for index in self.any.matches(text).iter() {
             let (class, rule) = &self.rules[index];
@@ -517,6 +516,9 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_left_alone() {
+        let r = Redactor::builtin();
+        // Some hold a literal the rules start from ("sk", "gh", "@", "bearer"): the text still
+        // comes back borrowed, so the clean cache remembers it and it is scanned once.
         for text in [
             "the task-manager skipped 3 frames",
             "sk-short",
@@ -524,8 +526,12 @@ mod tests {
             "gpt-4o-mini-2024-07-18",
             "user@localhost",
             "bearer of bad news",
+            "throughput::kit_step",
+            "AKIA",
         ] {
-            assert_eq!(redacted(text), text);
+            assert!(matches!(r.redact(text), Cow::Borrowed(t) if t == text), "{text} copied");
+            let mut clean = CleanCache::default();
+            assert!(r.scrub(text, &mut clean).is_none() && clean.set.contains(text), "{text} not clean");
         }
     }
 
@@ -572,20 +578,6 @@ mod tests {
             assert!(r.scrub(&format!("element-{i}"), &mut clean).is_none());
         }
         assert!(clean.set.len() <= CleanCache::MAX_ENTRIES);
-    }
-
-    #[test]
-    fn a_trigger_literal_without_a_secret_leaves_the_text_borrowed_and_known_clean() {
-        let r = Redactor::builtin();
-        // "gh" (GitHub tokens), "sk" (API keys), "AKIA"-like capitals: literals the rules
-        // start from, in text that is no secret.
-        for text in ["throughput::kit_step", "task-queue", "ask the agent", "AKIA"] {
-            assert!(matches!(r.redact(text), Cow::Borrowed(_)), "{text} copied");
-            let mut clean = CleanCache::default();
-            assert!(r.scrub(text, &mut clean).is_none(), "{text} rewritten");
-            assert!(clean.set.contains(text), "{text} not remembered as clean");
-        }
-        assert_eq!(r.redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), "[REDACTED:github_token]");
     }
 
     #[test]
