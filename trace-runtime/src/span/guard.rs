@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 
 use super::association;
 use super::gate::{Decision, ENABLED, child_flags, decide};
+use super::record_pool;
 use super::thread_state::{self, Ctx, Local, Scope, ctx_flags};
 use crate::record::clock;
 use crate::record::value::Attr;
@@ -56,9 +57,11 @@ pub trait Storage {
     fn slot(&mut self) -> &mut MaybeUninit<Record>;
 }
 
-/// The record inside the span.
+/// An async span's record: boxed, from a per-thread pool of record boxes, and only once the span
+/// records. The record inside the future made every traced future 272 bytes bigger, and every
+/// move of it (the caller's `.await`, a spawn) copy them, recording or not.
 #[doc(hidden)]
-pub struct Inline(MaybeUninit<Record>);
+pub struct Inline(Option<Box<MaybeUninit<Record>>>);
 
 impl Storage for Inline {
     const SCOPED: bool = false;
@@ -66,7 +69,17 @@ impl Storage for Inline {
     #[inline(always)]
     #[allow(private_interfaces)]
     fn slot(&mut self) -> &mut MaybeUninit<Record> {
-        &mut self.0
+        self.0.get_or_insert_with(record_pool::take)
+    }
+}
+
+impl Drop for Inline {
+    #[inline]
+    fn drop(&mut self) {
+        // The span dropped or handed off the record first: the box holds nothing to drop.
+        if let Some(record) = self.0.take() {
+            record_pool::put(record);
+        }
     }
 }
 
@@ -123,7 +136,7 @@ impl Span {
     /// Starts a span under the current context: decides whether it records, assigns ids.
     #[inline(always)]
     pub fn new(meta: &'static SpanMeta) -> Span {
-        SpanIn::start(meta, Inline(MaybeUninit::uninit()))
+        SpanIn::start(meta, Inline(None))
     }
 }
 

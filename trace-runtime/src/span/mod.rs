@@ -26,6 +26,7 @@ mod evaluation;
 pub(crate) mod gate;
 pub(crate) mod guard;
 pub(crate) mod panic;
+mod record_pool;
 pub(crate) mod thread_state;
 
 use std::borrow::Cow;
