@@ -219,6 +219,16 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             }
         }
     });
+    // What the traced body's return value records (its outcome, usage, IO), then the value.
+    let outcome = quote! {
+        #recorders
+        (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+        #error_type
+        #usage
+        #io_output
+        #tool_result
+        __trace_ret
+    };
     let stmts = &item.block.stmts;
     let output = match &item.sig.output {
         ReturnType::Default => None,
@@ -257,13 +267,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
                         #io_input_recorded
                         #tool_arguments_recorded
                         let __trace_ret = __trace_body.await;
-                        #recorders
-                        (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                        #error_type
-                        #usage
-                        #io_output
-                        #tool_result
-                        __trace_ret
+                        #outcome
                     }),
                 }
             }
@@ -322,13 +326,7 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
                 #tool_arguments
                 #[allow(clippy::redundant_closure_call)]
                 let __trace_ret = #call;
-                #recorders
-                (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-                #error_type
-                #usage
-                #io_output
-                #tool_result
-                __trace_ret
+                #outcome
             }
         };
         match plain_first {

@@ -227,6 +227,12 @@ fn report(name: &str, o: &Outcome) {
     );
 }
 
+/// [`report`], checking that every kit span was delivered or counted as dropped.
+fn report_kit(name: &str, o: &Outcome) {
+    report(name, o);
+    assert_eq!(o.recorded, o.delivered + o.dropped, "every kit span is delivered or counted as dropped");
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run briefly then.
     let benching = std::env::args().any(|a| a == "--bench");
@@ -246,22 +252,11 @@ fn main() {
     let row = |name: &str| rows.split(',').any(|r| r.trim() == name);
     for (suffix, children, shape) in [("", CHILDREN, "16-span traces"), ("1", 0, "1-span traces")] {
         if row(&format!("kit{suffix}")) {
-            let k = kit(secs, children);
-            report(&format!("trace-runtime, {shape}"), &k);
-            assert_eq!(
-                k.recorded,
-                k.delivered + k.dropped,
-                "every kit span is delivered or counted as dropped"
-            );
+            report_kit(&format!("trace-runtime, {shape}"), &kit(secs, children));
         }
         if row(&format!("bursts{suffix}")) {
             let b = kit_bursts(secs, children);
-            report(&format!("trace-runtime, {shape}, < queue"), &b);
-            assert_eq!(
-                b.recorded,
-                b.delivered + b.dropped,
-                "every kit span is delivered or counted as dropped"
-            );
+            report_kit(&format!("trace-runtime, {shape}, < queue"), &b);
             assert_eq!(b.dropped, 0, "below the queue bound the kit drops nothing");
         }
         if row(&format!("otel{suffix}")) {
