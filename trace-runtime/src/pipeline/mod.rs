@@ -36,7 +36,8 @@ use fanout::{LaneConfig, Lanes};
 /// this many at a time (or fewer, when it leaves its outermost span or a flush asks).
 pub(crate) const LOCAL_BATCH: usize = 128;
 
-/// Default bound on spans waiting for the worker (`TRACE_QUEUE_SIZE`): about 10 MiB of records.
+/// Default bound on spans waiting for the worker (`TRACE_QUEUE_SIZE`): about 9 MiB of records, and
+/// at most four times that in buffer room (a batch leaves whole once it is a quarter full).
 pub(crate) const DEFAULT_QUEUE_SPANS: usize = 32 * 1024;
 /// Default spans per exporter call (`TRACE_BATCH_SIZE`).
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 512;
