@@ -204,6 +204,48 @@ fn io_capture_off_evaluates_nothing_and_on_records_redacted_messages() {
     drop(guard);
 }
 
+#[trace_llm(provider = "openai", model = "gpt-4o", input = prompt.as_str())]
+async fn ask(prompt: String) -> String {
+    // The body owns its argument: the input is taken before the body's future takes it.
+    futures::future::ready(()).await;
+    prompt.to_uppercase()
+}
+
+#[trace_runtime::trace_tool(name = "lookup")]
+async fn lookup(city: String, days: u32) -> String {
+    format!("{city}: sunny for {days} days")
+}
+
+#[test]
+fn an_async_fn_records_its_input_and_tool_arguments_only_with_io_capture() {
+    let _serial = serial();
+    for capture in [false, true] {
+        let memory = InMemorySpanExporter::default();
+        let guard = init_with(config(&memory).capture_io(capture).build()).unwrap();
+        let answer = futures::executor::block_on(async {
+            trace!("turn", async { (ask("hi there".into()).await, lookup("Oslo".into(), 3).await) }).await
+        });
+        assert_eq!(answer, ("HI THERE".to_string(), "Oslo: sunny for 3 days".to_string()));
+        assert!(guard.flush());
+        let spans = memory.get_finished_spans().unwrap();
+        drop(guard);
+        let named =
+            |name: &str| spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{spans:#?}"));
+        let input = attr(named("chat gpt-4o"), "gen_ai.input.messages").map(|v| v.to_string());
+        let arguments =
+            attr(named("execute_tool lookup"), "gen_ai.tool.call.arguments").map(|v| v.to_string());
+        if capture {
+            assert_eq!(
+                input.as_deref(),
+                Some(r#"[{"role":"user","parts":[{"type":"text","content":"hi there"}]}]"#)
+            );
+            assert_eq!(arguments.as_deref(), Some(r#"{"city":"Oslo","days":3}"#));
+        } else {
+            assert_eq!((input, arguments), (None, None), "IO capture is off");
+        }
+    }
+}
+
 /// Runs the test named `name` of this binary in a child process with `CHILD` set; its stderr.
 fn child_stderr(name: &str, envs: &[(&str, &str)]) -> String {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
