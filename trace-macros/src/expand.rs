@@ -229,6 +229,9 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         #tool_result
         __trace_ret
     };
+    // With nothing to evaluate from the arguments before the body takes them (every attribute
+    // a literal, no IO capture), the body can be made first, and the span only when tracing is on.
+    let plain_first = span_start.runtime_attrs().next().is_none() && io_input.is_none() && !tool_io;
     let stmts = &item.block.stmts;
     let output = match &item.sig.output {
         ReturnType::Default => None,
@@ -252,12 +255,8 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         // The span is made in a block that ends before the `.await`: a local of the fn's own
         // body would keep its room in the future across the await even once moved, doubling
         // the future's size (720 bytes instead of 384 in the span_overhead bench) and every copy.
-        // A span that records nothing (before `init()`, under the kill switch, below an
-        // unsampled parent) runs the plain body: the disabled path pays neither the recording
-        // future's work nor its outcome recorders.
-        // With nothing to evaluate from the arguments before the body's future takes them, the
-        // body is made first, and the span only when tracing is on.
-        let plain_first = span_start.runtime_attrs().next().is_none() && io_input.is_none() && !tool_io;
+        // A span that records nothing (below an unsampled parent) runs the plain body: it pays
+        // neither the recording future's work nor its outcome recorders.
         let choose = quote! {
             if __trace_span.is_inert() {
                 ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
@@ -313,12 +312,9 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             _ => quote!(),
         };
         let start = span_start.scoped_tokens();
-        // With nothing to evaluate from the arguments before the body takes them (every
-        // attribute a literal, no IO capture), the body is made first and runs at once when
-        // tracing is off; the traced path is out of line, so the disabled one is a load, a
-        // branch and the body, with none of the span's stack frame.
-        let plain_first =
-            span_start.runtime_attrs().next().is_none() && io_input.is_none() && tool_arguments.is_none();
+        // The body is made first (see `plain_first`) and runs at once when tracing is off; the
+        // traced path is out of line, so the disabled one is a load, a branch and the body,
+        // with none of the span's stack frame.
         let traced = |call: TokenStream| {
             quote! {
                 #start

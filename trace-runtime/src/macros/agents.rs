@@ -167,12 +167,14 @@ pub use trace_macros::trace_agent;
 ///         ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
 ///     // Starts the clock and makes the span current; the guard's drop ends it.
 ///     __trace_guard.enter();
+///     // The arguments: evaluated only with IO capture on.
 ///     if ::trace_runtime::__private::capture_io() {
 ///         #[allow(unused_imports)]
 ///         use ::trace_runtime::__private::{
 ///             ArgumentAsDebug as _, ArgumentAsJson as _, ArgumentSkipped as _,
 ///         };
 ///         let mut __trace_arguments = ::trace_runtime::__private::ToolArguments::new();
+///         // As JSON if `Serialize`, as `Debug` text if `Debug`, left out otherwise.
 ///         (&&::trace_runtime::__private::Argument(&city))
 ///             .__trace_argument("city", &mut __trace_arguments);
 ///         __trace_arguments.record();
@@ -185,6 +187,7 @@ pub use trace_macros::trace_agent;
 ///         RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///     };
 ///     (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///     // A failed GenAI call also gets `error.type`: the error's type name, or its `ErrorType`.
 ///     {
 ///         #[allow(unused_imports)]
 ///         use ::trace_runtime::__private::{
@@ -192,6 +195,7 @@ pub use trace_macros::trace_agent;
 ///         };
 ///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_error_type();
 ///     }
+///     // The result, the same way (an `Ok` value for a `Result`).
 ///     if ::trace_runtime::__private::capture_io() {
 ///         #[allow(unused_imports)]
 ///         use ::trace_runtime::__private::{
@@ -274,7 +278,7 @@ pub use trace_macros::trace_tool;
 ///                 associated: 0,
 ///             };
 ///         let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
-///         // One relaxed load when tracing is off: then nothing below records.
+///         // Decides whether the span records (under an unsampled parent it does not).
 ///         let mut __trace_guard =
 ///             ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
 ///         // Starts the clock and makes the span current; the guard's drop ends it.

@@ -148,7 +148,7 @@ use crate::*;
 ///                 associated: ::trace_runtime::__private::associated_mask(&__TRACE_KEYS),
 ///             };
 ///         let mut __trace_slot = ::trace_runtime::__private::RecordSlot::new();
-///         // One relaxed load when tracing is off: then nothing below records.
+///         // Decides whether the span records (under an unsampled parent it does not).
 ///         let mut __trace_guard =
 ///             ::trace_runtime::__private::ScopedSpan::new_in(&__TRACE_META, &mut __trace_slot);
 ///         // Starts the clock and makes the span current; the guard's drop ends it.
@@ -161,6 +161,7 @@ use crate::*;
 ///             RecordNothing as _, UsageOfOk as _, UsageOfValue as _,
 ///         };
 ///         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///         // A failed GenAI call also gets `error.type`: the error's type name, or its `ErrorType`.
 ///         {
 ///             #[allow(unused_imports)]
 ///             use ::trace_runtime::__private::{
@@ -298,6 +299,8 @@ use crate::*;
 ///                             UsageOfValue as _,
 ///                         };
 ///                         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///                         // A failed GenAI call also gets `error.type`: the error's type
+///                         // name, or its `ErrorType`.
 ///                         {
 ///                             #[allow(unused_imports)]
 ///                             use ::trace_runtime::__private::{

@@ -51,16 +51,11 @@ pub(crate) enum Decision {
     Inert,
 }
 
-/// Whether a span started under `parent` records, and its ids.
-#[inline(always)]
-pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
-    decide_in(l, parent)
-}
-
-/// [`decide`], out of line: the span hot path makes the common decision itself.
+/// Whether a span started under `parent` records, and its ids. Out of line: the span hot path
+/// makes the common decision (a child of a sampled trace) itself.
 #[cold]
 #[inline(never)]
-pub(crate) fn decide_in(l: &thread_state::Local, parent: Ctx) -> Decision {
+pub(crate) fn decide(l: &thread_state::Local, parent: Ctx) -> Decision {
     if parent.trace_id != 0 {
         if !parent.sampled() {
             return Decision::Inert;
