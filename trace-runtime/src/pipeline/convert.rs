@@ -182,6 +182,15 @@ impl Converter {
             }
             None => Vec::with_capacity(needed),
         };
+        // The constant attributes come first, so none of them is set twice.
+        for attr in r.meta.attrs {
+            if let AttrValue::Static(text) = attr.value {
+                stage.note_static(text);
+            }
+            super::push_in_place(&mut out, |slot| {
+                slot.write(KeyValue::new(attr.key, attr.value.const_otel()))
+            });
+        }
         let mut association = None;
         r.drain_attrs(|attr| {
             if let AttrValue::Static(text) = attr.value {

@@ -269,15 +269,11 @@ impl Record {
         self.meta.attrs.len() + self.n_attrs as usize + self.extra.as_ref().map_or(0, |e| e.attrs.len())
     }
 
-    /// Hands each attribute to `f`, the call site's constant ones first, then the recorded ones
-    /// in the order they were set, and drops the recorded ones (the export worker, converting:
-    /// `f` moves owned values out, leaving nothing to free).
+    /// Hands each recorded attribute to `f`, in the order they were set, and drops them (the
+    /// export worker, converting: `f` moves owned values out, leaving nothing to free). The call
+    /// site's constant attributes, which come before them, are `meta.attrs`.
     #[inline(always)]
     pub(crate) fn drain_attrs(&mut self, mut f: impl FnMut(&mut Attr)) {
-        for attr in self.meta.attrs {
-            // Constant values are static strings, numbers and booleans: copies own nothing.
-            f(&mut attr.clone());
-        }
         let n = std::mem::take(&mut self.n_attrs) as usize;
         for slot in &mut self.attrs[..n] {
             // SAFETY: the first `n` slots were written by `push_attr`; `n_attrs = 0` above makes

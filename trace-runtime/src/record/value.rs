@@ -47,6 +47,20 @@ impl Attr {
 }
 
 impl AttrValue {
+    /// A constant value (a macro's literal argument, in its `SpanMeta`) as OpenTelemetry's:
+    /// static strings, numbers and booleans, read where they lie with no copy of the attribute
+    /// first (a copy's narrow stores, reloaded wider at once, stalled the export worker).
+    #[inline(always)]
+    pub(crate) fn const_otel(&self) -> Value {
+        match self {
+            AttrValue::Bool(b) => Value::Bool(*b),
+            AttrValue::I64(i) => Value::I64(*i),
+            AttrValue::F64(f) => Value::F64(*f),
+            AttrValue::Static(s) => Value::String(StringValue::from(*s)),
+            other => other.clone().take_otel(),
+        }
+    }
+
     /// The value as OpenTelemetry's, moving owned strings out (left empty).
     #[inline(always)]
     pub(crate) fn take_otel(&mut self) -> Value {
