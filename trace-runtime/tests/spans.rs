@@ -82,6 +82,54 @@ async fn async_spans_keep_their_parent_across_await_and_tasks() {
     assert!(conn.end_time.duration_since(conn.start_time).unwrap() >= Duration::from_millis(5));
 }
 
+/// Every argument a literal: the fn awaits its plain body when tracing is off, and makes its span
+/// at the first poll of the traced future otherwise.
+#[trace_pipeline(name = "voice", element = "vad")]
+async fn listen(crash: bool) -> usize {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    trace!("frame", {});
+    if crash {
+        panic!("vad crashed");
+    }
+    3
+}
+
+#[tokio::test]
+async fn a_literal_only_async_fn_dropped_mid_poll_is_exported_cancelled_under_its_parent() {
+    let ((), spans) = testing::capture_async(trace!("turn", async {
+        let mut slow = std::pin::pin!(listen(false));
+        assert!(futures::poll!(slow.as_mut()).is_pending());
+    }))
+    .await;
+    let vad = named(&spans, "listen");
+    assert_eq!(attr(vad, "span.cancelled"), Some(&opentelemetry::Value::Bool(true)));
+    assert_eq!(vad.parent_span_id, named(&spans, "turn").span_context.span_id());
+    assert!(spans.iter().all(|s| s.name != "frame"), "the body stopped at its sleep");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_literal_only_async_fn_is_the_parent_of_its_children_and_records_its_panic() {
+    let (outcomes, spans) = testing::capture_async(trace!("turn", async {
+        let ok = trace_runtime::spawn(listen(false)).await.ok();
+        let crashed = trace_runtime::spawn(listen(true)).await.is_err();
+        (ok, crashed)
+    }))
+    .await;
+    assert_eq!(outcomes, (Some(3), true));
+    let turn = named(&spans, "turn").span_context.span_id();
+    let vads: Vec<_> = spans.iter().filter(|s| s.name == "listen").collect();
+    assert_eq!(vads.len(), 2, "{spans:#?}");
+    for vad in &vads {
+        assert_eq!(vad.parent_span_id, turn);
+        let frames =
+            spans.iter().filter(|s| s.name == "frame" && s.parent_span_id == vad.span_context.span_id());
+        assert_eq!(frames.count(), 1, "the frame after the await is the fn's child: {spans:#?}");
+    }
+    let crashed = vads.iter().find(|s| s.status != Status::Unset).expect("the crashed call's span");
+    let Status::Error { description } = &crashed.status else { unreachable!() };
+    assert!(description.contains("vad crashed"), "{description}");
+}
+
 #[tokio::test]
 async fn an_err_return_sets_status_error_with_its_text() {
     let (result, spans) = testing::capture_async(complete("")).await;

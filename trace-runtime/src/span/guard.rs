@@ -151,16 +151,16 @@ impl<'a> ScopedSpan<'a> {
 impl<S: Storage> SpanIn<S> {
     #[inline(always)]
     fn start(meta: &'static SpanMeta, record: S) -> Self {
-        let mut span = SpanIn {
-            state: State::Inert,
-            saved: MaybeUninit::uninit(),
-            scope: MaybeUninit::uninit(),
-            record,
-        };
+        let mut span = SpanIn::inert(record);
         if ENABLED.load(Ordering::Relaxed) {
             span.begin(meta);
         }
         span
+    }
+
+    #[inline(always)]
+    fn inert(record: S) -> Self {
+        SpanIn { state: State::Inert, saved: MaybeUninit::uninit(), scope: MaybeUninit::uninit(), record }
     }
 
     /// The record, once a state that holds one says so.
@@ -461,136 +461,4 @@ fn mark_panic(r: &mut Record, time: clock::Tick) {
 }
 
 /// Async spans: the future that owns a [`Span`] and makes it current on every poll.
-pub(crate) mod future {
-    use super::*;
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    pin_project_lite::pin_project! {
-        /// A future traced by a span: current on every poll, ended when the future completes, and
-        /// ended and marked cancelled when dropped before completion (by the span's own `Drop`).
-        #[doc(hidden)]
-        pub struct Instrumented<F> {
-            span: Span,
-            #[pin]
-            inner: F,
-        }
-    }
-
-    impl<F: Future> Instrumented<F> {
-        /// Wraps `inner`; the span's clock starts now.
-        #[inline]
-        pub fn new(mut span: Span, inner: F) -> Self {
-            match span.state {
-                State::Ready => {
-                    // SAFETY: `Ready`: initialised.
-                    unsafe { span.record() }.start = clock::now();
-                    span.state = State::Running;
-                }
-                State::Unsampled | State::Deferred => {}
-                _ => span.state = State::Inert,
-            }
-            Instrumented { span, inner }
-        }
-
-        /// The wrapped future, pinned (the LLM stream wrapper takes the chunk its driver
-        /// stored during the last poll).
-        pub(crate) fn inner_pin_mut(self: Pin<&mut Self>) -> Pin<&mut F> {
-            self.project().inner
-        }
-    }
-
-    impl<F: Future> Future for Instrumented<F> {
-        type Output = F::Output;
-
-        #[inline]
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-            let this = self.project();
-            let span = this.span;
-            if span.state == State::Deferred {
-                span.resolve();
-            }
-            let ctx = match span.state {
-                State::Running => {
-                    span.start_association();
-                    span.child_ctx()
-                }
-                // SAFETY: `Unsampled` keeps the trace's context in `saved`.
-                State::Unsampled => unsafe { span.saved.assume_init_read() },
-                _ => return this.inner.poll(cx),
-            };
-            let l = thread_state::get();
-            let (scope, parent) = thread_state::enter_in(l, ctx);
-            let mut polling = Polling { span, l, scope, parent, ready: false };
-            let poll = this.inner.poll(cx);
-            polling.ready = poll.is_ready();
-            drop(polling);
-            poll
-        }
-    }
-
-    pin_project_lite::pin_project! {
-        /// An instrumented async fn's future: its plain body when its span was inert at the first
-        /// poll (recording off, or an unsampled parent), the recording future otherwise.
-        #[doc(hidden)]
-        #[project = MaybeTracedProj]
-        pub enum MaybeTraced<P, T> {
-            Plain { #[pin] future: P },
-            Traced { #[pin] future: T },
-        }
-    }
-
-    impl<P: Future, T: Future<Output = P::Output>> Future for MaybeTraced<P, T> {
-        type Output = P::Output;
-
-        #[inline(always)]
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
-            match self.project() {
-                MaybeTracedProj::Plain { future } => future.poll(cx),
-                MaybeTracedProj::Traced { future } => future.poll(cx),
-            }
-        }
-    }
-
-    /// The end of one poll, also when the inner poll panics: the span takes its side writes and
-    /// is marked as panicked then (executors such as tokio catch the panic and drop the future
-    /// later, when `std::thread::panicking()` no longer says so), the parent context comes back,
-    /// and a finished future ends its span.
-    struct Polling<'a> {
-        span: &'a mut Span,
-        l: &'a Local,
-        scope: Scope,
-        parent: Ctx,
-        ready: bool,
-    }
-
-    impl Drop for Polling<'_> {
-        #[inline(always)]
-        fn drop(&mut self) {
-            let (span, l) = (&mut *self.span, self.l);
-            let running = span.state == State::Running;
-            let end = if self.ready && running { clock::now() } else { 0 };
-            if running {
-                // SAFETY: `Running`: the record is initialised.
-                let record = unsafe { span.record() };
-                if std::thread::panicking() {
-                    mark_panic(record, clock::now());
-                }
-                thread_state::merge_into(l, record);
-            }
-            thread_state::exit_in(l, self.scope, self.parent);
-            let outermost = !self.parent.is_local();
-            if self.ready && running {
-                span.finish(l, end, outermost, false);
-                return;
-            }
-            if self.ready && span.state == State::Unsampled {
-                span.state = State::Inert;
-            }
-            if outermost {
-                thread_state::left_outermost(l);
-            }
-        }
-    }
-}
+pub(crate) mod future;
