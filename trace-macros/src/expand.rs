@@ -255,22 +255,12 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
         // The span is made in a block that ends before the `.await`: a local of the fn's own
         // body would keep its room in the future across the await even once moved, doubling
         // the future's size (720 bytes instead of 384 in the span_overhead bench) and every copy.
-        // A span that records nothing (below an unsampled parent) runs the plain body: it pays
-        // neither the recording future's work nor its outcome recorders.
-        let choose = quote! {
-            if __trace_span.is_inert() {
-                ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
-            } else {
-                ::trace_runtime::__private::MaybeTraced::Traced {
-                    future: ::trace_runtime::__private::Instrumented::new(__trace_span, async move {
-                        #io_input_recorded
-                        #tool_arguments_recorded
-                        let __trace_ret = __trace_body.await;
-                        #outcome
-                    }),
-                }
-            }
+        // The traced future's poll is out of line (`TracedFn`), so the fn's own poll stays small.
+        let ret = match (&output, opaque) {
+            (Some(ty), false) => quote!(: #ty),
+            _ => quote!(),
         };
+        let outcome = quote!(move |__trace_ret #ret| { #outcome });
         let body = quote! {
             let __trace_body = async move {
                 #fake_return
@@ -286,10 +276,6 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             // off (the traced path inline in it cost 10 ns a call even when not taken).
             true => {
                 let meta = span_start.meta();
-                let ret = match (&output, opaque) {
-                    (Some(ty), false) => quote!(: #ty),
-                    _ => quote!(),
-                };
                 quote! {
                     let __trace_future;
                     {
@@ -301,19 +287,35 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
                         __trace_future = ::trace_runtime::__private::TracedFn::new(
                             &__TRACE_META,
                             __trace_body,
-                            move |__trace_ret #ret| { #outcome },
+                            #outcome,
                         );
                     }
                 }
             }
+            // The span is made first, from the arguments the body then takes. A span that
+            // records nothing (recording off, or an unsampled parent) leaves the plain body: it
+            // pays neither the traced future's work nor its outcome recorders.
             false => quote! {
-                let __trace_future = {
+                let __trace_future;
+                {
                     #start
                     #io_input_made
                     #tool_arguments_made
                     #body
-                    #choose
-                };
+                    if __trace_span.is_inert() {
+                        ::core::mem::drop(__trace_span);
+                        return __trace_body.await;
+                    }
+                    __trace_future = ::trace_runtime::__private::TracedFn::started(
+                        __trace_span,
+                        async move {
+                            #io_input_recorded
+                            #tool_arguments_recorded
+                            __trace_body.await
+                        },
+                        #outcome,
+                    );
+                }
             },
         };
         quote! {

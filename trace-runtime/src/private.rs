@@ -6,7 +6,7 @@ pub use crate::record::value::{
     AnyValue, Attr, AttrValue, BoolValue, FloatValue, IntValue, StrListValue, StrValue,
 };
 pub use crate::record::{Kind, Naming, SpanMeta};
-pub use crate::span::guard::future::{Instrumented, MaybeTraced, TracedFn};
+pub use crate::span::guard::future::{Instrumented, TracedFn};
 pub use crate::span::guard::{RecordSlot, ScopedSpan, Span};
 
 use crate::record::usage::Usage;

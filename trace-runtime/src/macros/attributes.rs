@@ -202,7 +202,8 @@ use crate::*;
 /// ```
 /// # use trace_runtime::{testing, trace_llm};
 /// async fn complete(model: &str, prompt: &str) -> Result<String, std::io::Error> {
-///     let __trace_future = {
+///     let __trace_future;
+///     {
 ///         // Literal arguments become attributes at compile time, in the call site's metadata:
 ///         // a span records none of them. Each key resolves through one `use` per segment
 ///         // (a typo is one error there), and the closure, never called, checks the value.
@@ -283,38 +284,38 @@ use crate::*;
 ///             }
 ///             Ok(prompt.to_uppercase())
 ///         };
-///         // Nothing records (an unsampled parent): the plain body runs.
+///         // Nothing records (recording off, or an unsampled parent): the plain body runs.
 ///         if __trace_span.is_inert() {
-///             ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
-///         } else {
-///             ::trace_runtime::__private::MaybeTraced::Traced {
-///                 future: ::trace_runtime::__private::Instrumented::new(
-///                     __trace_span,
-///                     async move {
-///                         let __trace_ret = __trace_body.await;
-///                         #[allow(unused_imports)]
-///                         use ::trace_runtime::__private::{
-///                             OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _,
-///                             RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _,
-///                             UsageOfValue as _,
-///                         };
-///                         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///                         // A failed GenAI call also gets `error.type`: the error's type
-///                         // name, or its `ErrorType`.
-///                         {
-///                             #[allow(unused_imports)]
-///                             use ::trace_runtime::__private::{
-///                                 ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
-///                             };
-///                             (&&::trace_runtime::__private::Outcome(&__trace_ret))
-///                                 .__trace_error_type();
-///                         }
-///                         __trace_ret
-///                     },
-///                 ),
-///             }
+///             ::core::mem::drop(__trace_span);
+///             return __trace_body.await;
 ///         }
-///     };
+///         // The traced future: the body with the span current (its poll is out of line),
+///         // and what records the body's output before the span ends.
+///         __trace_future = ::trace_runtime::__private::TracedFn::started(
+///             __trace_span,
+///             async move { __trace_body.await },
+///             move |__trace_ret: Result<String, std::io::Error>| {
+///                 #[allow(unused_imports)]
+///                 use ::trace_runtime::__private::{
+///                     OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _,
+///                     RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _,
+///                     UsageOfValue as _,
+///                 };
+///                 (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///                 // A failed GenAI call also gets `error.type`: the error's type
+///                 // name, or its `ErrorType`.
+///                 {
+///                     #[allow(unused_imports)]
+///                     use ::trace_runtime::__private::{
+///                         ErrorTypeCustom as _, ErrorTypeName as _, ErrorTypeNone as _,
+///                     };
+///                     (&&::trace_runtime::__private::Outcome(&__trace_ret))
+///                         .__trace_error_type();
+///                 }
+///                 __trace_ret
+///             },
+///         );
+///     }
 ///     __trace_future.await
 /// }
 /// # futures::executor::block_on(async {
@@ -488,7 +489,8 @@ pub use trace_macros::trace_pipeline;
 /// ```
 /// # use trace_runtime::{testing, trace_connection};
 /// async fn serve(conn_id: &str) -> usize {
-///     let __trace_future = {
+///     let __trace_future;
+///     {
 ///         // Literal arguments become attributes at compile time, in the call site's metadata:
 ///         // a span records none of them. Each key resolves through one `use` per segment
 ///         // (a typo is one error there), and the closure, never called, checks the value.
@@ -543,28 +545,28 @@ pub use trace_macros::trace_pipeline;
 ///             }
 ///             conn_id.len()
 ///         };
-///         // Nothing records (an unsampled parent): the plain body runs.
+///         // Nothing records (recording off, or an unsampled parent): the plain body runs.
 ///         if __trace_span.is_inert() {
-///             ::trace_runtime::__private::MaybeTraced::Plain { future: __trace_body }
-///         } else {
-///             ::trace_runtime::__private::MaybeTraced::Traced {
-///                 future: ::trace_runtime::__private::Instrumented::new(
-///                     __trace_span,
-///                     async move {
-///                         let __trace_ret = __trace_body.await;
-///                         #[allow(unused_imports)]
-///                         use ::trace_runtime::__private::{
-///                             OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _,
-///                             RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _,
-///                             UsageOfValue as _,
-///                         };
-///                         (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
-///                         __trace_ret
-///                     },
-///                 ),
-///             }
+///             ::core::mem::drop(__trace_span);
+///             return __trace_body.await;
 ///         }
-///     };
+///         // The traced future: the body with the span current (its poll is out of line),
+///         // and what records the body's output before the span ends.
+///         __trace_future = ::trace_runtime::__private::TracedFn::started(
+///             __trace_span,
+///             async move { __trace_body.await },
+///             move |__trace_ret: usize| {
+///                 #[allow(unused_imports)]
+///                 use ::trace_runtime::__private::{
+///                     OutputOfOk as _, OutputOfValue as _, RecordDebugErr as _,
+///                     RecordDisplayErr as _, RecordNothing as _, UsageOfOk as _,
+///                     UsageOfValue as _,
+///                 };
+///                 (&&::trace_runtime::__private::Outcome(&__trace_ret)).__trace_outcome();
+///                 __trace_ret
+///             },
+///         );
+///     }
 ///     __trace_future.await
 /// }
 /// # futures::executor::block_on(async {

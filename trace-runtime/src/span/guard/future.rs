@@ -89,13 +89,16 @@ fn poll_in<S: Storage, T>(
 }
 
 pin_project_lite::pin_project! {
-    /// An instrumented async fn's traced future, made once its body found recording on: the
-    /// span is made at the first poll, under that poll's context, and `outcome` records the
-    /// body's output while the span is current. The poll is out of line, so the fn's own poll
-    /// — which awaits the plain body when recording is off — stays small (with the traced path
-    /// inline in it, it was 2.8 KB of code and a 0.5 KB stack frame, set up on every call).
+    /// An instrumented async fn's traced future, made when its span may record: the body runs
+    /// with the span current, and `outcome` records the body's output while it still is. A fn
+    /// whose arguments are all literals makes its span at the first poll, under that poll's
+    /// context ([`TracedFn::new`]); one with attributes from its arguments makes it first
+    /// ([`TracedFn::started`]). The poll is out of line, so the fn's own poll — which awaits the
+    /// plain body when nothing records — stays small (with the traced path inline in it, it was
+    /// 2.8 KB of code and a 0.5 KB stack frame, set up on every call).
     #[doc(hidden)]
     pub struct TracedFn<B, O> {
+        // The span to make at the first poll (`new`); `None` once made, or if made before.
         meta: Option<&'static SpanMeta>,
         span: Span,
         outcome: Option<O>,
@@ -109,6 +112,14 @@ impl<B: Future, O: FnOnce(B::Output) -> B::Output> TracedFn<B, O> {
     #[inline(always)]
     pub fn new(meta: &'static SpanMeta, body: B, outcome: O) -> Self {
         TracedFn { meta: Some(meta), span: SpanIn::inert(Inline(None)), outcome: Some(outcome), body }
+    }
+
+    /// Traces `body` under `span`, made (and given its attributes) before the body took the
+    /// fn's arguments; its clock starts now.
+    #[inline(always)]
+    pub fn started(mut span: Span, body: B, outcome: O) -> Self {
+        span.start_async();
+        TracedFn { meta: None, span, outcome: Some(outcome), body }
     }
 }
 
@@ -139,29 +150,6 @@ impl<B: Future, O: FnOnce(B::Output) -> B::Output> Future for TracedFn<B, O> {
             }),
             Poll::Pending => Poll::Pending,
         })
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// An instrumented async fn's future: its plain body when its span was inert at the first
-    /// poll (recording off, or an unsampled parent), the recording future otherwise.
-    #[doc(hidden)]
-    #[project = MaybeTracedProj]
-    pub enum MaybeTraced<P, T> {
-        Plain { #[pin] future: P },
-        Traced { #[pin] future: T },
-    }
-}
-
-impl<P: Future, T: Future<Output = P::Output>> Future for MaybeTraced<P, T> {
-    type Output = P::Output;
-
-    #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
-        match self.project() {
-            MaybeTracedProj::Plain { future } => future.poll(cx),
-            MaybeTracedProj::Traced { future } => future.poll(cx),
-        }
     }
 }
 
