@@ -15,9 +15,10 @@ use crate::args::Flavor;
 
 /// The documentation of the re-exported macros, by file.
 const DOCS: &[(&str, &str)] = &[
-    ("trace-runtime/src/macros/attributes.rs", include_str!("../../trace-runtime/src/macros/attributes.rs")),
+    ("trace-runtime/src/macros/llm.rs", include_str!("../../trace-runtime/src/macros/llm.rs")),
     ("trace-runtime/src/macros/blocks.rs", include_str!("../../trace-runtime/src/macros/blocks.rs")),
     ("trace-runtime/src/macros/agents.rs", include_str!("../../trace-runtime/src/macros/agents.rs")),
+    ("trace-runtime/src/macros/realtime.rs", include_str!("../../trace-runtime/src/macros/realtime.rs")),
 ];
 
 /// Every expansion the docs show: one at least for each macro, and both forms where a macro has
@@ -26,6 +27,7 @@ const SHOWN: &[&str] = &[
     "trace_llm",
     "trace_llm-async",
     "trace_pipeline",
+    "trace_pipeline-async",
     "trace_connection",
     "trace_tool",
     "trace_fn",

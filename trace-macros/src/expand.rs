@@ -261,28 +261,50 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             _ => quote!(),
         };
         let outcome = quote!(move |__trace_ret #ret| { #outcome });
+        if plain_first && returns_future_plainly(&item) {
+            // `fn -> impl Future`: the future is the traced one itself, made and returned by the
+            // call, its poll inline (see `TracedFn`). The body keeps every argument until it
+            // ends, as an async fn's future does.
+            let meta = span_start.meta();
+            let keep = item.sig.inputs.iter().map(|input| match input {
+                syn::FnArg::Receiver(_) => quote!(let _ = &self;),
+                syn::FnArg::Typed(typed) => match &*typed.pat {
+                    syn::Pat::Ident(binding) => {
+                        let ident = &binding.ident;
+                        quote!(let _ = &#ident;)
+                    }
+                    _ => quote!(),
+                },
+            });
+            let output = output.map_or_else(|| quote!(()), |ty| quote!(#ty));
+            item.sig.asyncness = None;
+            item.sig.output = syn::parse_quote!(-> impl ::core::future::Future<Output = #output>);
+            *item.block = syn::parse_quote!({
+                let __trace_body = async move {
+                    #(#keep)*
+                    #fake_return
+                    #(#stmts)*
+                };
+                #meta
+                ::trace_runtime::__private::TracedFn::new(&__TRACE_META, __trace_body, #outcome)
+            });
+            return quote!(#item);
+        }
         let body = quote! {
             let __trace_body = async move {
                 #fake_return
                 #(#stmts)*
             };
         };
-        // Tracing off, the body is awaited as it is: no span is made, and the future's state
-        // holds the body alone (the body's room ends with its block, so the traced future
-        // overlaps it, not adds to it).
+        // An async fn kept as one: its future awaits the traced one.
         let make = match plain_first {
-            // The span is made at the traced future's first poll, which is out of line: this
-            // fn's own poll is then as small as the plain fn's and costs as little when tracing is
-            // off (the traced path inline in it cost 10 ns a call even when not taken).
+            // The span is made at the traced future's first poll, if recording is on then.
             true => {
                 let meta = span_start.meta();
                 quote! {
                     let __trace_future;
                     {
                         #body
-                        if !::trace_runtime::__private::recording_on() {
-                            return __trace_body.await;
-                        }
                         #meta
                         __trace_future = ::trace_runtime::__private::TracedFn::new(
                             &__TRACE_META,
@@ -357,6 +379,23 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
     };
     *item.block = syn::parse_quote!({ #body });
     quote!(#item)
+}
+
+/// Whether an async fn can become a `fn -> impl Future` with the same meaning: every argument
+/// a plain binding (kept whole by the body, as the async fn's future keeps it), and no other
+/// attribute that needs to see an `async fn` (`#[tokio::main]`, `#[async_trait]`'s methods).
+/// The `impl Future` is written by this crate, so it captures every lifetime in scope (the
+/// 2024 edition's rule, whatever the caller's edition), as the async fn's future does.
+fn returns_future_plainly(item: &ItemFn) -> bool {
+    const INERT: [&str; 8] = ["inline", "doc", "allow", "warn", "deny", "expect", "must_use", "cold"];
+    let plain_args = item.sig.inputs.iter().all(|input| match input {
+        syn::FnArg::Receiver(_) => true,
+        syn::FnArg::Typed(typed) => {
+            matches!(&*typed.pat, syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none())
+        }
+    });
+    let inert_attrs = item.attrs.iter().all(|attr| INERT.iter().any(|name| attr.path().is_ident(name)));
+    plain_args && inert_attrs && item.sig.constness.is_none() && item.sig.variadic.is_none()
 }
 
 fn span_start(args: &Args, fn_name: &str) -> SpanStart {

@@ -7,7 +7,8 @@
 //! flushes everything into a discarding exporter (the kit and the OpenTelemetry SDK) or reporter
 //! (fastrace), so that no producer runs against a backlog. The group asserts that the kit dropped
 //! nothing and that each system's exporter or reporter received every span it was given. Its
-//! `kit/before_init*` and `kit/kill_switch*` rows are the disabled path in the same shape.
+//! `kit/before_init*` and `kit/kill_switch*` rows are the disabled path in the same shape, beside
+//! `plain_in_root` and `plain_async_in_root`: the plain fns under the same root, their baseline.
 //!
 //! The `span` group below it keeps the earlier shapes. Its tight loops (`kit/*`, `otel_sdk/*`,
 //! `fastrace/*` under one long-lived root) are overload rows: every case calls the same
@@ -329,6 +330,23 @@ fn recorded_group(c: &mut Criterion) {
     });
     let kit_sync = |n| trace!("turn", { sync_calls(n, kit_4_attrs) });
     let kit_async = |n| poll_once(trace!("turn", async move { async_calls(n, kit_async_4_attrs).await }));
+    // The plain fns under the kit rows' root, before init(): the same program without the
+    // attribute, the baseline of the disabled rows. (The root's future changes how the loop in
+    // it holds the fn's future: a future returned through memory and copied into the caller's
+    // state costs a store-forwarding stall, about 9 ns here, which the plain loop avoids.)
+    g.bench_function("plain_in_root", |b| {
+        b.iter_custom(|iters| recorded(iters, None, |n| trace!("turn", { sync_calls(n, plain) }), no_flush))
+    });
+    g.bench_function("plain_async_in_root", |b| {
+        b.iter_custom(|iters| {
+            recorded(
+                iters,
+                None,
+                |n| poll_once(trace!("turn", async move { async_calls(n, plain_async).await })),
+                no_flush,
+            )
+        })
+    });
     // Before init(), then under the kill switch: the disabled path, in the same shape.
     g.bench_function("kit/before_init", |b| b.iter_custom(|iters| recorded(iters, None, kit_sync, no_flush)));
     g.bench_function("kit/before_init_async", |b| {

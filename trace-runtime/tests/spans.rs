@@ -389,3 +389,56 @@ fn a_traced_async_fn_future_holds_its_span_once() {
     let block = std::mem::size_of_val(&trace!("step", async move { 1u64 }));
     assert!(traced < block + 64, "a traced async fn's future is {traced} bytes, a trace! block's {block}");
 }
+
+/// Sets its flag when dropped.
+struct DropFlag(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+#[trace_pipeline(name = "voice", element = "vad")]
+async fn holds(_guard: DropFlag, unused: DropFlag) -> u8 {
+    tokio::task::yield_now().await;
+    7
+}
+
+#[test]
+fn an_async_fns_arguments_live_as_long_as_its_future_traced_or_not() {
+    // An async fn's future owns every argument, used or not, until it ends; the traced fn's
+    // future does too, with recording off and on, also when the future is made before the
+    // recording starts and when it is dropped unfinished.
+    let flags = || [(); 2].map(|()| std::rc::Rc::new(std::cell::Cell::new(false)));
+    let run = |cancel: bool| {
+        let [a, b] = flags();
+        let future = holds(DropFlag(a.clone()), DropFlag(b.clone()));
+        assert!(!a.get() && !b.get(), "an argument was dropped by the call, before its future ran");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let (inner_a, inner_b) = (a.clone(), b.clone());
+        let (out, spans) = runtime.block_on(testing::capture_async(async move {
+            if cancel {
+                let mut future = std::pin::pin!(future);
+                let _ = futures::poll!(future.as_mut());
+                assert!(
+                    !inner_a.get() && !inner_b.get(),
+                    "an argument was dropped while its future was pending"
+                );
+                None
+            } else {
+                Some(future.await)
+            }
+        }));
+        assert!(a.get() && b.get(), "an argument outlived its future");
+        (out, spans)
+    };
+    let (out, spans) = run(false);
+    assert_eq!(out, Some(7));
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    let (_, spans) = run(true);
+    assert_eq!(spans.len(), 1, "the cancelled future's span: {spans:#?}");
+    let [a, b] = flags();
+    drop(holds(DropFlag(a.clone()), DropFlag(b.clone())));
+    assert!(a.get() && b.get(), "a future never polled drops its arguments");
+}

@@ -2,9 +2,11 @@
 //! each one's doctests show (and check, in `trace-macros`' `doc_expansions`) its real expansion.
 
 mod agents;
-mod attributes;
 mod blocks;
+mod llm;
+mod realtime;
 
 pub use agents::{trace_agent, trace_fn, trace_tool};
-pub use attributes::{trace_connection, trace_llm, trace_pipeline};
 pub use blocks::{define_keys, trace};
+pub use llm::trace_llm;
+pub use realtime::{trace_connection, trace_pipeline};

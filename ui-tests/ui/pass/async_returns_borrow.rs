@@ -1,5 +1,6 @@
 // Async methods that return borrows of `self` (elided lifetimes), with literal attributes only and
-// with one from an argument: the traced future hands the borrow back unchanged.
+// with one from an argument: the traced future hands the borrow back unchanged. A fn whose
+// argument hides a lifetime (`Ref<'_, u8>`) keeps it in its future too.
 use trace_runtime::{testing, trace, trace_pipeline};
 use ui_tests::{assert_child, span, str_attr};
 
@@ -23,8 +24,19 @@ impl Decoder {
     }
 }
 
+#[trace_pipeline(name = "voice", element = "peek")]
+async fn peek(frame: std::cell::Ref<u8>, at: &usize) -> u8 {
+    tokio::task::yield_now().await;
+    *frame + *at as u8
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let cell = std::cell::RefCell::new(4u8);
+    let (sum, spans) = testing::capture_async(peek(cell.borrow(), &1)).await;
+    assert_eq!(sum, 5);
+    assert_eq!(str_attr(span(&spans, "peek"), "pipeline.element"), "peek");
+
     let mut dec = Decoder { name: "opus".into(), frames: vec![1, 2] };
     let (name, spans) = testing::capture_async(trace!("root", async { dec.name().await.to_string() })).await;
     assert_eq!(name, "opus");

@@ -1,6 +1,7 @@
 //! Async spans: the futures that own a [`Span`] and make it current on every poll.
 
 use super::*;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -89,68 +90,161 @@ fn poll_in<S: Storage, T>(
 }
 
 pin_project_lite::pin_project! {
-    /// An instrumented async fn's traced future, made when its span may record: the body runs
-    /// with the span current, and `outcome` records the body's output while it still is. A fn
-    /// whose arguments are all literals makes its span at the first poll, under that poll's
-    /// context ([`TracedFn::new`]); one with attributes from its arguments makes it first
-    /// ([`TracedFn::started`]). The poll is out of line, so the fn's own poll — which awaits the
-    /// plain body when nothing records — stays small (with the traced path inline in it, it was
-    /// 2.8 KB of code and a 0.5 KB stack frame, set up on every call).
+    /// An instrumented async fn's future: its body, and a pointer to the span's state once the
+    /// span records. Nothing recording, the future is the body and two words, and its poll is
+    /// the body's, inline: a future that carried the span inline was 112 bytes instead of 32
+    /// for the span_overhead bench's fn, every copy of it paid that, and its poll was a call.
+    /// The traced poll is out of line.
+    ///
+    /// A fn whose attributes are all literals makes its span at the first poll, under that
+    /// poll's context, if recording is on then ([`TracedFn::new`]); one with attributes from
+    /// its arguments makes it before the body takes them ([`TracedFn::started`]). The body's
+    /// output is recorded by `outcome` while the span is still current.
     #[doc(hidden)]
     pub struct TracedFn<B, O> {
-        // The span to make at the first poll (`new`); `None` once made, or if made before.
+        // The span to make at the first poll (`new`); `None` once polled, or if made before.
         meta: Option<&'static SpanMeta>,
-        span: Span,
-        outcome: Option<O>,
+        traced: Traced,
+        outcome: O,
         #[pin]
         body: B,
     }
 }
 
-impl<B: Future, O: FnOnce(B::Output) -> B::Output> TracedFn<B, O> {
-    /// Traces `body` under a span of `meta`, made when the future is first polled.
-    #[inline(always)]
-    pub fn new(meta: &'static SpanMeta, body: B, outcome: O) -> Self {
-        TracedFn { meta: Some(meta), span: SpanIn::inert(Inline(None)), outcome: Some(outcome), body }
-    }
+/// A traced future's span, boxed while it records (see [`TracedFn`]). The boxes come from a
+/// pool each thread keeps, with the record box of the span they last held: a traced call
+/// allocates nothing in the steady state. Its drop is inline, a test of the pointer (the whole
+/// drop out of line was a call at every disabled future's end).
+struct Traced(Option<Box<Span>>);
 
-    /// Traces `body` under `span`, made (and given its attributes) before the body took the
-    /// fn's arguments; its clock starts now.
+impl Drop for Traced {
     #[inline(always)]
-    pub fn started(mut span: Span, body: B, outcome: O) -> Self {
-        span.start_async();
-        TracedFn { meta: None, span, outcome: Some(outcome), body }
+    fn drop(&mut self) {
+        if let Some(span) = self.0.take() {
+            put(span);
+        }
     }
 }
 
-impl<B: Future, O: FnOnce(B::Output) -> B::Output> Future for TracedFn<B, O> {
+/// Boxes a thread keeps at most (about 90 KiB with their records).
+const KEPT: usize = 256;
+
+thread_local! {
+    #[allow(clippy::vec_box)]
+    static POOL: RefCell<Vec<Box<Span>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A box from this thread's pool, or a new one, holding an inert span.
+fn take() -> Box<Span> {
+    let pooled = POOL.try_with(|pool| pool.try_borrow_mut().ok()?.pop()).ok().flatten();
+    pooled.unwrap_or_else(|| Box::new(SpanIn::inert(Inline(None))))
+}
+
+/// Ends `span` as its drop would (cancelled, if it still runs), then gives its box, with the
+/// span's record box, back to this thread's pool, or frees it.
+#[inline(never)]
+fn put(mut span: Box<Span>) {
+    if span.state != State::Inert {
+        span.end();
+        span.state = State::Inert;
+    }
+    let mut span = Some(span);
+    let _ = POOL.try_with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut()
+            && pool.len() < KEPT
+        {
+            pool.extend(span.take());
+        }
+    });
+}
+
+impl Traced {
+    /// `span`, started, in a pooled box; none if it records nothing and passes nothing on.
+    #[inline(never)]
+    fn started(mut span: Span) -> Traced {
+        span.start_async();
+        let mut boxed = take();
+        *boxed = span;
+        Traced::unless_inert(boxed)
+    }
+
+    #[inline(always)]
+    fn unless_inert(span: Box<Span>) -> Traced {
+        match span.state {
+            State::Inert => {
+                put(span);
+                Traced(None)
+            }
+            _ => Traced(Some(span)),
+        }
+    }
+}
+
+impl<B: Future, O: FnOnce(B::Output) -> B::Output + Copy> TracedFn<B, O> {
+    /// Traces `body` under a span of `meta`, made when the future is first polled, if
+    /// recording is on then; else `body` runs as it is.
+    #[inline(always)]
+    pub fn new(meta: &'static SpanMeta, body: B, outcome: O) -> Self {
+        TracedFn { meta: Some(meta), traced: Traced(None), outcome, body }
+    }
+
+    /// Traces `body` under `span`, made (and given its attributes) before the body took the
+    /// fn's arguments; its clock starts now. A span that records nothing (recording off, or
+    /// an unsampled parent) leaves the plain body.
+    #[inline(always)]
+    pub fn started(span: Span, body: B, outcome: O) -> Self {
+        let traced = match span.is_inert() {
+            true => Traced(None),
+            false => Traced::started(span),
+        };
+        TracedFn { meta: None, traced, outcome, body }
+    }
+}
+
+impl<B: Future, O: FnOnce(B::Output) -> B::Output + Copy> Future for TracedFn<B, O> {
     type Output = B::Output;
 
-    #[inline(never)]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<B::Output> {
         let this = self.project();
-        let span = this.span;
-        if let Some(meta) = this.meta.take() {
-            if ENABLED.load(Ordering::Relaxed) {
-                span.begin(meta);
-            }
-            span.start_async();
+        let mut begin = None;
+        if let Some(meta) = *this.meta {
+            *this.meta = None;
+            begin = ENABLED.load(Ordering::Relaxed).then_some(meta);
         }
-        let body = this.body;
-        // Nothing records (an unsampled parent, or recording switched off meanwhile): the plain
-        // body, without its outcome recorders.
-        if span.state == State::Inert {
-            return body.poll(cx);
+        match (begin, &this.traced.0) {
+            (None, None) => this.body.poll(cx),
+            _ => poll_traced(this.traced, begin, this.body, *this.outcome, cx),
         }
-        let outcome = this.outcome;
-        poll_in(span, cx, |cx| match body.poll(cx) {
-            Poll::Ready(output) => Poll::Ready(match outcome.take() {
-                Some(record) => record(output),
-                None => output,
-            }),
-            Poll::Pending => Poll::Pending,
-        })
     }
+}
+
+/// The traced poll: the span of `begin` made in a pooled box (at a `new` future's first poll),
+/// then the body polled with the span current, and its output recorded while it still is. The
+/// span's box goes back to the pool once the span has ended.
+#[inline(never)]
+fn poll_traced<B: Future, O: FnOnce(B::Output) -> B::Output>(
+    traced: &mut Traced,
+    begin: Option<&'static SpanMeta>,
+    body: Pin<&mut B>,
+    outcome: O,
+    cx: &mut Context<'_>,
+) -> Poll<B::Output> {
+    if let Some(meta) = begin {
+        let mut span = take();
+        span.begin(meta);
+        span.start_async();
+        *traced = Traced::unless_inert(span);
+    }
+    let Some(span) = traced.0.as_deref_mut() else { return body.poll(cx) };
+    let poll = poll_in(span, cx, |cx| match body.poll(cx) {
+        Poll::Ready(output) => Poll::Ready(outcome(output)),
+        Poll::Pending => Poll::Pending,
+    });
+    if poll.is_ready() {
+        *traced = Traced(None);
+    }
+    poll
 }
 
 /// The end of one poll, also when the inner poll panics: the span takes its side writes and
