@@ -15,6 +15,8 @@ pub(crate) mod fanout;
 pub(crate) mod stage;
 mod tail;
 
+pub(crate) use convert::rehome;
+
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -49,10 +51,15 @@ pub(crate) const DEFAULT_BATCH_SIZE: usize = 512;
 pub(crate) const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_millis(200);
 /// Recycled batch buffers kept.
 const POOL_SLOTS: usize = 1024;
+/// Room of the short batches' buffers (a small trace's spans), by class: 1, 2, 4, 8 and 16
+/// records. A short batch takes the smallest class that holds it, so queued memory stays
+/// within twice its records.
+const SHORT_CLASSES: usize = 5;
+/// Recycled short buffers kept, per class (2.2 MB of room at most).
+const SHORT_POOL_SLOTS: usize = 256;
+const _: () = assert!(1 << (SHORT_CLASSES - 1) == LOCAL_BATCH / 4, "the largest class is a quarter batch");
 /// Bundles of emptied attribute vectors on their way back from the lanes to the worker.
 const RETURN_SLOTS: usize = 8;
-/// Attribute vectors larger than this are not sent back to the worker.
-const KEPT_ATTRIBUTE_CAPACITY: usize = 16;
 /// Queued spans that wake the worker early: it returns buffers to the pool before threads run
 /// out and fall back to fresh (page-faulting) memory.
 const WAKE_SPANS: usize = 4 * 1024;
@@ -62,6 +69,10 @@ pub(crate) struct Shared {
     /// fills it as far as the same number of spans in full batches would.
     queue: SegQueue<Vec<Record>>,
     pool: ArrayQueue<Vec<Record>>,
+    /// Recycled buffers of short batches, by room class (see [`take_buffer_for`]): a one-span
+    /// trace's hand-off allocated one and the worker freed it, memory of another thread's
+    /// arena, a fifth of the one-span throughput bench's time with the page faults it brought.
+    short_pool: [ArrayQueue<Vec<Record>>; SHORT_CLASSES],
     /// Attribute vectors the lanes emptied, for the worker's next spans (see [`rehome`]).
     returned: ArrayQueue<Vec<Vec<KeyValue>>>,
     queued_spans: AtomicUsize,
@@ -135,6 +146,7 @@ pub(crate) fn shared() -> &'static Shared {
         Shared {
             queue: SegQueue::new(),
             pool: ArrayQueue::new(POOL_SLOTS),
+            short_pool: std::array::from_fn(|_| ArrayQueue::new(SHORT_POOL_SLOTS)),
             returned: ArrayQueue::new(RETURN_SLOTS),
             queued_spans: AtomicUsize::new(0),
             queue_limit: AtomicUsize::new(DEFAULT_QUEUE_SPANS),
@@ -151,11 +163,14 @@ pub(crate) fn started() -> Option<&'static Shared> {
     SHARED.get()
 }
 
-/// A buffer for a batch of `len` records: a recycled full-size one for a full batch, an exact one
-/// for a short trace (so queued memory stays in proportion to queued spans).
+/// A buffer for a batch of `len` records: a recycled full-size one for a full batch, a recycled
+/// one of the smallest class that holds it for a short trace (so queued memory stays in
+/// proportion to queued spans).
 pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
     if len * 4 < LOCAL_BATCH {
-        return Vec::with_capacity(len);
+        let room = len.max(1).next_power_of_two();
+        let class = room.trailing_zeros() as usize;
+        return shared().short_pool[class].pop().unwrap_or_else(|| Vec::with_capacity(room));
     }
     shared()
         .pool
@@ -209,53 +224,12 @@ fn count_dropped(shared: &Shared, n: usize) {
 
 fn recycle(mut batch: Vec<Record>) {
     batch.clear();
-    if batch.capacity() == LOCAL_BATCH {
+    let room = batch.capacity();
+    if room == LOCAL_BATCH {
         let _ = shared().pool.push(batch);
+    } else if room.is_power_of_two() && room * 4 <= LOCAL_BATCH {
+        let _ = shared().short_pool[room.trailing_zeros() as usize].push(batch);
     }
-}
-
-/// Asks for the lines of `record` that the converter reads first while the one before it is
-/// converted. A record was written on its application thread's core, so every first touch of it
-/// here missed the cache: the worker's first read of each record was a third of its time in the
-/// throughput benchmark.
-#[inline(always)]
-fn prefetch(record: &Record) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = (record as *const Record).cast::<i8>();
-        // The fixed part and the first attribute slots: three lines, at any alignment.
-        for line in 0..3 {
-            // SAFETY: SSE is in every x86_64 target's baseline, and a prefetch is a hint: it
-            // reads nothing the program sees and never faults, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = record;
-}
-
-/// Moves the attributes of `spans` into vectors allocated by the calling thread (an exporter's
-/// lane), and sends the worker's emptied vectors back to it.
-///
-/// An exporter frees the spans it is given on its lane's thread. Had their attribute vectors come
-/// from the worker, every span would be allocated on one thread and freed on another, and the two
-/// would contend for the allocator's lock of the worker's arena (a third of the worker's time, in
-/// the throughput benchmark). Here each thread frees what it allocated, and the worker reuses
-/// its vectors instead of allocating.
-pub(crate) fn rehome(spans: &mut [SpanData]) {
-    let mut emptied = Vec::with_capacity(spans.len());
-    for span in spans {
-        let mut here = Vec::with_capacity(span.attributes.len());
-        here.append(&mut span.attributes);
-        let old = std::mem::replace(&mut span.attributes, here);
-        // A span with many attributes is rare: its vector is not worth keeping.
-        if old.capacity() <= KEPT_ATTRIBUTE_CAPACITY {
-            emptied.push(old);
-        }
-    }
-    // A full return queue: the worker has plenty; these are freed here.
-    let _ = shared().returned.push(emptied);
 }
 
 /// Pushes onto `v` the value `init` writes into the vector's own spare slot (and returns, as
@@ -497,7 +471,7 @@ impl Worker {
             let mut captures: Option<MutexGuard<'_, HashMap<u32, Vec<SpanData>>>> = None;
             for i in 0..batch.len() {
                 if let Some(next) = batch.get(i + 1) {
-                    prefetch(next);
+                    convert::prefetch(next);
                 }
                 let record = &mut batch[i];
                 if record.sink == 0 {
@@ -587,4 +561,20 @@ fn count_tail(shared: &Shared, outcome: tail::Outcome) {
     let c = &shared.counters;
     c.dropped_sampled_out.fetch_add(outcome.sampled_out, Ordering::Relaxed);
     c.dropped_tail_full.fetch_add(outcome.overflow, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_batch_gets_the_smallest_room_class_that_holds_it() {
+        for (len, room) in [(0, 1), (1, 1), (2, 2), (3, 4), (5, 8), (8, 8), (9, 16), (15, 16)] {
+            let buffer = take_buffer_for(len);
+            assert_eq!(buffer.capacity(), room, "the buffer for a batch of {len}");
+            assert!(buffer.is_empty());
+            recycle(buffer);
+        }
+        assert!(take_buffer_for(16).capacity() >= LOCAL_BATCH, "a quarter batch leaves in a full buffer");
+    }
 }
