@@ -1,4 +1,4 @@
-// Methods of a trait impl, sync and async, including a default method in the trait.
+// Methods of a trait impl, sync and async, including default methods in the trait, sync and async.
 use trace_runtime::{testing, trace, trace_pipeline};
 use ui_tests::{assert_child, span, str_attr};
 
@@ -22,6 +22,12 @@ impl Stage for Gain {
 
 trait Source {
     async fn next_frame(&mut self) -> Option<u32>;
+
+    #[trace_pipeline(name = "voice", element = "skip")]
+    async fn skip(&mut self, frames: u32) -> u32 {
+        tokio::task::yield_now().await;
+        frames
+    }
 }
 
 struct Counter(u32);
@@ -57,4 +63,8 @@ fn main() {
         runtime.block_on(testing::capture_async(trace!("root", async { counter.next_frame().await })));
     assert_eq!(n, Some(1));
     assert_child(span(&spans, "next_frame"), span(&spans, "root"));
+
+    let (n, spans) = runtime.block_on(testing::capture_async(trace!("root", async { counter.skip(3).await })));
+    assert_eq!(n, 3);
+    assert_child(span(&spans, "skip"), span(&spans, "root"));
 }
