@@ -145,6 +145,25 @@ fn the_summary_of_a_known_trace() {
 }
 
 #[test]
+fn the_summary_of_a_one_span_trace_has_its_ledger_and_one_without_usage_an_empty_one() {
+    // A one-span trace has no open entry on the worker: whether it has a ledger comes from the
+    // span itself.
+    #[trace_llm(provider = "openai", model = "gpt-4o-mini")]
+    fn ask(input: u64) {
+        if input > 0 {
+            record_usage(Usage { input_tokens: input, output_tokens: 2, ..Default::default() });
+        }
+    }
+    for input in [12, 0] {
+        let ((), spans) = testing::capture(|| ask(input));
+        assert_eq!(spans.len(), 1);
+        let summary = TraceSummary::of_trace(spans[0].span_context.trace_id()).unwrap();
+        assert_eq!(summary.ledger, Ledger::from_spans(&spans), "input {input}: {summary:?}");
+        assert_eq!(summary.ledger.is_empty(), input == 0, "input {input}: {summary:?}");
+    }
+}
+
+#[test]
 fn every_exported_string_is_redacted() {
     let secret = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345";
     let (_, spans) = testing::capture(|| {
