@@ -1,38 +1,58 @@
-//! Record boxes kept for the async spans each thread starts: no allocation in the steady state
-//! (see `guard::Inline`).
+//! Boxes each thread keeps for its async spans, records (see `guard::Inline`) and async fns'
+//! spans (see `guard::future`): no allocation in the steady state.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
+use std::thread::LocalKey;
 
 use crate::record::Record;
 
-/// Boxes a thread keeps at most (68 KiB); a span ending on a thread whose pool is full frees
-/// its box.
+/// Boxes a thread keeps at most in each pool (68 KiB of records); a box given back to a full
+/// pool is freed.
 const KEPT: usize = 256;
 
+/// A thread's boxes of one type, handed out whole and given back whole: no allocation in the
+/// steady state. Also the pool of async fns' spans (`guard::future`), which keep their record
+/// box while pooled.
+pub(crate) struct BoxPool<T>(RefCell<Vec<Box<T>>>);
+
+impl<T> BoxPool<T> {
+    pub(crate) const fn new() -> Self {
+        BoxPool(RefCell::new(Vec::new()))
+    }
+
+    /// A box from this thread's pool `key`, if it has one (none while the thread exits).
+    pub(crate) fn pop(key: &'static LocalKey<Self>) -> Option<Box<T>> {
+        key.try_with(|pool| pool.0.try_borrow_mut().ok()?.pop()).ok().flatten()
+    }
+
+    /// Gives `item` back to this thread's pool `key`, or frees it.
+    pub(crate) fn push(key: &'static LocalKey<Self>, item: Box<T>) {
+        let mut item = Some(item);
+        let _ = key.try_with(|pool| {
+            if let Ok(mut pool) = pool.0.try_borrow_mut()
+                && pool.len() < KEPT
+            {
+                pool.extend(item.take());
+            }
+        });
+    }
+}
+
 thread_local! {
-    // Boxes, not records: each one is handed to a span whole and comes back whole.
-    #[allow(clippy::vec_box)]
-    static POOL: RefCell<Vec<Box<MaybeUninit<Record>>>> = const { RefCell::new(Vec::new()) };
+    static POOL: BoxPool<MaybeUninit<Record>> = const { BoxPool::new() };
 }
 
 /// A box from this thread's pool, or a new one.
 #[inline(never)]
 pub(crate) fn take() -> Box<MaybeUninit<Record>> {
-    POOL.try_with(|pool| pool.try_borrow_mut().ok()?.pop()).ok().flatten().unwrap_or_else(Box::new_uninit)
+    BoxPool::pop(&POOL).unwrap_or_else(Box::new_uninit)
 }
 
 /// Gives `record` (holding nothing) back to this thread's pool, or frees it.
 #[inline(never)]
 pub(crate) fn put(record: Box<MaybeUninit<Record>>) {
-    let mut record = Some(record);
-    let _ = POOL.try_with(|pool| {
-        if let Ok(mut pool) = pool.try_borrow_mut()
-            && pool.len() < KEPT
-        {
-            pool.extend(record.take());
-        }
-    });
+    BoxPool::push(&POOL, record);
 }
 
 #[cfg(test)]
@@ -50,6 +70,6 @@ mod tests {
         for record in many {
             put(record);
         }
-        assert_eq!(POOL.with(|pool| pool.borrow().len()), KEPT, "the pool keeps at most KEPT boxes");
+        assert_eq!(POOL.with(|pool| pool.0.borrow().len()), KEPT, "the pool keeps at most KEPT boxes");
     }
 }

@@ -1,7 +1,7 @@
 //! Async spans: the futures that own a [`Span`] and make it current on every poll.
 
 use super::*;
-use std::cell::RefCell;
+use crate::span::record_pool::BoxPool;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -126,18 +126,13 @@ impl Drop for Traced {
     }
 }
 
-/// Boxes a thread keeps at most (about 90 KiB with their records).
-const KEPT: usize = 256;
-
 thread_local! {
-    #[allow(clippy::vec_box)]
-    static POOL: RefCell<Vec<Box<Span>>> = const { RefCell::new(Vec::new()) };
+    static POOL: BoxPool<Span> = const { BoxPool::new() };
 }
 
 /// A box from this thread's pool, or a new one, holding an inert span.
 fn take() -> Box<Span> {
-    let pooled = POOL.try_with(|pool| pool.try_borrow_mut().ok()?.pop()).ok().flatten();
-    pooled.unwrap_or_else(|| Box::new(SpanIn::inert(Inline(None))))
+    BoxPool::pop(&POOL).unwrap_or_else(|| Box::new(SpanIn::inert(Inline(None))))
 }
 
 /// Ends `span` as its drop would (cancelled, if it still runs), then gives its box, with the
@@ -148,14 +143,7 @@ fn put(mut span: Box<Span>) {
         span.end();
         span.state = State::Inert;
     }
-    let mut span = Some(span);
-    let _ = POOL.try_with(|pool| {
-        if let Ok(mut pool) = pool.try_borrow_mut()
-            && pool.len() < KEPT
-        {
-            pool.extend(span.take());
-        }
-    });
+    BoxPool::push(&POOL, span);
 }
 
 impl Traced {
