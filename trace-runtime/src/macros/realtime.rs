@@ -142,7 +142,10 @@ use crate::*;
 /// ```
 ///
 /// becomes a fn that returns the traced future itself (its arguments plain bindings, and no
-/// other attribute on it that needs an `async fn`; else it stays an `async fn` that awaits it):
+/// other attribute on it that needs an `async fn`; else it stays an `async fn` that awaits it).
+/// Callers see no difference but in rustdoc, which shows the signature as
+/// `fn transcribe(frame: Vec<i16>) -> impl Future<Output = usize>`; the future captures the same
+/// lifetimes as the `async fn`'s, and is `Send` when the body is.
 ///
 /// <!-- expansion-output: trace_pipeline-async -->
 /// ```
