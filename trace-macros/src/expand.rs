@@ -251,51 +251,49 @@ pub(crate) fn traced_fn(args: Args, mut item: ItemFn) -> TokenStream {
             },
             _ => quote!(),
         };
-        let start = span_start.tokens();
-        // The span is made in a block that ends before the `.await`: a local of the fn's own
-        // body would keep its room in the future across the await even once moved, doubling
-        // the future's size (720 bytes instead of 384 in the span_overhead bench) and every copy.
-        // The traced future's poll is out of line (`TracedFn`), so the fn's own poll stays small.
         let ret = match (&output, opaque) {
             (Some(ty), false) => quote!(: #ty),
             _ => quote!(),
         };
         let outcome = quote!(move |__trace_ret #ret| { #outcome });
-        if plain_first && returns_future_plainly(&item) {
-            // `fn -> impl Future`: the future is the traced one itself, made and returned by the
-            // call, its poll inline (see `TracedFn`). The body keeps every argument until it
-            // ends, as an async fn's future does.
+        let fast = plain_first && returns_future_plainly(&item);
+        // As a `fn -> impl Future`, the body keeps every argument until it ends, as an async fn's
+        // future does (an async fn kept as one holds them in its own future).
+        let keep = item.sig.inputs.iter().filter(|_| fast).filter_map(|input| match input {
+            syn::FnArg::Receiver(_) => Some(quote!(let _ = &self;)),
+            syn::FnArg::Typed(typed) => match &*typed.pat {
+                syn::Pat::Ident(binding) => {
+                    let ident = &binding.ident;
+                    Some(quote!(let _ = &#ident;))
+                }
+                _ => None,
+            },
+        });
+        let body = quote! {
+            let __trace_body = async move {
+                #(#keep)*
+                #fake_return
+                #(#stmts)*
+            };
+        };
+        if fast {
+            // The future is the traced one itself, made and returned by the call, its poll
+            // inline (see `TracedFn`).
             let meta = span_start.meta();
-            let keep = item.sig.inputs.iter().map(|input| match input {
-                syn::FnArg::Receiver(_) => quote!(let _ = &self;),
-                syn::FnArg::Typed(typed) => match &*typed.pat {
-                    syn::Pat::Ident(binding) => {
-                        let ident = &binding.ident;
-                        quote!(let _ = &#ident;)
-                    }
-                    _ => quote!(),
-                },
-            });
             let output = output.map_or_else(|| quote!(()), |ty| quote!(#ty));
             item.sig.asyncness = None;
             item.sig.output = syn::parse_quote!(-> impl ::core::future::Future<Output = #output>);
             *item.block = syn::parse_quote!({
-                let __trace_body = async move {
-                    #(#keep)*
-                    #fake_return
-                    #(#stmts)*
-                };
+                #body
                 #meta
                 ::trace_runtime::__private::TracedFn::new(&__TRACE_META, __trace_body, #outcome)
             });
             return quote!(#item);
         }
-        let body = quote! {
-            let __trace_body = async move {
-                #fake_return
-                #(#stmts)*
-            };
-        };
+        let start = span_start.tokens();
+        // The span is made in a block that ends before the `.await`: a local of the fn's own
+        // body would keep its room in the future across the await even once moved, doubling
+        // the future's size (720 bytes instead of 384 in the span_overhead bench) and every copy.
         // An async fn kept as one: its future awaits the traced one.
         let make = match plain_first {
             // The span is made at the traced future's first poll, if recording is on then.
@@ -394,8 +392,7 @@ fn returns_future_plainly(item: &ItemFn) -> bool {
             matches!(&*typed.pat, syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none())
         }
     });
-    let inert_attrs = item.attrs.iter().all(|attr| INERT.iter().any(|name| attr.path().is_ident(name)));
-    plain_args && inert_attrs && item.sig.constness.is_none() && item.sig.variadic.is_none()
+    plain_args && item.attrs.iter().all(|attr| INERT.iter().any(|name| attr.path().is_ident(name)))
 }
 
 fn span_start(args: &Args, fn_name: &str) -> SpanStart {

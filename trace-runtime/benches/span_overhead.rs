@@ -333,7 +333,7 @@ fn recorded_group(c: &mut Criterion) {
     // The plain fns under the kit rows' root, before init(): the same program without the
     // attribute, the baseline of the disabled rows. (The root's future changes how the loop in
     // it holds the fn's future: a future returned through memory and copied into the caller's
-    // state costs a store-forwarding stall, about 9 ns here, which the plain loop avoids.)
+    // state costs a store-forwarding stall, 7-9 ns here, which the plain loop avoids.)
     g.bench_function("plain_in_root", |b| {
         b.iter_custom(|iters| recorded(iters, None, |n| trace!("turn", { sync_calls(n, plain) }), no_flush))
     });

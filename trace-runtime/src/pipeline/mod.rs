@@ -169,8 +169,9 @@ pub(crate) fn started() -> Option<&'static Shared> {
 pub(crate) fn take_buffer_for(len: usize) -> Vec<Record> {
     if len * 4 < LOCAL_BATCH {
         let room = len.max(1).next_power_of_two();
-        let class = room.trailing_zeros() as usize;
-        return shared().short_pool[class].pop().unwrap_or_else(|| Vec::with_capacity(room));
+        if let Some(class) = short_class(room) {
+            return shared().short_pool[class].pop().unwrap_or_else(|| Vec::with_capacity(room));
+        }
     }
     shared()
         .pool
@@ -227,9 +228,15 @@ fn recycle(mut batch: Vec<Record>) {
     let room = batch.capacity();
     if room == LOCAL_BATCH {
         let _ = shared().pool.push(batch);
-    } else if room.is_power_of_two() && room * 4 <= LOCAL_BATCH {
-        let _ = shared().short_pool[room.trailing_zeros() as usize].push(batch);
+    } else if let Some(class) = short_class(room) {
+        let _ = shared().short_pool[class].push(batch);
     }
+}
+
+/// The short-buffer class of a buffer with room for `room` records, if it is one's size.
+fn short_class(room: usize) -> Option<usize> {
+    let class = room.trailing_zeros() as usize;
+    (room.is_power_of_two() && class < SHORT_CLASSES).then_some(class)
 }
 
 /// Pushes onto `v` the value `init` writes into the vector's own spare slot (and returns, as
